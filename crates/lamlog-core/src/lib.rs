@@ -1,0 +1,16 @@
+//! lamlog-core: the pure stages of the lamlog pipeline.
+//!
+//! ```text
+//! bytes ─decode─► Envelope ─parse─► LogLine ─assemble─► Invocation ─price─► cost ─judge─► Alert
+//! ```
+//!
+//! Nothing here does I/O, spawns a task or talks to AWS: each stage is a plain
+//! synchronous function over data it is handed, so it can be fuzzed,
+//! property-tested and benchmarked on its own. The stages that touch the world
+//! (enrich, store, notify) live in the `lamlog` crate.
+
+pub mod assemble;
+pub mod decode;
+pub mod meta;
+pub mod parse;
+pub mod price;

@@ -1,0 +1,1 @@
+//! JSON-format platform records and application logs.

@@ -1,0 +1,1 @@
+//! Text-format platform and application lines.

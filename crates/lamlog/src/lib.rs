@@ -1,0 +1,2 @@
+//! lamlog: the batch driver, the backends behind the enrich, store and notify
+//! traits, and the `lamlog` command line.
