@@ -11,6 +11,8 @@
 
 pub mod assemble;
 pub mod decode;
+pub mod judge;
 pub mod meta;
 pub mod parse;
 pub mod price;
+pub mod rollup;

@@ -1,1 +1,115 @@
-//! meta (in progress)
+//! Function metadata: what lamlog knows about a function beyond its logs.
+//!
+//! Logs say what happened; metadata says what it means. The architecture
+//! decides the price per GB-second, the configured timeout decides when a slow
+//! invocation is close to timing out, and per-function thresholds tune the
+//! alert rules. Metadata is keyed by `account#function` and comes from DynamoDB
+//! in production or from a TOML/JSON file locally; this module only defines
+//! its shape, so that the pure stages can use it without knowing its source.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The instruction set a function runs on; it decides the GB-second price.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+pub enum Architecture {
+    /// Intel/AMD, Lambda's default.
+    #[default]
+    #[serde(rename = "x86_64")]
+    X86_64,
+    /// Graviton.
+    #[serde(rename = "arm64")]
+    Arm64,
+}
+
+impl Architecture {
+    /// The name Lambda uses (`x86_64` or `arm64`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Architecture::X86_64 => "x86_64",
+            Architecture::Arm64 => "arm64",
+        }
+    }
+}
+
+impl std::str::FromStr for Architecture {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "x86_64" | "x86" | "amd64" => Ok(Architecture::X86_64),
+            "arm64" | "arm" | "aarch64" | "graviton" => Ok(Architecture::Arm64),
+            other => Err(format!(
+                "unknown architecture {other:?}: expected x86_64 or arm64"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Architecture {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+/// Per-function alert thresholds. Every field is optional: an absent field
+/// takes the default of [`crate::judge::AlertRules`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertThresholds {
+    /// Alert when max memory used reaches this fraction of memory size (default 0.9).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_used_ratio: Option<f64>,
+    /// Alert when duration reaches this fraction of the configured timeout (default 0.8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ratio: Option<f64>,
+    /// Alert when a window's failed fraction exceeds this (default 0.05).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_rate: Option<f64>,
+    /// A window needs at least this many invocations before its error rate counts (default 20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_rate_min_invocations: Option<u64>,
+    /// Alert when init or restore duration exceeds this (default 3000 ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cold_start_ms: Option<f64>,
+    /// Alert kinds switched off for this function (for example `["memory_pressure"]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disabled: Vec<String>,
+}
+
+/// What lamlog knows about one function, keyed by `account#function`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionMeta {
+    /// Tenant or customer the function's cost belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// Instruction set; x86_64 when unknown.
+    #[serde(default)]
+    pub architecture: Architecture,
+    /// AWS region, which selects the price table row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// For example `python3.13`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<String>,
+    /// The configured timeout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<f64>,
+    /// Free-form tags.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    /// Per-function alert thresholds.
+    #[serde(default)]
+    pub alerts: AlertThresholds,
+    /// A custom log group that belongs to this function (advanced logging
+    /// controls let a function log anywhere since 2023).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_group: Option<String>,
+}
+
+/// The metadata key of a function: `account#function`.
+pub fn meta_key(account: &str, function: &str) -> String {
+    format!("{account}#{function}")
+}

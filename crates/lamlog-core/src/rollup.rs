@@ -1,0 +1,179 @@
+//! Rollup: what one invocation adds to its function's per-minute totals.
+//!
+//! Stores keep `function_minute` rows (and a duration histogram beside them)
+//! by adding deltas: when an invocation row is inserted or changed, the store
+//! adds `contribution(new) − contribution(old)`. Every figure here is an
+//! integer (microseconds, MB·ms, pico-dollars, counts), so additions commute
+//! exactly and the totals are the same for any split or replay of the stream;
+//! floating-point sums would differ in their last bits with the order.
+
+use serde::Serialize;
+
+use crate::assemble::{Invocation, Status};
+
+/// The minute an instant falls in (epoch ms, floored).
+pub fn minute_of(time_ms: i64) -> i64 {
+    time_ms.div_euclid(60_000) * 60_000
+}
+
+/// Sub-buckets per power of two in the duration histogram: 2^(1/16) ≈ 4.4 %
+/// relative width, plenty for p50/p95/p99.
+const BUCKETS_PER_OCTAVE: f64 = 16.0;
+
+/// The histogram bucket of a duration. Bucket 0 holds everything ≤ 1 µs.
+pub fn duration_bucket(duration_ms: f64) -> i32 {
+    let duration_us = duration_ms * 1000.0;
+    if !(duration_us > 1.0) {
+        return 0;
+    }
+    (duration_us.log2() * BUCKETS_PER_OCTAVE).ceil() as i32
+}
+
+/// The upper bound of a bucket, in ms: the value percentiles report.
+pub fn bucket_upper_ms(bucket: i32) -> f64 {
+    (f64::from(bucket) / BUCKETS_PER_OCTAVE).exp2() / 1000.0
+}
+
+/// The `quantile` (0–1) of a histogram given as (bucket, count) pairs in any
+/// order; `None` when it is empty.
+pub fn percentile_ms(histogram: &[(i32, i64)], quantile: f64) -> Option<f64> {
+    let mut sorted: Vec<(i32, i64)> = histogram.iter().copied().filter(|(_, count)| *count > 0).collect();
+    sorted.sort_unstable();
+    let total: i64 = sorted.iter().map(|(_, count)| count).sum();
+    if total == 0 {
+        return None;
+    }
+    let rank = ((quantile.clamp(0.0, 1.0) * total as f64).ceil() as i64).max(1);
+    let mut seen = 0;
+    for (bucket, count) in sorted {
+        seen += count;
+        if seen >= rank {
+            return Some(bucket_upper_ms(bucket));
+        }
+    }
+    None
+}
+
+/// USD → integer pico-dollars (1e-12 USD). One 1 ms, 128 MB invocation's
+/// compute is about 2,083 pico-dollars, so nothing is lost to rounding that
+/// matters, and sums of a few million dollars still fit in an `i64`.
+pub fn pico_usd(usd: f64) -> i64 {
+    (usd * 1e12).round() as i64
+}
+
+/// What one reported invocation adds to its minute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Contribution {
+    /// The minute (epoch ms).
+    pub minute_ms: i64,
+    /// 1.
+    pub invocations: i64,
+    /// 1 for the invocation's final status, 0 for the others.
+    pub successes: i64,
+    /// See `successes`.
+    pub errors: i64,
+    /// See `successes`.
+    pub crashes: i64,
+    /// See `successes`.
+    pub ooms: i64,
+    /// See `successes`.
+    pub timeouts: i64,
+    /// 1 when cold.
+    pub cold_starts: i64,
+    /// Duration in µs.
+    pub duration_us: i64,
+    /// Memory size × billed duration, MB·ms (GB-s = this / 1024 / 1000).
+    pub billed_mb_ms: i64,
+    /// Cost in pico-dollars.
+    pub cost_pico_usd: i64,
+    /// Histogram bucket of the duration.
+    pub duration_bucket: i32,
+}
+
+/// The contribution of an invocation, or `None` when it has no REPORT yet
+/// (then it has no time and no figures to add).
+pub fn contribution(invocation: &Invocation, cost_usd: Option<f64>) -> Option<Contribution> {
+    let start_time_ms = invocation.start_time_ms?;
+    let duration_ms = invocation.duration_ms?;
+    let status = invocation.status();
+    let one_if = |wanted: Status| i64::from(status == wanted);
+    let billed_ms = invocation.billed_duration_ms.unwrap_or(0) as i64;
+    Some(Contribution {
+        minute_ms: minute_of(start_time_ms),
+        invocations: 1,
+        successes: one_if(Status::Success),
+        errors: one_if(Status::Error),
+        crashes: one_if(Status::Crash),
+        ooms: one_if(Status::Oom),
+        timeouts: one_if(Status::Timeout),
+        cold_starts: i64::from(invocation.cold_start),
+        duration_us: (duration_ms * 1000.0).round() as i64,
+        billed_mb_ms: i64::from(invocation.memory_size_mb.unwrap_or(0)) * billed_ms,
+        cost_pico_usd: cost_usd.map_or(0, pico_usd),
+        duration_bucket: duration_bucket(duration_ms),
+    })
+}
+
+/// The change to apply to the rollups when a row goes from `old` to `new`.
+/// Counters move by the difference; the histogram bucket and the max only
+/// change when the invocation is first reported, since REPORT figures are set
+/// once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RollupDelta {
+    /// Counter changes (each field new − old; `minute_ms` is the minute).
+    pub counters: Contribution,
+    /// Whether this change first reports the invocation: add it to the
+    /// histogram bucket and to the max duration.
+    pub first_report: bool,
+}
+
+/// The delta between two states of one row, if any.
+pub fn rollup_delta(old: Option<&Contribution>, new: Option<&Contribution>) -> Option<RollupDelta> {
+    let new = new?;
+    let old_or_zero = old.copied().unwrap_or_default();
+    let counters = Contribution {
+        minute_ms: new.minute_ms,
+        invocations: new.invocations - old_or_zero.invocations,
+        successes: new.successes - old_or_zero.successes,
+        errors: new.errors - old_or_zero.errors,
+        crashes: new.crashes - old_or_zero.crashes,
+        ooms: new.ooms - old_or_zero.ooms,
+        timeouts: new.timeouts - old_or_zero.timeouts,
+        cold_starts: new.cold_starts - old_or_zero.cold_starts,
+        duration_us: new.duration_us - old_or_zero.duration_us,
+        billed_mb_ms: new.billed_mb_ms - old_or_zero.billed_mb_ms,
+        cost_pico_usd: new.cost_pico_usd - old_or_zero.cost_pico_usd,
+        duration_bucket: new.duration_bucket,
+    };
+    let delta = RollupDelta { counters, first_report: old.is_none() };
+    (delta.first_report || counters != Contribution { minute_ms: new.minute_ms, duration_bucket: new.duration_bucket, ..Contribution::default() })
+        .then_some(delta)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_are_monotone_and_tight() {
+        let mut previous = duration_bucket(0.001);
+        for step in 1..20_000 {
+            let duration_ms = f64::from(step) * 0.37;
+            let bucket = duration_bucket(duration_ms);
+            assert!(bucket >= previous);
+            assert!(bucket_upper_ms(bucket) >= duration_ms * 0.999_999);
+            assert!(bucket_upper_ms(bucket) <= duration_ms * 1.045);
+            previous = bucket;
+        }
+    }
+
+    #[test]
+    fn percentiles_from_histogram() {
+        let histogram: Vec<(i32, i64)> = (1..=100).map(|ms| (duration_bucket(f64::from(ms)), 1)).collect();
+        let p50 = percentile_ms(&histogram, 0.5).unwrap_or_default();
+        assert!((50.0..=52.5).contains(&p50), "{p50}");
+        let p99 = percentile_ms(&histogram, 0.99).unwrap_or_default();
+        assert!((99.0..=103.5).contains(&p99), "{p99}");
+        assert_eq!(percentile_ms(&[], 0.5), None);
+    }
+}
