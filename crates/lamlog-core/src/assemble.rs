@@ -203,8 +203,11 @@ impl Invocation {
     pub fn merge(&mut self, other: &Invocation) -> bool {
         debug_assert_eq!(self.request_id, other.request_id);
         let before = self.clone();
-        self.log_group = join(Some(std::mem::take(&mut self.log_group)), Some(other.log_group.clone()))
-            .unwrap_or_default();
+        self.log_group = join(
+            Some(std::mem::take(&mut self.log_group)),
+            Some(other.log_group.clone()),
+        )
+        .unwrap_or_default();
         self.version = join(self.version.take(), other.version.clone());
         self.start_time_ms = join(self.start_time_ms, other.start_time_ms);
         self.duration_ms = join_f64(self.duration_ms, other.duration_ms);
@@ -213,8 +216,10 @@ impl Invocation {
         self.max_memory_used_mb = join(self.max_memory_used_mb, other.max_memory_used_mb);
         self.init_duration_ms = join_f64(self.init_duration_ms, other.init_duration_ms);
         self.restore_duration_ms = join_f64(self.restore_duration_ms, other.restore_duration_ms);
-        self.billed_restore_duration_ms =
-            join(self.billed_restore_duration_ms, other.billed_restore_duration_ms);
+        self.billed_restore_duration_ms = join(
+            self.billed_restore_duration_ms,
+            other.billed_restore_duration_ms,
+        );
         self.xray_trace_id = join(self.xray_trace_id.take(), other.xray_trace_id.clone());
         self.timeout_seconds = join_f64(self.timeout_seconds, other.timeout_seconds);
         self.cold_start |= other.cold_start;
@@ -241,7 +246,11 @@ fn join<T: Ord>(left: Option<T>, right: Option<T>) -> Option<T> {
 
 fn join_f64(left: Option<f64>, right: Option<f64>) -> Option<f64> {
     match (left, right) {
-        (Some(left), Some(right)) => Some(if left.total_cmp(&right).is_ge() { left } else { right }),
+        (Some(left), Some(right)) => Some(if left.total_cmp(&right).is_ge() {
+            left
+        } else {
+            right
+        }),
         (left, right) => left.or(right),
     }
 }
@@ -302,7 +311,13 @@ impl Assembler {
     }
 
     /// Folds one parsed line into the invocations.
-    pub fn add_line(&mut self, account: &str, log_group: &str, timestamp_ms: Option<i64>, line: &LogLine<'_>) {
+    pub fn add_line(
+        &mut self,
+        account: &str,
+        log_group: &str,
+        timestamp_ms: Option<i64>,
+        line: &LogLine<'_>,
+    ) {
         self.counts.lines += 1;
         match line {
             LogLine::App { .. } => self.counts.app += 1,
@@ -345,10 +360,12 @@ fn request_id_of<'a>(line: &'a LogLine<'_>) -> Option<&'a str> {
         LogLine::Start { request_id, .. } | LogLine::End { request_id } => Some(request_id),
         LogLine::Report(report) => Some(&report.request_id),
         LogLine::Crash { request_id, .. } => Some(request_id),
-        LogLine::Timeout { request_id, .. } | LogLine::AppError { request_id, .. } => request_id.as_ref(),
-        LogLine::PlatformJson { request_id, status, .. } if failure_status(status.as_deref()).is_some() => {
+        LogLine::Timeout { request_id, .. } | LogLine::AppError { request_id, .. } => {
             request_id.as_ref()
         }
+        LogLine::PlatformJson {
+            request_id, status, ..
+        } if failure_status(status.as_deref()).is_some() => request_id.as_ref(),
         _ => None,
     }?;
     let request_id = request_id.as_ref();
@@ -379,7 +396,8 @@ fn apply(invocation: &mut Invocation, timestamp_ms: Option<i64>, line: &LogLine<
             evidence.restore_duration_ms = report.restore_duration_ms;
             evidence.billed_restore_duration_ms = report.billed_restore_duration_ms;
             evidence.xray_trace_id = report.xray_trace_id.as_deref().map(str::to_owned);
-            evidence.cold_start = report.init_duration_ms.is_some() || report.restore_duration_ms.is_some();
+            evidence.cold_start =
+                report.init_duration_ms.is_some() || report.restore_duration_ms.is_some();
             let error_type = report.error_type.as_deref();
             match report.status {
                 Some(ReportStatus::Timeout) => evidence.raise(Status::Timeout, error_type),
@@ -390,16 +408,24 @@ fn apply(invocation: &mut Invocation, timestamp_ms: Option<i64>, line: &LogLine<
                 Some(ReportStatus::Success) | None => {}
             }
         }
-        LogLine::Timeout { timeout_seconds, .. } => {
+        LogLine::Timeout {
+            timeout_seconds, ..
+        } => {
             evidence.timeout_seconds = Some(*timeout_seconds);
             evidence.raise(Status::Timeout, Some("Sandbox.Timedout"));
         }
-        LogLine::Crash { error_type, killed, .. } => {
+        LogLine::Crash {
+            error_type, killed, ..
+        } => {
             let status = if *killed { Status::Oom } else { Status::Crash };
             evidence.raise(status, error_type.as_deref());
         }
         LogLine::AppError { error_type, .. } => {
-            let status = if error_type.as_deref() == Some("OutOfMemory") { Status::Oom } else { Status::Error };
+            let status = if error_type.as_deref() == Some("OutOfMemory") {
+                Status::Oom
+            } else {
+                Status::Error
+            };
             evidence.raise(status, error_type.as_deref());
         }
         LogLine::PlatformJson { status, .. } => {

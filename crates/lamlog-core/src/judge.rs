@@ -140,7 +140,9 @@ impl AlertRules {
             return *self;
         };
         AlertRules {
-            memory_used_ratio: thresholds.memory_used_ratio.unwrap_or(self.memory_used_ratio),
+            memory_used_ratio: thresholds
+                .memory_used_ratio
+                .unwrap_or(self.memory_used_ratio),
             timeout_ratio: thresholds.timeout_ratio.unwrap_or(self.timeout_ratio),
             error_rate: thresholds.error_rate.unwrap_or(self.error_rate),
             error_rate_min_invocations: thresholds
@@ -153,7 +155,13 @@ impl AlertRules {
 }
 
 fn enabled(meta: Option<&FunctionMeta>, kind: AlertKind) -> bool {
-    meta.is_none_or(|meta| !meta.alerts.disabled.iter().any(|name| name == kind.as_str()))
+    meta.is_none_or(|meta| {
+        !meta
+            .alerts
+            .disabled
+            .iter()
+            .any(|name| name == kind.as_str())
+    })
 }
 
 /// The dedup key of an alert.
@@ -163,8 +171,15 @@ pub fn dedup_key(kind: AlertKind, account: &str, function: &str, window_start_ms
 
 /// The alerts an invocation's state implies. Only reported invocations (whose
 /// time is known) raise alerts; the result is sorted by kind.
-pub fn invocation_alerts(invocation: &Invocation, meta: Option<&FunctionMeta>, defaults: &AlertRules) -> Vec<Alert> {
-    let Some(start_time_ms) = invocation.start_time_ms.filter(|_| invocation.is_reported()) else {
+pub fn invocation_alerts(
+    invocation: &Invocation,
+    meta: Option<&FunctionMeta>,
+    defaults: &AlertRules,
+) -> Vec<Alert> {
+    let Some(start_time_ms) = invocation
+        .start_time_ms
+        .filter(|_| invocation.is_reported())
+    else {
         return Vec::new();
     };
     let rules = defaults.for_function(meta);
@@ -175,13 +190,20 @@ pub fn invocation_alerts(invocation: &Invocation, meta: Option<&FunctionMeta>, d
             .timeout_seconds
             .map(|seconds| format!(" after {seconds:.2} s"))
             .unwrap_or_default();
-        found.push((AlertKind::Timeout, Severity::Critical, format!("invocation timed out{after}")));
+        found.push((
+            AlertKind::Timeout,
+            Severity::Critical,
+            format!("invocation timed out{after}"),
+        ));
     }
     if flags.contains(Status::Oom) {
         found.push((
             AlertKind::OutOfMemory,
             Severity::Critical,
-            format!("invocation ran out of memory at {} MB", invocation.memory_size_mb.unwrap_or(0)),
+            format!(
+                "invocation ran out of memory at {} MB",
+                invocation.memory_size_mb.unwrap_or(0)
+            ),
         ));
     }
     if let (Some(used), Some(size)) = (invocation.max_memory_used_mb, invocation.memory_size_mb) {
@@ -195,15 +217,25 @@ pub fn invocation_alerts(invocation: &Invocation, meta: Option<&FunctionMeta>, d
     }
     let configured_timeout_s = meta.and_then(|meta| meta.timeout_seconds);
     if let (Some(duration_ms), Some(timeout_s)) = (invocation.duration_ms, configured_timeout_s) {
-        if timeout_s > 0.0 && duration_ms >= rules.timeout_ratio * timeout_s * 1000.0 && !flags.contains(Status::Timeout) {
+        if timeout_s > 0.0
+            && duration_ms >= rules.timeout_ratio * timeout_s * 1000.0
+            && !flags.contains(Status::Timeout)
+        {
             found.push((
                 AlertKind::NearTimeout,
                 Severity::Warning,
-                format!("duration {duration_ms:.2} ms is {:.0} % of the {timeout_s} s timeout", duration_ms / (timeout_s * 10.0)),
+                format!(
+                    "duration {duration_ms:.2} ms is {:.0} % of the {timeout_s} s timeout",
+                    duration_ms / (timeout_s * 10.0)
+                ),
             ));
         }
     }
-    let cold_ms = invocation.init_duration_ms.into_iter().chain(invocation.restore_duration_ms).fold(0.0, f64::max);
+    let cold_ms = invocation
+        .init_duration_ms
+        .into_iter()
+        .chain(invocation.restore_duration_ms)
+        .fold(0.0, f64::max);
     if cold_ms > rules.cold_start_ms {
         found.push((
             AlertKind::SlowColdStart,
@@ -222,8 +254,16 @@ pub fn invocation_alerts(invocation: &Invocation, meta: Option<&FunctionMeta>, d
             function: invocation.function.clone(),
             request_id: Some(invocation.request_id.clone()),
             window_start_ms,
-            message: format!("{}: {detail} (request {})", invocation.function, invocation.request_id),
-            dedup_key: dedup_key(kind, &invocation.account, &invocation.function, window_start_ms),
+            message: format!(
+                "{}: {detail} (request {})",
+                invocation.function, invocation.request_id
+            ),
+            dedup_key: dedup_key(
+                kind,
+                &invocation.account,
+                &invocation.function,
+                window_start_ms,
+            ),
         })
         .collect()
 }
@@ -244,9 +284,15 @@ pub struct WindowCounts {
 }
 
 /// The error-rate alert of a closed window, if its rate is over the threshold.
-pub fn window_alert(counts: &WindowCounts, meta: Option<&FunctionMeta>, defaults: &AlertRules) -> Option<Alert> {
+pub fn window_alert(
+    counts: &WindowCounts,
+    meta: Option<&FunctionMeta>,
+    defaults: &AlertRules,
+) -> Option<Alert> {
     let rules = defaults.for_function(meta);
-    if !enabled(meta, AlertKind::ErrorRate) || counts.invocations < rules.error_rate_min_invocations.max(1) {
+    if !enabled(meta, AlertKind::ErrorRate)
+        || counts.invocations < rules.error_rate_min_invocations.max(1)
+    {
         return None;
     }
     let rate = counts.failures as f64 / counts.invocations as f64;
@@ -265,6 +311,11 @@ pub fn window_alert(counts: &WindowCounts, meta: Option<&FunctionMeta>, defaults
             rate * 100.0,
             rules.error_rate * 100.0
         ),
-        dedup_key: dedup_key(AlertKind::ErrorRate, &counts.account, &counts.function, counts.window_start_ms),
+        dedup_key: dedup_key(
+            AlertKind::ErrorRate,
+            &counts.account,
+            &counts.function,
+            counts.window_start_ms,
+        ),
     })
 }

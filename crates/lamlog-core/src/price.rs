@@ -48,7 +48,9 @@ impl Prices {
 
     /// The first-tier (list) price per GB-second of an architecture.
     pub fn list_usd_per_gb_s(&self, architecture: Architecture) -> f64 {
-        self.tiers(architecture).first().map_or(0.0, |tier| tier.usd_per_gb_s)
+        self.tiers(architecture)
+            .first()
+            .map_or(0.0, |tier| tier.usd_per_gb_s)
     }
 
     /// The duration charge for a month's GB-seconds, each tier at its price.
@@ -57,7 +59,9 @@ impl Prices {
         let mut floor = 0.0;
         let mut total = 0.0;
         for tier in self.tiers(architecture) {
-            let width = tier.up_to_gb_s.map_or(f64::INFINITY, |ceiling| ceiling - floor);
+            let width = tier
+                .up_to_gb_s
+                .map_or(f64::INFINITY, |ceiling| ceiling - floor);
             let in_tier = remaining.min(width);
             total += in_tier * tier.usd_per_gb_s;
             remaining -= in_tier;
@@ -110,7 +114,9 @@ impl PriceTable {
 
     /// The prices of a region (the default when it has no override).
     pub fn for_region(&self, region: Option<&str>) -> &Prices {
-        region.and_then(|region| self.regions.get(region)).unwrap_or(&self.default)
+        region
+            .and_then(|region| self.regions.get(region))
+            .unwrap_or(&self.default)
     }
 }
 
@@ -127,7 +133,11 @@ pub struct Billing {
 
 impl Default for Billing {
     fn default() -> Self {
-        Billing { granularity_ms: 1, request_fee: true, usd_per_gb_s: None }
+        Billing {
+            granularity_ms: 1,
+            request_fee: true,
+            usd_per_gb_s: None,
+        }
     }
 }
 
@@ -171,12 +181,25 @@ pub fn price(
     prices: &Prices,
     billing: &Billing,
 ) -> Cost {
-    let billed_duration_ms = billed_ms.unwrap_or_else(|| billed_duration_ms(duration_ms, billing.granularity_ms));
+    let billed_duration_ms =
+        billed_ms.unwrap_or_else(|| billed_duration_ms(duration_ms, billing.granularity_ms));
     let gb_s = f64::from(memory_size_mb) / 1024.0 * (billed_duration_ms as f64 / 1000.0);
-    let usd_per_gb_s = billing.usd_per_gb_s.unwrap_or_else(|| prices.list_usd_per_gb_s(architecture));
+    let usd_per_gb_s = billing
+        .usd_per_gb_s
+        .unwrap_or_else(|| prices.list_usd_per_gb_s(architecture));
     let compute_usd = gb_s * usd_per_gb_s;
-    let request_usd = if billing.request_fee { prices.request_usd } else { 0.0 };
-    Cost { billed_duration_ms, gb_s, compute_usd, request_usd, total_usd: compute_usd + request_usd }
+    let request_usd = if billing.request_fee {
+        prices.request_usd
+    } else {
+        0.0
+    };
+    Cost {
+        billed_duration_ms,
+        gb_s,
+        compute_usd,
+        request_usd,
+        total_usd: compute_usd + request_usd,
+    }
 }
 
 #[cfg(test)]
@@ -184,7 +207,11 @@ mod tests {
     use super::*;
 
     fn epsagon() -> Billing {
-        Billing { granularity_ms: 100, request_fee: false, usd_per_gb_s: Some(0.000_016_66) }
+        Billing {
+            granularity_ms: 100,
+            request_fee: false,
+            usd_per_gb_s: Some(0.000_016_66),
+        }
     }
 
     #[test]
@@ -193,7 +220,11 @@ mod tests {
         let cost = price(128, 1600.0, None, Architecture::X86_64, &prices, &epsagon());
         assert_eq!(cost.billed_duration_ms, 1600);
         assert!((cost.gb_s - 0.2).abs() < 1e-15);
-        assert!((cost.total_usd - 0.000_003_332).abs() < 1e-15, "{}", cost.total_usd);
+        assert!(
+            (cost.total_usd - 0.000_003_332).abs() < 1e-15,
+            "{}",
+            cost.total_usd
+        );
         let monthly_1m = cost.total_usd * 1_000_000.0 * 30.0;
         assert!((monthly_1m - 99.96).abs() < 1e-6, "{monthly_1m}");
         let monthly_20m = cost.total_usd * 20_000_000.0 * 30.0;
@@ -205,10 +236,35 @@ mod tests {
     #[test]
     fn current_list_price_with_request_fee() {
         let prices = PriceTable::list().default;
-        let cost = price(128, 1600.0, None, Architecture::X86_64, &prices, &Billing::default());
-        assert!((cost.total_usd - 0.000_003_533_34).abs() < 1e-15, "{}", cost.total_usd);
-        let arm = price(128, 1600.0, None, Architecture::Arm64, &prices, &Billing { request_fee: false, ..Billing::default() });
-        assert!((arm.total_usd - 0.000_002_666_68).abs() < 1e-15, "{}", arm.total_usd);
+        let cost = price(
+            128,
+            1600.0,
+            None,
+            Architecture::X86_64,
+            &prices,
+            &Billing::default(),
+        );
+        assert!(
+            (cost.total_usd - 0.000_003_533_34).abs() < 1e-15,
+            "{}",
+            cost.total_usd
+        );
+        let arm = price(
+            128,
+            1600.0,
+            None,
+            Architecture::Arm64,
+            &prices,
+            &Billing {
+                request_fee: false,
+                ..Billing::default()
+            },
+        );
+        assert!(
+            (arm.total_usd - 0.000_002_666_68).abs() < 1e-15,
+            "{}",
+            arm.total_usd
+        );
     }
 
     #[test]
@@ -225,7 +281,14 @@ mod tests {
     #[test]
     fn report_billed_duration_wins_over_granularity() {
         let prices = PriceTable::list().default;
-        let cost = price(128, 4.42, Some(338), Architecture::X86_64, &prices, &epsagon());
+        let cost = price(
+            128,
+            4.42,
+            Some(338),
+            Architecture::X86_64,
+            &prices,
+            &epsagon(),
+        );
         assert_eq!(cost.billed_duration_ms, 338);
     }
 

@@ -37,7 +37,11 @@ pub fn bucket_upper_ms(bucket: i32) -> f64 {
 /// The `quantile` (0–1) of a histogram given as (bucket, count) pairs in any
 /// order; `None` when it is empty.
 pub fn percentile_ms(histogram: &[(i32, i64)], quantile: f64) -> Option<f64> {
-    let mut sorted: Vec<(i32, i64)> = histogram.iter().copied().filter(|(_, count)| *count > 0).collect();
+    let mut sorted: Vec<(i32, i64)> = histogram
+        .iter()
+        .copied()
+        .filter(|(_, count)| *count > 0)
+        .collect();
     sorted.sort_unstable();
     let total: i64 = sorted.iter().map(|(_, count)| count).sum();
     if total == 0 {
@@ -145,9 +149,18 @@ pub fn rollup_delta(old: Option<&Contribution>, new: Option<&Contribution>) -> O
         cost_pico_usd: new.cost_pico_usd - old_or_zero.cost_pico_usd,
         duration_bucket: new.duration_bucket,
     };
-    let delta = RollupDelta { counters, first_report: old.is_none() };
-    (delta.first_report || counters != Contribution { minute_ms: new.minute_ms, duration_bucket: new.duration_bucket, ..Contribution::default() })
-        .then_some(delta)
+    let delta = RollupDelta {
+        counters,
+        first_report: old.is_none(),
+    };
+    (delta.first_report
+        || counters
+            != Contribution {
+                minute_ms: new.minute_ms,
+                duration_bucket: new.duration_bucket,
+                ..Contribution::default()
+            })
+    .then_some(delta)
 }
 
 #[cfg(test)]
@@ -169,7 +182,9 @@ mod tests {
 
     #[test]
     fn percentiles_from_histogram() {
-        let histogram: Vec<(i32, i64)> = (1..=100).map(|ms| (duration_bucket(f64::from(ms)), 1)).collect();
+        let histogram: Vec<(i32, i64)> = (1..=100)
+            .map(|ms| (duration_bucket(f64::from(ms)), 1))
+            .collect();
         let p50 = percentile_ms(&histogram, 0.5).unwrap_or_default();
         assert!((50.0..=52.5).contains(&p50), "{p50}");
         let p99 = percentile_ms(&histogram, 0.99).unwrap_or_default();

@@ -1,4 +1,7 @@
 //! lamlog: the batch driver, the backends behind the enrich, store and notify
 //! traits, and the `lamlog` command line.
 
+pub mod batch;
+pub mod enrich;
+pub mod notify;
 pub mod store;

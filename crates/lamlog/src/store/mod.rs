@@ -77,7 +77,12 @@ impl DeadLetter {
     /// `source|position_key|fnv64(raw)` in hex: the same record re-delivered
     /// has the same key; two different records never share one in practice.
     pub fn dedup_key(&self) -> String {
-        format!("{}|{}|{:016x}", self.source, self.position_key(), fnv1a_64(&self.raw))
+        format!(
+            "{}|{}|{:016x}",
+            self.source,
+            self.position_key(),
+            fnv1a_64(&self.raw)
+        )
     }
 }
 
@@ -205,7 +210,10 @@ pub trait Store {
     async fn write_batch(&mut self, batch: &StoreBatch<'_>) -> Result<WriteOutcome, StoreError>;
 
     /// Per-function totals over minutes ≥ `since_ms`, ordered by cost, highest first.
-    async fn function_summaries(&mut self, since_ms: Option<i64>) -> Result<Vec<FunctionSummary>, StoreError>;
+    async fn function_summaries(
+        &mut self,
+        since_ms: Option<i64>,
+    ) -> Result<Vec<FunctionSummary>, StoreError>;
 
     /// Per-minute rows over minutes ≥ `since_ms`, ordered by function then minute.
     async fn minute_rows(&mut self, since_ms: Option<i64>) -> Result<Vec<MinuteRow>, StoreError>;

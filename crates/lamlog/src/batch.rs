@@ -1,0 +1,257 @@
+//! The batch driver: one batch through every stage, in order.
+//!
+//! ```text
+//! decode → parse + assemble → enrich → price → store (+ judge, in its transaction) → notify
+//! ```
+//!
+//! This is the one place where the order of the stages lives. `lamlog ingest`
+//! and the Lambda function call the same [`Pipeline::run`]; they differ only in
+//! the backends they hand it. A record that cannot be decoded becomes a dead
+//! letter in the same transaction as the rest of the batch, so nothing is lost
+//! and nothing stops the batch.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+use lamlog_core::assemble::{Assembler, Invocation, LineCounts};
+use lamlog_core::decode::{decode, DecodeLimits, Format, Record};
+use lamlog_core::judge::AlertRules;
+use lamlog_core::meta::{meta_key, FunctionMeta};
+use lamlog_core::price::{price, Billing, PriceTable};
+
+use crate::enrich::{CacheStats, EnrichError, Enricher, MetaSource, Resolved};
+use crate::notify::{Notifier, NotifyError};
+use crate::store::{DeadLetter, Store, StoreBatch, StoreError, StoredInvocation, WriteOutcome};
+
+/// The pure settings of a pipeline: prices, billing, alert rules, limits.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Prices by region.
+    pub prices: PriceTable,
+    /// Billing granularity and what-if overrides.
+    pub billing: Billing,
+    /// Default alert thresholds.
+    pub rules: AlertRules,
+    /// Decode limits.
+    pub limits: DecodeLimits,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            prices: PriceTable::list(),
+            billing: Billing::default(),
+            rules: AlertRules::default(),
+            limits: DecodeLimits::default(),
+        }
+    }
+}
+
+/// One batch of input.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchInput<'a> {
+    /// What it is: a file path, `-`, or a Kinesis stream ARN (dead letters name it).
+    pub source: &'a str,
+    /// The bytes, in `format`.
+    pub bytes: &'a [u8],
+    /// The wrapping, or `Auto`.
+    pub format: Format,
+    /// When it was received (epoch ms), stamped on dead letters.
+    pub received_at_ms: i64,
+}
+
+/// What a batch did.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+pub struct BatchSummary {
+    /// Records in the input (decoded, control or bad).
+    pub records: u64,
+    /// `CONTROL_MESSAGE` records, skipped.
+    pub control_messages: u64,
+    /// Log lines by kind.
+    pub lines: LineCounts,
+    /// Distinct invocations in the batch.
+    pub invocations: u64,
+    /// What the store did.
+    pub outcome: WriteOutcome,
+    /// Records that could not be decoded.
+    pub undecodable_records: u64,
+    /// Enrichment cache counters for this batch.
+    pub cache: CacheStats,
+    /// Time spent in the store's transaction.
+    pub store_ms: f64,
+}
+
+/// Why a batch failed. Nothing of it was committed.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    /// Metadata could not be fetched.
+    #[error(transparent)]
+    Enrich(#[from] EnrichError),
+    /// The store refused the batch.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The batch committed but its new alerts could not be sent.
+    #[error(transparent)]
+    Notify(#[from] NotifyError),
+}
+
+impl BatchError {
+    /// Whether retrying the batch may succeed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            BatchError::Enrich(error) => error.is_transient(),
+            BatchError::Store(error) => error.is_transient(),
+            BatchError::Notify(error) => error.is_transient(),
+        }
+    }
+}
+
+/// The stages that touch the world, and the settings of those that do not.
+#[derive(Debug)]
+pub struct Pipeline<M, S, N> {
+    /// Metadata, behind its cache.
+    pub enricher: Enricher<M>,
+    /// The store.
+    pub store: S,
+    /// Where new alerts go besides the table.
+    pub notifier: N,
+    /// Prices, billing, rules, limits.
+    pub settings: Settings,
+}
+
+impl<M: MetaSource, S: Store, N: Notifier> Pipeline<M, S, N> {
+    /// Runs one batch through every stage.
+    pub async fn run(&mut self, input: BatchInput<'_>) -> Result<BatchSummary, BatchError> {
+        let decoded = decode(input.bytes, input.format, &self.settings.limits);
+        let mut summary = BatchSummary::default();
+        let mut assembler = Assembler::new();
+        let mut dead_letters = Vec::new();
+        for record in decoded.records {
+            summary.records += 1;
+            match record {
+                Ok(Record::Data(envelope)) => assembler.add_envelope(&envelope),
+                Ok(Record::Control(_)) => summary.control_messages += 1,
+                Err(error) => {
+                    summary.undecodable_records += 1;
+                    dead_letters.push(DeadLetter {
+                        source: input.source.to_owned(),
+                        reason: error.kind.to_string(),
+                        position: error.position,
+                        raw: error.raw,
+                        received_at_ms: input.received_at_ms,
+                    });
+                }
+            }
+        }
+        let (invocations, lines) = assembler.finish();
+        summary.lines = lines;
+        self.store_invocations(invocations, &dead_letters, summary)
+            .await
+    }
+
+    /// Enriches, prices, stores and notifies assembled invocations.
+    pub async fn store_invocations(
+        &mut self,
+        invocations: Vec<Invocation>,
+        dead_letters: &[DeadLetter],
+        mut summary: BatchSummary,
+    ) -> Result<BatchSummary, BatchError> {
+        let keys: BTreeSet<String> = invocations
+            .iter()
+            .map(|invocation| meta_key(&invocation.account, &invocation.function))
+            .collect();
+        let cache_before = self.enricher.stats();
+        let resolved = self.enricher.lookup(&keys).await?;
+        let cache_after = self.enricher.stats();
+        summary.cache = CacheStats {
+            hits: cache_after.hits - cache_before.hits,
+            misses: cache_after.misses - cache_before.misses,
+        };
+        let (invocations, metadata) = apply_metadata(invocations, &resolved);
+        summary.invocations = invocations.len() as u64;
+        let stored: Vec<StoredInvocation> = invocations
+            .into_iter()
+            .map(|invocation| {
+                let key = meta_key(&invocation.account, &invocation.function);
+                self.price(invocation, metadata.get(&key))
+            })
+            .collect();
+        let batch = StoreBatch {
+            invocations: &stored,
+            dead_letters,
+            metadata: &metadata,
+            rules: &self.settings.rules,
+        };
+        let started = Instant::now();
+        summary.outcome = self.store.write_batch(&batch).await?;
+        summary.store_ms = started.elapsed().as_secs_f64() * 1000.0;
+        self.notifier.notify(&summary.outcome.new_alerts).await?;
+        Ok(summary)
+    }
+
+    fn price(&self, invocation: Invocation, meta: Option<&FunctionMeta>) -> StoredInvocation {
+        let architecture = meta.map(|meta| meta.architecture).unwrap_or_default();
+        let region = meta.and_then(|meta| meta.region.clone());
+        let cost_usd = match (
+            invocation.memory_size_mb,
+            invocation.duration_ms,
+            invocation.is_reported(),
+        ) {
+            (Some(memory_size_mb), Some(duration_ms), true) => {
+                let prices = self.settings.prices.for_region(region.as_deref());
+                let cost = price(
+                    memory_size_mb,
+                    duration_ms,
+                    invocation.billed_duration_ms,
+                    architecture,
+                    prices,
+                    &self.settings.billing,
+                );
+                Some(cost.total_usd)
+            }
+            _ => None,
+        };
+        StoredInvocation {
+            enriched: meta.is_some(),
+            tenant: meta.and_then(|meta| meta.tenant.clone()),
+            architecture,
+            region,
+            cost_usd,
+            invocation,
+        }
+    }
+}
+
+/// Gives each invocation its function's metadata, keyed by
+/// `account#function`. Invocations from a custom log group take the function
+/// name its metadata maps it to; evidence that then shares a key is merged.
+fn apply_metadata(
+    invocations: Vec<Invocation>,
+    resolved: &BTreeMap<String, Resolved>,
+) -> (Vec<Invocation>, BTreeMap<String, FunctionMeta>) {
+    let mut by_key: BTreeMap<(String, String, String), Invocation> = BTreeMap::new();
+    let mut metadata = BTreeMap::new();
+    for mut invocation in invocations {
+        if let Some(entry) = resolved.get(&meta_key(&invocation.account, &invocation.function)) {
+            invocation.function.clone_from(&entry.function);
+            metadata.insert(
+                meta_key(&invocation.account, &entry.function),
+                entry.meta.clone(),
+            );
+        }
+        let key = (
+            invocation.account.clone(),
+            invocation.function.clone(),
+            invocation.request_id.clone(),
+        );
+        match by_key.get_mut(&key) {
+            Some(existing) => {
+                existing.merge(&invocation);
+            }
+            None => {
+                by_key.insert(key, invocation);
+            }
+        }
+    }
+    (by_key.into_values().collect(), metadata)
+}

@@ -1,0 +1,147 @@
+//! `lamlog cost`: what one invocation costs, and a month of them.
+
+use std::process::ExitCode;
+
+use clap::Args;
+use lamlog_core::meta::Architecture;
+use lamlog_core::price::{price, Billing, Cost, PriceTable};
+use serde::Serialize;
+
+/// Price one invocation with the Lambda billing formula.
+///
+/// cost = request fee + memory_mb / 1024 × billed seconds × price per GB-s.
+/// Billed time is --billed-duration-ms when given (what the REPORT says),
+/// otherwise the duration rounded up to --granularity-ms (1 ms since December
+/// 2020, 100 ms before). Prices come from the dated list-price table
+/// (US East, first tier) unless --price-per-gb-s overrides them.
+///
+/// Examples:
+///   lamlog cost --memory-mb 128 --duration-ms 1600
+///   lamlog cost --memory-mb 128 --duration-ms 1600 --granularity-ms 100 \
+///       --price-per-gb-s 0.00001666 --no-request-fee --invocations-per-day 1000000
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct CostArgs {
+    /// Configured memory, 128–10240 MB.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(128..=10_240))]
+    memory_mb: u32,
+    /// Duration of the invocation in ms (as the REPORT's Duration).
+    #[arg(long)]
+    duration_ms: f64,
+    /// Billed duration from the REPORT; wins over --granularity-ms.
+    #[arg(long)]
+    billed_duration_ms: Option<u64>,
+    /// x86_64 or arm64.
+    #[arg(long, default_value = "x86_64")]
+    arch: Architecture,
+    /// Billing granularity in ms: 1 (today) or 100 (before December 2020).
+    #[arg(long, default_value_t = 1, value_parser = parse_granularity)]
+    granularity_ms: u64,
+    /// A flat USD price per GB-second instead of the list price.
+    #[arg(long)]
+    price_per_gb_s: Option<f64>,
+    /// Leave out the per-request fee ($0.20 per million).
+    #[arg(long)]
+    no_request_fee: bool,
+    /// Also print the monthly total (30 days) at this many invocations a day.
+    #[arg(long)]
+    invocations_per_day: Option<u64>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_granularity(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(granularity @ (1 | 100)) => Ok(granularity),
+        _ => Err(format!(
+            "{text:?} is not a billing granularity: use 1 or 100"
+        )),
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct CostReport {
+    memory_mb: u32,
+    duration_ms: f64,
+    architecture: Architecture,
+    granularity_ms: u64,
+    usd_per_gb_s: f64,
+    prices_as_of: String,
+    #[serde(flatten)]
+    cost: Cost,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invocations_per_day: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    monthly_usd: Option<f64>,
+}
+
+pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
+    if !(args.duration_ms.is_finite() && args.duration_ms >= 0.0) {
+        anyhow::bail!(
+            "--duration-ms must be a non-negative number, not {}",
+            args.duration_ms
+        );
+    }
+    if let Some(usd) = args.price_per_gb_s {
+        if !(usd.is_finite() && usd >= 0.0) {
+            anyhow::bail!("--price-per-gb-s must be a non-negative number, not {usd}");
+        }
+    }
+    let table = PriceTable::list();
+    let billing = Billing {
+        granularity_ms: args.granularity_ms,
+        request_fee: !args.no_request_fee,
+        usd_per_gb_s: args.price_per_gb_s,
+    };
+    let prices = &table.default;
+    let cost = price(
+        args.memory_mb,
+        args.duration_ms,
+        args.billed_duration_ms,
+        args.arch,
+        prices,
+        &billing,
+    );
+    let monthly_usd = args
+        .invocations_per_day
+        .map(|per_day| cost.total_usd * per_day as f64 * 30.0);
+    let report = CostReport {
+        memory_mb: args.memory_mb,
+        duration_ms: args.duration_ms,
+        architecture: args.arch,
+        granularity_ms: args.granularity_ms,
+        usd_per_gb_s: args
+            .price_per_gb_s
+            .unwrap_or_else(|| prices.list_usd_per_gb_s(args.arch)),
+        prices_as_of: table.as_of.clone(),
+        cost,
+        invocations_per_day: args.invocations_per_day,
+        monthly_usd,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "memory            {} MB ({})",
+        report.memory_mb, report.architecture
+    );
+    println!("duration          {} ms", report.duration_ms);
+    println!(
+        "billed duration   {} ms (granularity {} ms)",
+        cost.billed_duration_ms, report.granularity_ms
+    );
+    println!("GB-seconds        {}", cost.gb_s);
+    println!(
+        "price per GB-s    ${} (list prices as of {})",
+        report.usd_per_gb_s, report.prices_as_of
+    );
+    println!("compute           ${:.12}", cost.compute_usd);
+    println!("request           ${:.12}", cost.request_usd);
+    println!("total             ${:.12} per invocation", cost.total_usd);
+    if let (Some(per_day), Some(monthly)) = (report.invocations_per_day, monthly_usd) {
+        println!("monthly (30 d)    ${monthly:.2} at {per_day} invocations a day");
+    }
+    Ok(ExitCode::SUCCESS)
+}
