@@ -17,7 +17,12 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
+mod app;
+mod fields;
 mod json;
+mod oom;
+#[cfg(test)]
+mod tests;
 mod text;
 
 /// The outcome of an invocation or of an init phase, as Lambda reports it.
@@ -208,7 +213,51 @@ pub enum LogLine<'a> {
 /// Parses one CloudWatch Logs event message.
 ///
 /// Never fails and never panics: what it cannot read is [`LogLine::Other`].
+///
+/// Cost: text lines are read in one forward pass over borrowed slices with no
+/// allocation; only a message that starts with `{` is handed to serde_json.
+/// Application and unrecognised lines get one more SIMD pass looking for an
+/// out-of-memory signature; platform lines do not.
 pub fn parse(message: &str) -> LogLine<'_> {
-    let _ = message;
-    LogLine::Other
+    let line = message.trim_start_matches(|c: char| c.is_ascii_whitespace());
+    // The first byte is enough to tell the families apart: platform keywords
+    // are capitalised, Python prefixes `[LEVEL]`, Node and the timeout line a
+    // timestamp, JSON an object.
+    let parsed = match line.as_bytes().first() {
+        Some(b'A'..=b'Z') => text::parse_platform(line),
+        Some(b'[') => app::parse_python(line),
+        Some(b'0'..=b'9') => app::parse_timestamped(line),
+        Some(b'{') => json::parse_json(line),
+        _ => LogLine::Other,
+    };
+    match parsed {
+        LogLine::App { .. } | LogLine::AppError { .. } | LogLine::Other => {
+            mark_out_of_memory(line, parsed)
+        }
+        platform => platform,
+    }
 }
+
+/// Turns an application or unrecognised line that carries an out-of-memory
+/// signature into an `AppError` of type `OutOfMemory`, keeping its request
+/// id and level. Assembly raises that request's status to `oom`.
+fn mark_out_of_memory<'a>(line: &'a str, parsed: LogLine<'a>) -> LogLine<'a> {
+    if !oom::has_signature(line) {
+        return parsed;
+    }
+    let (request_id, level) = match parsed {
+        LogLine::App { request_id, level }
+        | LogLine::AppError {
+            request_id, level, ..
+        } => (request_id, level),
+        _ => (None, None),
+    };
+    LogLine::AppError {
+        request_id,
+        level,
+        error_type: Some(Cow::Borrowed(OUT_OF_MEMORY)),
+    }
+}
+
+/// The `error_type` of a line that carries an out-of-memory signature.
+pub const OUT_OF_MEMORY: &str = "OutOfMemory";
