@@ -218,7 +218,12 @@ fn platform_line(document: Document<'_>) -> LogLine<'_> {
 /// Reads a `platform.report` record: `Ok(None)` when it lacks its request id
 /// or duration, `Err` when a figure has the wrong type.
 fn report<'a>(record: &Record<'a>) -> Result<Option<Report<'a>>, ()> {
-    let Some(request_id) = record.request_id.clone().and_then(Scalar::into_cow) else {
+    let request_id = record
+        .request_id
+        .clone()
+        .and_then(Scalar::into_cow)
+        .filter(|request_id| !request_id.is_empty());
+    let Some(request_id) = request_id else {
         return Ok(None);
     };
     let Some(Nested::Object(metrics)) = &record.metrics else {

@@ -93,6 +93,13 @@ fn json_report_without_figures_is_platform_json() {
 }
 
 #[test]
+fn json_report_with_empty_request_id_is_platform_json() {
+    let message =
+        r#"{"type":"platform.report","record":{"requestId":"","metrics":{"durationMs":1}}}"#;
+    assert!(matches!(parse(message), LogLine::PlatformJson { .. }));
+}
+
+#[test]
 fn json_restore_records_are_platform_json() {
     let message = r#"{"time":"t","type":"platform.restoreReport","record":{"status":"success","metrics":{"durationMs":474.16}}}"#;
     assert!(matches!(parse(message), LogLine::PlatformJson { .. }));
