@@ -12,6 +12,15 @@
 //! of the input unless a JSON string held escapes. It never backtracks and never
 //! fails: a line that starts like a platform line but does not parse is
 //! [`LogLine::Other`], never a half-filled record.
+//!
+//! [`parse`] looks at the first byte and hands the line to one reader:
+//!
+//! - `text`: capitalised platform keywords, over the `Key: value` scanner of
+//!   `fields`;
+//! - `app`: Python's `[LEVEL]` lines and Node's timestamped lines;
+//! - `json`: anything that starts with `{`;
+//! - `oom`: afterwards, for application and unrecognised lines only, the
+//!   runtimes' out-of-memory signatures.
 
 use std::borrow::Cow;
 
@@ -185,7 +194,9 @@ pub enum LogLine<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         state: Option<Cow<'a, str>>,
     },
-    /// Any JSON platform record other than `platform.report`.
+    /// Any JSON platform record other than `platform.report`, and a
+    /// `platform.report` without a request id or a duration (a platform
+    /// record still, but no report).
     PlatformJson {
         /// The record type, for example `platform.runtimeDone`.
         #[serde(rename = "type")]

@@ -204,3 +204,26 @@ fn leading_whitespace_and_empty_messages() {
     assert!(matches!(parse("\nEND RequestId: r"), LogLine::End { .. }));
     assert_eq!(parse("\u{a0}END RequestId: r"), LogLine::Other);
 }
+
+#[test]
+fn deep_json_nesting_is_refused_not_overflowed() {
+    let depth = 100_000;
+    for key in ["level", "unknown", "record"] {
+        let message = format!("{{\"{key}\":{}{}}}", "[".repeat(depth), "]".repeat(depth));
+        assert_eq!(parse(&message), LogLine::Other, "{key}");
+    }
+}
+
+#[test]
+fn oom_kill_after_a_newline_is_killed() {
+    let message =
+        "RequestId: r-11 Error: Runtime exited with error: signal: killed\nRuntime.ExitError\n";
+    assert_eq!(
+        parse(message),
+        LogLine::Crash {
+            request_id: "r-11".into(),
+            error_type: Some("Runtime.ExitError".into()),
+            killed: true,
+        }
+    );
+}
