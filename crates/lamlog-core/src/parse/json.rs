@@ -1,1 +1,434 @@
 //! JSON-format platform records and application logs.
+//!
+//! In: a message that starts with `{`. Out: [`LogLine::Report`] for
+//! `platform.report`, [`LogLine::PlatformJson`] for every other `platform.*`
+//! record, [`LogLine::App`] or [`LogLine::AppError`] for application logs
+//! (`{"timestamp","level"|"log_level","message","requestId",…}` and the
+//! unhandled-error document `{"errorMessage","errorType","stackTrace"}`), and
+//! [`LogLine::Other`] for any other JSON, such as Datadog metric lines.
+//!
+//! Key order is not stable (`status` comes before or after `metrics`), so the
+//! message is deserialised with serde, once, into one struct that names every
+//! key any of those shapes uses. Strings are `Cow::Borrowed` from the message
+//! unless they hold escapes, and keys we do not name are skipped without
+//! being built.
+//!
+//! Application JSON is whatever a function chose to log, so a key we name
+//! can hold any type (`"level": 30` from pino, `"type": {…}`). Each named
+//! value is therefore read as a [`Scalar`] or a [`Nested`] object, which
+//! accept every JSON value and only say what they got; deciding what is
+//! acceptable happens afterwards, per shape. A `platform.report` whose
+//! figures have the wrong type is [`LogLine::Other`], never a half-filled
+//! report.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::Range;
+
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+
+use super::app::is_error_level;
+use super::text::parse_status;
+use super::{LogLine, Report};
+
+/// One JSON value of a key we read, whatever its type.
+#[derive(Debug, Clone, PartialEq)]
+enum Scalar<'a> {
+    Str(Cow<'a, str>),
+    Unsigned(u64),
+    Signed(i64),
+    Float(f64),
+    /// `true`, `false`, an array or an object: never what we read a key for.
+    Unusable,
+}
+
+/// An object value, or the note that the value was not an object.
+#[derive(Debug, Clone, PartialEq)]
+enum Nested<T> {
+    Object(T),
+    NotObject,
+}
+
+/// Reads an optional figure: absent is `Ok(None)`, a wrong type is `Err`.
+type Figure<T> = Result<Option<T>, ()>;
+
+impl<'a> Scalar<'a> {
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            Scalar::Str(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    fn into_cow(self) -> Option<Cow<'a, str>> {
+        match self {
+            Scalar::Str(text) => Some(text),
+            _ => None,
+        }
+    }
+}
+
+/// A non-negative decimal (durations in ms).
+fn decimal(value: Option<&Scalar<'_>>) -> Figure<f64> {
+    match value {
+        None => Ok(None),
+        Some(Scalar::Float(number)) if *number >= 0.0 => Ok(Some(*number)),
+        // JSON writers print `1234` for a float that happens to be whole.
+        Some(Scalar::Unsigned(number)) => Ok(Some(*number as f64)),
+        Some(_) => Err(()),
+    }
+}
+
+/// A whole number (billed ms, MB); `12.0` is accepted, `12.5` is not.
+fn whole<T: TryFrom<u64>>(value: Option<&Scalar<'_>>) -> Figure<T> {
+    let number = match value {
+        None => return Ok(None),
+        Some(Scalar::Unsigned(number)) => *number,
+        // Below 2^53 every whole f64 is exact, so the cast loses nothing.
+        Some(Scalar::Float(number))
+            if *number >= 0.0 && number.fract() == 0.0 && *number < 9_007_199_254_740_992.0 =>
+        {
+            *number as u64
+        }
+        Some(_) => return Err(()),
+    };
+    T::try_from(number).map(Some).map_err(|_| ())
+}
+
+/// The top-level keys of every JSON shape we tell apart.
+#[derive(Deserialize)]
+struct Document<'a> {
+    #[serde(rename = "type", default, borrow)]
+    record_type: Option<Scalar<'a>>,
+    #[serde(default, borrow)]
+    record: Option<Nested<Record<'a>>>,
+    #[serde(default, borrow)]
+    level: Option<Scalar<'a>>,
+    #[serde(default, borrow)]
+    log_level: Option<Scalar<'a>>,
+    #[serde(rename = "requestId", default, borrow)]
+    request_id: Option<Scalar<'a>>,
+    #[serde(rename = "errorType", default, borrow)]
+    error_type: Option<Scalar<'a>>,
+}
+
+/// `record` of a platform event.
+#[derive(Deserialize)]
+struct Record<'a> {
+    #[serde(rename = "requestId", default, borrow)]
+    request_id: Option<Scalar<'a>>,
+    #[serde(default, borrow)]
+    status: Option<Scalar<'a>>,
+    #[serde(rename = "errorType", default, borrow)]
+    error_type: Option<Scalar<'a>>,
+    #[serde(default, borrow)]
+    metrics: Option<Nested<Metrics<'a>>>,
+    #[serde(default, borrow)]
+    tracing: Option<Nested<Tracing<'a>>>,
+}
+
+/// `record.metrics` of `platform.report`.
+#[derive(Deserialize)]
+struct Metrics<'a> {
+    #[serde(rename = "durationMs", default, borrow)]
+    duration_ms: Option<Scalar<'a>>,
+    #[serde(rename = "billedDurationMs", default, borrow)]
+    billed_duration_ms: Option<Scalar<'a>>,
+    #[serde(rename = "memorySizeMB", default, borrow)]
+    memory_size_mb: Option<Scalar<'a>>,
+    #[serde(rename = "maxMemoryUsedMB", default, borrow)]
+    max_memory_used_mb: Option<Scalar<'a>>,
+    #[serde(rename = "initDurationMs", default, borrow)]
+    init_duration_ms: Option<Scalar<'a>>,
+    #[serde(rename = "restoreDurationMs", default, borrow)]
+    restore_duration_ms: Option<Scalar<'a>>,
+    #[serde(rename = "billedRestoreDurationMs", default, borrow)]
+    billed_restore_duration_ms: Option<Scalar<'a>>,
+}
+
+/// `record.tracing`: `{"type":"X-Amzn-Trace-Id","value":"Root=…;Parent=…;Sampled=1"}`.
+#[derive(Deserialize)]
+struct Tracing<'a> {
+    #[serde(rename = "type", default, borrow)]
+    trace_type: Option<Scalar<'a>>,
+    #[serde(default, borrow)]
+    value: Option<Scalar<'a>>,
+}
+
+/// Parses a message whose first byte is `{`.
+pub(super) fn parse_json(line: &str) -> LogLine<'_> {
+    let Ok(document) = serde_json::from_str::<Document<'_>>(line) else {
+        return LogLine::Other;
+    };
+    let is_platform = document
+        .record_type
+        .as_ref()
+        .and_then(Scalar::as_str)
+        .is_some_and(|record_type| record_type.starts_with("platform."));
+    if is_platform {
+        platform_line(document)
+    } else {
+        app_line(document)
+    }
+}
+
+/// The `errorType` of an error document, as Node prints after `Invoke Error \t`.
+pub(super) fn error_type_of(document: &str) -> Option<Cow<'_, str>> {
+    let document = serde_json::from_str::<Document<'_>>(document).ok()?;
+    document.error_type.and_then(Scalar::into_cow)
+}
+
+fn platform_line(document: Document<'_>) -> LogLine<'_> {
+    let record_type = document
+        .record_type
+        .and_then(Scalar::into_cow)
+        .unwrap_or_default();
+    let record = match document.record {
+        Some(Nested::Object(record)) => Some(record),
+        _ => None,
+    };
+    if record_type == "platform.report" {
+        if let Some(record) = &record {
+            match report(record) {
+                Ok(Some(report)) => return LogLine::Report(report),
+                // Figures of the wrong type: we misread the record.
+                Err(()) => return LogLine::Other,
+                // No request id or no duration: still a platform record.
+                Ok(None) => {}
+            }
+        }
+    }
+    let (request_id, status) = match record {
+        Some(record) => (
+            record.request_id.and_then(Scalar::into_cow),
+            record.status.and_then(Scalar::into_cow),
+        ),
+        None => (None, None),
+    };
+    LogLine::PlatformJson {
+        record_type,
+        request_id,
+        status,
+    }
+}
+
+/// Reads a `platform.report` record: `Ok(None)` when it lacks its request id
+/// or duration, `Err` when a figure has the wrong type.
+fn report<'a>(record: &Record<'a>) -> Result<Option<Report<'a>>, ()> {
+    let request_id = record
+        .request_id
+        .clone()
+        .and_then(Scalar::into_cow)
+        .filter(|request_id| !request_id.is_empty());
+    let Some(request_id) = request_id else {
+        return Ok(None);
+    };
+    let Some(Nested::Object(metrics)) = &record.metrics else {
+        return Ok(None);
+    };
+    let Some(duration_ms) = decimal(metrics.duration_ms.as_ref())? else {
+        return Ok(None);
+    };
+    let mut report = Report {
+        request_id,
+        duration_ms: Some(duration_ms),
+        billed_duration_ms: whole(metrics.billed_duration_ms.as_ref())?,
+        memory_size_mb: whole(metrics.memory_size_mb.as_ref())?,
+        max_memory_used_mb: whole(metrics.max_memory_used_mb.as_ref())?,
+        init_duration_ms: decimal(metrics.init_duration_ms.as_ref())?,
+        restore_duration_ms: decimal(metrics.restore_duration_ms.as_ref())?,
+        billed_restore_duration_ms: whole(metrics.billed_restore_duration_ms.as_ref())?,
+        status: record
+            .status
+            .as_ref()
+            .and_then(Scalar::as_str)
+            .and_then(parse_status),
+        error_type: record.error_type.clone().and_then(Scalar::into_cow),
+        ..Report::default()
+    };
+    if let Some(Nested::Object(tracing)) = &record.tracing {
+        let is_xray = tracing
+            .trace_type
+            .as_ref()
+            .and_then(Scalar::as_str)
+            .is_none_or(|trace_type| trace_type == "X-Amzn-Trace-Id");
+        if let (true, Some(Scalar::Str(value))) = (is_xray, &tracing.value) {
+            read_trace_header(value.clone(), &mut report);
+        }
+    }
+    Ok(Some(report))
+}
+
+/// Fills the X-Ray fields from `Root=…;Parent=…;Sampled=1`.
+fn read_trace_header<'a>(header: Cow<'a, str>, report: &mut Report<'a>) {
+    // The parts are found as byte ranges so that they can borrow from the
+    // message when the header does, and are owned only when the JSON string
+    // had escapes and the header itself had to be owned.
+    let part_of = |range: Range<usize>| -> Cow<'a, str> {
+        match &header {
+            Cow::Borrowed(whole) => Cow::Borrowed(&whole[range]),
+            Cow::Owned(whole) => Cow::Owned(whole[range].to_owned()),
+        }
+    };
+    let mut pair_start = 0;
+    for pair in header.split(';') {
+        let this_pair_start = pair_start;
+        pair_start += pair.len() + 1;
+        let Some((key, raw_value)) = pair.split_once('=') else {
+            continue;
+        };
+        let value = raw_value.trim();
+        let value_start =
+            this_pair_start + key.len() + 1 + (raw_value.len() - raw_value.trim_start().len());
+        let value_range = value_start..value_start + value.len();
+        match key.trim() {
+            "Root" if !value.is_empty() => report.xray_trace_id = Some(part_of(value_range)),
+            "Parent" if !value.is_empty() => report.xray_segment_id = Some(part_of(value_range)),
+            "Sampled" => {
+                report.xray_sampled = match value {
+                    "1" => Some(true),
+                    "0" => Some(false),
+                    _ => None,
+                };
+            }
+            _ => {}
+        }
+    }
+}
+
+fn app_line(document: Document<'_>) -> LogLine<'_> {
+    let level = document
+        .level
+        .and_then(Scalar::into_cow)
+        .or_else(|| document.log_level.and_then(Scalar::into_cow));
+    let request_id = document
+        .request_id
+        .and_then(Scalar::into_cow)
+        .filter(|request_id| !request_id.is_empty() && request_id != "undefined");
+    let error_type = document.error_type.and_then(Scalar::into_cow);
+    if error_type.is_some() || level.as_deref().is_some_and(is_error_level) {
+        LogLine::AppError {
+            request_id,
+            level,
+            error_type,
+        }
+    } else if level.is_some() || request_id.is_some() {
+        LogLine::App { request_id, level }
+    } else {
+        LogLine::Other
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ScalarVisitor(PhantomData))
+    }
+}
+
+struct ScalarVisitor<'a>(PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for ScalarVisitor<'a> {
+    type Value = Scalar<'a>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("any JSON value")
+    }
+
+    fn visit_borrowed_str<E>(self, value: &'de str) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Borrowed(value)))
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Owned(value.to_owned())))
+    }
+
+    fn visit_string<E>(self, value: String) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Owned(value)))
+    }
+
+    fn visit_u64<E>(self, value: u64) -> Result<Self::Value, E> {
+        Ok(Scalar::Unsigned(value))
+    }
+
+    fn visit_i64<E>(self, value: i64) -> Result<Self::Value, E> {
+        Ok(Scalar::Signed(value))
+    }
+
+    fn visit_f64<E>(self, value: f64) -> Result<Self::Value, E> {
+        Ok(Scalar::Float(value))
+    }
+
+    fn visit_bool<E>(self, _value: bool) -> Result<Self::Value, E> {
+        Ok(Scalar::Unusable)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Scalar::Unusable)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Unusable)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Unusable)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Nested<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NestedVisitor(PhantomData))
+    }
+}
+
+struct NestedVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for NestedVisitor<T> {
+    type Value = Nested<T>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("any JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        T::deserialize(MapAccessDeserializer::new(map)).map(Nested::Object)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Nested::NotObject)
+    }
+
+    fn visit_borrowed_str<E>(self, _value: &'de str) -> Result<Self::Value, E> {
+        Ok(Nested::NotObject)
+    }
+
+    fn visit_str<E>(self, _value: &str) -> Result<Self::Value, E> {
+        Ok(Nested::NotObject)
+    }
+
+    fn visit_u64<E>(self, _value: u64) -> Result<Self::Value, E> {
+        Ok(Nested::NotObject)
+    }
+
+    fn visit_i64<E>(self, _value: i64) -> Result<Self::Value, E> {
+        Ok(Nested::NotObject)
+    }
+
+    fn visit_f64<E>(self, _value: f64) -> Result<Self::Value, E> {
+        Ok(Nested::NotObject)
+    }
+
+    fn visit_bool<E>(self, _value: bool) -> Result<Self::Value, E> {
+        Ok(Nested::NotObject)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Nested::NotObject)
+    }
+}

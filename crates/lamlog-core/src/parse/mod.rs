@@ -12,12 +12,26 @@
 //! of the input unless a JSON string held escapes. It never backtracks and never
 //! fails: a line that starts like a platform line but does not parse is
 //! [`LogLine::Other`], never a half-filled record.
+//!
+//! [`parse`] looks at the first byte and hands the line to one reader:
+//!
+//! - `text`: capitalised platform keywords, over the `Key: value` scanner of
+//!   `fields`;
+//! - `app`: Python's `[LEVEL]` lines and Node's timestamped lines;
+//! - `json`: anything that starts with `{`;
+//! - `oom`: afterwards, for application and unrecognised lines only, the
+//!   runtimes' out-of-memory signatures.
 
 use std::borrow::Cow;
 
 use serde::Serialize;
 
+mod app;
+mod fields;
 mod json;
+mod oom;
+#[cfg(test)]
+mod tests;
 mod text;
 
 /// The outcome of an invocation or of an init phase, as Lambda reports it.
@@ -180,7 +194,9 @@ pub enum LogLine<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         state: Option<Cow<'a, str>>,
     },
-    /// Any JSON platform record other than `platform.report`.
+    /// Any JSON platform record other than `platform.report`, and a
+    /// `platform.report` without a request id or a duration (a platform
+    /// record still, but no report).
     PlatformJson {
         /// The record type, for example `platform.runtimeDone`.
         #[serde(rename = "type")]
@@ -208,7 +224,51 @@ pub enum LogLine<'a> {
 /// Parses one CloudWatch Logs event message.
 ///
 /// Never fails and never panics: what it cannot read is [`LogLine::Other`].
+///
+/// Cost: text lines are read in one forward pass over borrowed slices with no
+/// allocation; only a message that starts with `{` is handed to serde_json.
+/// Application and unrecognised lines get one more SIMD pass looking for an
+/// out-of-memory signature; platform lines do not.
 pub fn parse(message: &str) -> LogLine<'_> {
-    let _ = message;
-    LogLine::Other
+    let line = message.trim_start_matches(|c: char| c.is_ascii_whitespace());
+    // The first byte is enough to tell the families apart: platform keywords
+    // are capitalised, Python prefixes `[LEVEL]`, Node and the timeout line a
+    // timestamp, JSON an object.
+    let parsed = match line.as_bytes().first() {
+        Some(b'A'..=b'Z') => text::parse_platform(line),
+        Some(b'[') => app::parse_python(line),
+        Some(b'0'..=b'9') => app::parse_timestamped(line),
+        Some(b'{') => json::parse_json(line),
+        _ => LogLine::Other,
+    };
+    match parsed {
+        LogLine::App { .. } | LogLine::AppError { .. } | LogLine::Other => {
+            mark_out_of_memory(line, parsed)
+        }
+        platform => platform,
+    }
 }
+
+/// Turns an application or unrecognised line that carries an out-of-memory
+/// signature into an `AppError` of type `OutOfMemory`, keeping its request
+/// id and level. Assembly raises that request's status to `oom`.
+fn mark_out_of_memory<'a>(line: &'a str, parsed: LogLine<'a>) -> LogLine<'a> {
+    if !oom::has_signature(line) {
+        return parsed;
+    }
+    let (request_id, level) = match parsed {
+        LogLine::App { request_id, level }
+        | LogLine::AppError {
+            request_id, level, ..
+        } => (request_id, level),
+        _ => (None, None),
+    };
+    LogLine::AppError {
+        request_id,
+        level,
+        error_type: Some(Cow::Borrowed(OUT_OF_MEMORY)),
+    }
+}
+
+/// The `error_type` of a line that carries an out-of-memory signature.
+pub const OUT_OF_MEMORY: &str = "OutOfMemory";

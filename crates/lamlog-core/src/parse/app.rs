@@ -1,0 +1,286 @@
+//! Text-format application lines: what the managed runtimes prefix to the
+//! function's own output.
+//!
+//! In: a message starting with `[` (Python) or with a digit (Node's ISO
+//! timestamp, and the timeout line). Out: [`LogLine::App`],
+//! [`LogLine::AppError`], [`LogLine::Timeout`] or [`LogLine::Other`].
+//!
+//! The shapes, from the runtimes' own format strings:
+//!
+//! - Python logger: `[LEVEL]\t<ts>\t<request id>\t<message>`.
+//! - Python unhandled error: `[ERROR] Name: message\rTraceback…`, with the
+//!   traceback lines joined by `\r` and indented with NO-BREAK SPACE. The
+//!   exception name is the error type.
+//! - Node console: `<ts>\t<request id>\t<LEVEL>\t<message>`. For handler errors
+//!   the message is `Invoke Error \t{json}`, `Uncaught Exception \t{json}` or
+//!   `Unhandled Promise Rejection \t{json}`, and the error type is the JSON's
+//!   `errorType`. Init crashes print the request id as `undefined`.
+//! - `<ts> <request id> Task timed out after N seconds`, space separated, and
+//!   other space-separated `<ts> <request id> …` lines such as Node's
+//!   `FATAL ERROR: … JavaScript heap out of memory`.
+//!
+//! Only ASCII bytes are searched for, so every slice falls on a `char`
+//! boundary even in messages full of U+00A0.
+
+use std::borrow::Cow;
+
+use memchr::memchr;
+
+use super::fields::{skip_separators, split_token};
+use super::{json, text, LogLine};
+
+/// Levels are short upper-case words: `INFO`, `WARNING`, `CRITICAL`, …
+fn is_level_word(word: &str) -> bool {
+    (1..=16).contains(&word.len()) && word.bytes().all(|byte| byte.is_ascii_uppercase())
+}
+
+/// The levels that make an application line an error, in any letter case.
+pub(super) fn is_error_level(level: &str) -> bool {
+    ["ERROR", "FATAL", "CRITICAL"]
+        .iter()
+        .any(|error| level.eq_ignore_ascii_case(error))
+}
+
+/// Node prints `undefined` where an init-phase line has no request.
+fn request_id_of(token: &str) -> Option<Cow<'_, str>> {
+    (!token.is_empty() && token != "undefined").then_some(Cow::Borrowed(token))
+}
+
+/// Builds `App` or `AppError` from what an application line says.
+fn app_line<'a>(
+    request_id: Option<Cow<'a, str>>,
+    level: Option<Cow<'a, str>>,
+    error_type: Option<Cow<'a, str>>,
+) -> LogLine<'a> {
+    let is_error = error_type.is_some() || level.as_deref().is_some_and(is_error_level);
+    if is_error {
+        LogLine::AppError {
+            request_id,
+            level,
+            error_type,
+        }
+    } else {
+        LogLine::App { request_id, level }
+    }
+}
+
+/// Parses a line that starts with `[`.
+pub(super) fn parse_python(line: &str) -> LogLine<'_> {
+    // The level is short: look for `]` in the first bytes only, not the line.
+    let head = &line.as_bytes()[..line.len().min(18)];
+    let Some(close) = memchr(b']', head) else {
+        return LogLine::Other;
+    };
+    let level = &line[1..close];
+    if !is_level_word(level) {
+        return LogLine::Other;
+    }
+    let after = &line[close + 1..];
+    match after.as_bytes().first() {
+        Some(b'\t') => {
+            let mut fields = after[1..].splitn(3, '\t');
+            let _timestamp = fields.next();
+            let (request_id, _) = split_token(fields.next().unwrap_or(""));
+            app_line(request_id_of(request_id), Some(Cow::Borrowed(level)), None)
+        }
+        Some(b' ') => {
+            let error_type = if is_error_level(level) {
+                exception_name(&after[1..])
+            } else {
+                None
+            };
+            app_line(None, Some(Cow::Borrowed(level)), error_type)
+        }
+        _ => LogLine::Other,
+    }
+}
+
+/// `Runtime.ImportModuleError` out of `Runtime.ImportModuleError: Unable…`.
+fn exception_name(text: &str) -> Option<Cow<'_, str>> {
+    let end = text
+        .bytes()
+        .position(|byte| byte == b':' || byte.is_ascii_whitespace())
+        .unwrap_or(text.len());
+    let name = &text[..end];
+    let starts_well = name
+        .bytes()
+        .next()
+        .is_some_and(|byte| byte.is_ascii_alphabetic() || byte == b'_');
+    let is_dotted_identifier = name
+        .bytes()
+        .all(|byte| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'.');
+    (starts_well && is_dotted_identifier).then_some(Cow::Borrowed(name))
+}
+
+/// `2020-01-31T22:12:58.534Z` and the like: the first 19 bytes are
+/// `DDDD-DD-DDTDD:DD:DD`; fractions and zone are not checked.
+fn is_iso_timestamp(token: &str) -> bool {
+    let bytes = token.as_bytes();
+    if bytes.len() < 19 {
+        return false;
+    }
+    bytes[..19]
+        .iter()
+        .enumerate()
+        .all(|(index, &byte)| match index {
+            4 | 7 => byte == b'-',
+            10 => byte == b'T',
+            13 | 16 => byte == b':',
+            _ => byte.is_ascii_digit(),
+        })
+}
+
+/// Parses a line that starts with a digit.
+pub(super) fn parse_timestamped(line: &str) -> LogLine<'_> {
+    let (timestamp, rest) = split_token(line);
+    if !is_iso_timestamp(timestamp) {
+        return LogLine::Other;
+    }
+    match rest.as_bytes().first() {
+        Some(b'\t') => parse_node(&rest[1..]),
+        Some(_) => parse_spaced(rest),
+        None => LogLine::Other,
+    }
+}
+
+/// `<request id>\t<LEVEL>\t<message>`, after the timestamp and its tab.
+fn parse_node(rest: &str) -> LogLine<'_> {
+    let (request_id, rest) = rest.split_once('\t').unwrap_or((rest, ""));
+    let request_id = request_id_of(request_id.trim_matches(|c: char| c.is_ascii_whitespace()));
+    if let Some(tail) = rest.strip_prefix("Task ") {
+        if let Some(timeout_seconds) = text::parse_timeout_tail(tail) {
+            return LogLine::Timeout {
+                request_id,
+                timeout_seconds,
+            };
+        }
+    }
+    let (level, message) = match rest.split_once('\t') {
+        Some((level, message)) if is_level_word(level) => (Some(Cow::Borrowed(level)), message),
+        // Node 8 printed no level: the third field is already the message.
+        _ => (None, rest),
+    };
+    let error_type = if level.as_deref().is_some_and(is_error_level) {
+        handler_error_type(message)
+    } else {
+        None
+    };
+    app_line(request_id, level, error_type)
+}
+
+/// `Invoke Error \t{"errorType":…}` → the `errorType`. The label is any text
+/// without a newline before a tab that opens a JSON object.
+fn handler_error_type(message: &str) -> Option<Cow<'_, str>> {
+    let tab = memchr(b'\t', message.as_bytes())?;
+    let label = &message[..tab];
+    let document = &message[tab + 1..];
+    if label.is_empty() || label.contains('\n') || !document.starts_with('{') {
+        return None;
+    }
+    json::error_type_of(document)
+}
+
+/// `<request id> Task timed out after …` or `<request id> [LEVEL] …`, space
+/// separated.
+fn parse_spaced(rest: &str) -> LogLine<'_> {
+    let (request_id, rest) = split_token(skip_separators(rest));
+    let rest = skip_separators(rest);
+    if let Some(tail) = rest.strip_prefix("Task ") {
+        if let Some(timeout_seconds) = text::parse_timeout_tail(tail) {
+            return LogLine::Timeout {
+                request_id: request_id_of(request_id),
+                timeout_seconds,
+            };
+        }
+    }
+    // Without tabs to go by, a second token is only taken for a request id
+    // when it looks like one (request ids carry digits; `INFO` does not), so
+    // that `<ts> INFO started` is not filed under request `INFO`.
+    let looks_like_id = request_id.bytes().any(|byte| byte.is_ascii_digit());
+    if !looks_like_id || is_level_word(request_id) {
+        return LogLine::Other;
+    }
+    let (level, _) = split_token(rest);
+    let level = is_level_word(level).then_some(Cow::Borrowed(level));
+    app_line(request_id_of(request_id), level, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_logger_lines() {
+        let line = "[WARNING]\t2020-01-31T22:12:58.534Z\t1c8d\tslow\n";
+        assert_eq!(
+            parse_python(line),
+            LogLine::App {
+                request_id: Some("1c8d".into()),
+                level: Some("WARNING".into()),
+            }
+        );
+        let line = "[CRITICAL]\t2020-01-31T22:12:58.534Z\t1c8d\tboom\n";
+        assert!(matches!(parse_python(line), LogLine::AppError { .. }));
+        assert_eq!(parse_python("[not a level] text"), LogLine::Other);
+        assert_eq!(parse_python("["), LogLine::Other);
+    }
+
+    #[test]
+    fn python_unhandled_error_with_nbsp_traceback() {
+        let line = "[ERROR] KeyError: 'x'\rTraceback (most recent call last):\r\u{a0}\u{a0}File \"/var/task/app.py\", line 3\r";
+        assert_eq!(
+            parse_python(line),
+            LogLine::AppError {
+                request_id: None,
+                level: Some("ERROR".into()),
+                error_type: Some("KeyError".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn node_uncaught_exception_during_init() {
+        let line = "2025-02-10T07:37:10.463Z\tundefined\tERROR\tUncaught Exception \t{\"errorType\":\"Runtime.UserCodeSyntaxError\",\"errorMessage\":\"SyntaxError: Unexpected token\",\"stack\":[\"a\"]}\n";
+        assert_eq!(
+            parse_timestamped(line),
+            LogLine::AppError {
+                request_id: None,
+                level: Some("ERROR".into()),
+                error_type: Some("Runtime.UserCodeSyntaxError".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn node_error_without_json_and_node8_without_level() {
+        let line = "2020-10-07T00:12:32.573Z\tabc-1\tERROR\tsomething broke\n";
+        assert!(matches!(
+            parse_timestamped(line),
+            LogLine::AppError {
+                error_type: None,
+                ..
+            }
+        ));
+        let line = "2020-10-07T00:12:32.573Z\tabc-1\thello";
+        assert_eq!(
+            parse_timestamped(line),
+            LogLine::App {
+                request_id: Some("abc-1".into()),
+                level: None,
+            }
+        );
+    }
+
+    #[test]
+    fn spaced_lines_need_an_id_like_token() {
+        assert_eq!(
+            parse_timestamped("2024-01-01T00:00:00Z INFO service started"),
+            LogLine::Other
+        );
+        assert_eq!(
+            parse_timestamped("2024-01-01 00:00:00 hello"),
+            LogLine::Other
+        );
+        assert_eq!(parse_timestamped("2024"), LogLine::Other);
+    }
+}
