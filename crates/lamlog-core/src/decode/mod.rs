@@ -14,6 +14,16 @@
 
 use serde::Serialize;
 
+mod cloudwatch;
+mod detect;
+mod inflate;
+mod kinesis;
+mod lines;
+mod timestamp;
+
+pub use detect::detect_format;
+pub use inflate::inflate;
+
 /// The input wrappings lamlog reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -181,10 +191,48 @@ pub struct Decoded {
 }
 
 /// Decodes one input (a file, stdin, or a Lambda event payload).
+///
+/// `Format::Auto` is resolved with [`detect_format`] first; the answer's
+/// `format` says which format was used. Never fails as a whole: whatever
+/// cannot be decoded is a [`DecodeError`] among the records, at its position.
 pub fn decode(input: &[u8], format: Format, limits: &DecodeLimits) -> Decoded {
-    let _ = (input, limits);
-    Decoded {
-        format,
-        records: Vec::new(),
+    let format = match format {
+        Format::Auto => detect_format(input),
+        explicit => explicit,
+    };
+    let records = match format {
+        Format::Kinesis => kinesis::decode_kinesis(input, limits),
+        Format::Awslogs => kinesis::decode_awslogs(input, limits),
+        Format::Cwl => cloudwatch::decode_cwl(input, limits),
+        Format::Events => lines::decode_events(input, limits),
+        // `detect_format` never answers `Auto`; the arm is only for the match.
+        Format::Lines | Format::Auto => lines::decode_lines(input, limits),
+    };
+    Decoded { format, records }
+}
+
+/// Classifies a serde_json error: valid JSON of the wrong shape (a missing
+/// field, a wrong type, a number out of range) is [`DecodeErrorKind::Shape`];
+/// anything else (syntax, truncation, invalid UTF-8, nesting past serde_json's
+/// recursion limit) is [`DecodeErrorKind::Json`].
+fn json_error_kind(error: &serde_json::Error) -> DecodeErrorKind {
+    if error.is_data() {
+        DecodeErrorKind::Shape {
+            detail: error.to_string(),
+        }
+    } else {
+        let (line, column) = (error.line(), error.column());
+        // serde_json's message ends with the position, which the kind holds.
+        let message = error.to_string();
+        let suffix = format!(" at line {line} column {column}");
+        let detail = message
+            .strip_suffix(&suffix)
+            .unwrap_or(&message)
+            .to_string();
+        DecodeErrorKind::Json {
+            line,
+            column,
+            detail,
+        }
     }
 }
