@@ -396,9 +396,10 @@ fn events_with_both_timestamp_kinds_batched_by_group() {
 
 #[test]
 fn events_bad_json_and_missing_message_are_errors() {
-    let input = b"{\"message\":\"ok\",\"timestamp\":1}\nnot json\n{\"timestamp\":1}\n[1]\n";
+    let input = b"{\"message\":\"ok\",\"timestamp\":1}\nnot json\n \t\r\n{\"timestamp\":1}\n[1]\n";
     let decoded = decode_default(input, Format::Events);
     assert_eq!(decoded.records.len(), 4);
+    assert_eq!(error(&decoded.records[2]).position.record_index, 3);
     assert!(matches!(
         error(&decoded.records[1]).kind,
         DecodeErrorKind::Json { .. }

@@ -18,8 +18,9 @@
 //! line's 0-based index in the input and `byte_offset` its offset. Each invalid
 //! line is its own [`DecodeError`] at its own line index and offset, with the
 //! line's bytes as `raw`, and it ends the run before it, so envelopes and
-//! errors come out in input order. Empty lines (also a lone `\r`) are skipped
-//! and do not end a run.
+//! errors come out in input order. Blank lines (empty, or only ASCII
+//! whitespace such as a lone `\r`) carry nothing to parse: they are skipped and
+//! do not end a run.
 //!
 //! **What a line is.** Lines end at `\n`; the `\n` is not part of the message
 //! and everything else is kept exactly, including a `\r` before it (the parse
@@ -117,7 +118,7 @@ fn decode_each_line(
 ) -> Vec<Result<Record, DecodeError>> {
     let mut batcher = Batcher::default();
     for line in Lines::new(input) {
-        if line.bytes.is_empty() || line.bytes == b"\r" {
+        if line.bytes.trim_ascii().is_empty() {
             continue;
         }
         let position = SourcePosition {

@@ -11,6 +11,20 @@
 //! record's raw bytes and its position, and the records around it go on.
 //! Every decompression goes through [`inflate`], which refuses to inflate past
 //! a limit, so a gzip bomb is an error and never an allocation.
+//!
+//! What a record is, per format, and where each lives:
+//!
+//! | format | record | position | `raw` of a bad record | file |
+//! |---|---|---|---|---|
+//! | `kinesis` | one `Records[]` entry | index, sequence number, event id | its `data` text (or its JSON, when `data` is unreadable) | `kinesis.rs` |
+//! | `awslogs` | the one payload | index 0 | its `data` text | `kinesis.rs` |
+//! | `cwl` | one JSON document, in one gzip member or in plain JSON | document index, offset of the document (JSON) or of its member (gzip) | the document, or the input from a broken member on | `cloudwatch.rs` |
+//! | `lines`, `events` | a run of good lines of one source; each bad line | index and offset of the (first) line | the line | `lines.rs` |
+//!
+//! An input that is not even the outer JSON of `kinesis` or `awslogs` is one
+//! error at record 0 that keeps the whole input. `auto` is resolved by
+//! [`detect_format`] (`detect.rs`) from a bounded prefix; gzip lives in
+//! `inflate.rs` and ISO-8601 timestamps in `timestamp.rs`.
 
 use serde::Serialize;
 
@@ -73,7 +87,9 @@ pub struct SourcePosition {
     /// The Kinesis `eventID` (`shardId-…:sequence`), when present.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
-    /// Byte offset of the record in the input, where the input is a byte stream.
+    /// Byte offset of the record in the input, where the input is a byte stream
+    /// (lines, NDJSON, bare payloads). For a document inside a gzip member it
+    /// is the member's offset, since inflated bytes have no offset of their own.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub byte_offset: Option<u64>,
 }
@@ -177,7 +193,9 @@ pub struct DecodeError {
     pub position: SourcePosition,
     /// What was wrong.
     pub kind: DecodeErrorKind,
-    /// The record's bytes as they were handed to lamlog (base64 text stays base64).
+    /// The record's bytes as they were handed to lamlog (base64 text stays
+    /// base64). A bad JSON document that was inside a gzip member keeps its
+    /// inflated JSON, which replays as `cwl` on its own.
     pub raw: Vec<u8>,
 }
 
