@@ -19,6 +19,7 @@
 
 use memchr::memmem;
 
+use super::inflate::is_gzip;
 use super::Format;
 
 /// How much of the input detection may look at.
@@ -26,7 +27,7 @@ const SNIFF_PREFIX_BYTES: usize = 64 * 1024;
 
 /// Guesses the format of `input`; never answers [`Format::Auto`].
 pub fn detect_format(input: &[u8]) -> Format {
-    if input.starts_with(&[0x1f, 0x8b]) {
+    if is_gzip(input) {
         return Format::Cwl;
     }
     let prefix = &input[..input.len().min(SNIFF_PREFIX_BYTES)];
