@@ -11,8 +11,32 @@
 //! record's raw bytes and its position, and the records around it go on.
 //! Every decompression goes through [`inflate`], which refuses to inflate past
 //! a limit, so a gzip bomb is an error and never an allocation.
+//!
+//! What a record is, per format, and where each lives:
+//!
+//! | format | record | position | `raw` of a bad record | file |
+//! |---|---|---|---|---|
+//! | `kinesis` | one `Records[]` entry | index, sequence number, event id | its `data` text (or its JSON, when `data` is unreadable) | `kinesis.rs` |
+//! | `awslogs` | the one payload | index 0 | its `data` text | `kinesis.rs` |
+//! | `cwl` | one JSON document, in one gzip member or in plain JSON | document index, offset of the document (JSON) or of its member (gzip) | the document, or the input from a broken member on | `cloudwatch.rs` |
+//! | `lines`, `events` | a run of good lines of one source; each bad line | index and offset of the (first) line | the line | `lines.rs` |
+//!
+//! An input that is not even the outer JSON of `kinesis` or `awslogs` is one
+//! error at record 0 that keeps the whole input. `auto` is resolved by
+//! [`detect_format`] (`detect.rs`) from a bounded prefix; gzip lives in
+//! `inflate.rs` and ISO-8601 timestamps in `timestamp.rs`.
 
 use serde::Serialize;
+
+mod cloudwatch;
+mod detect;
+mod inflate;
+mod kinesis;
+mod lines;
+mod timestamp;
+
+pub use detect::detect_format;
+pub use inflate::inflate;
 
 /// The input wrappings lamlog reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -63,7 +87,9 @@ pub struct SourcePosition {
     /// The Kinesis `eventID` (`shardId-…:sequence`), when present.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
-    /// Byte offset of the record in the input, where the input is a byte stream.
+    /// Byte offset of the record in the input, where the input is a byte stream
+    /// (lines, NDJSON, bare payloads). For a document inside a gzip member it
+    /// is the member's offset, since inflated bytes have no offset of their own.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub byte_offset: Option<u64>,
 }
@@ -167,7 +193,9 @@ pub struct DecodeError {
     pub position: SourcePosition,
     /// What was wrong.
     pub kind: DecodeErrorKind,
-    /// The record's bytes as they were handed to lamlog (base64 text stays base64).
+    /// The record's bytes as they were handed to lamlog (base64 text stays
+    /// base64). A bad JSON document that was inside a gzip member keeps its
+    /// inflated JSON, which replays as `cwl` on its own.
     pub raw: Vec<u8>,
 }
 
@@ -181,10 +209,48 @@ pub struct Decoded {
 }
 
 /// Decodes one input (a file, stdin, or a Lambda event payload).
+///
+/// `Format::Auto` is resolved with [`detect_format`] first; the answer's
+/// `format` says which format was used. Never fails as a whole: whatever
+/// cannot be decoded is a [`DecodeError`] among the records, at its position.
 pub fn decode(input: &[u8], format: Format, limits: &DecodeLimits) -> Decoded {
-    let _ = (input, limits);
-    Decoded {
-        format,
-        records: Vec::new(),
+    let format = match format {
+        Format::Auto => detect_format(input),
+        explicit => explicit,
+    };
+    let records = match format {
+        Format::Kinesis => kinesis::decode_kinesis(input, limits),
+        Format::Awslogs => kinesis::decode_awslogs(input, limits),
+        Format::Cwl => cloudwatch::decode_cwl(input, limits),
+        Format::Events => lines::decode_events(input, limits),
+        // `detect_format` never answers `Auto`; the arm is only for the match.
+        Format::Lines | Format::Auto => lines::decode_lines(input, limits),
+    };
+    Decoded { format, records }
+}
+
+/// Classifies a serde_json error: valid JSON of the wrong shape (a missing
+/// field, a wrong type, a number out of range) is [`DecodeErrorKind::Shape`];
+/// anything else (syntax, truncation, invalid UTF-8, nesting past serde_json's
+/// recursion limit) is [`DecodeErrorKind::Json`].
+fn json_error_kind(error: &serde_json::Error) -> DecodeErrorKind {
+    if error.is_data() {
+        DecodeErrorKind::Shape {
+            detail: error.to_string(),
+        }
+    } else {
+        let (line, column) = (error.line(), error.column());
+        // serde_json's message ends with the position, which the kind holds.
+        let message = error.to_string();
+        let suffix = format!(" at line {line} column {column}");
+        let detail = message
+            .strip_suffix(&suffix)
+            .unwrap_or(&message)
+            .to_string();
+        DecodeErrorKind::Json {
+            line,
+            column,
+            detail,
+        }
     }
 }

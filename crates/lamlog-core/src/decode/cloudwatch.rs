@@ -1,0 +1,345 @@
+//! CloudWatch Logs subscription payloads: one JSON document → one [`Record`].
+//!
+//! A subscription filter delivers each batch of a log stream's events as
+//!
+//! ```json
+//! {"owner":"123456789012","logGroup":"/aws/lambda/f","logStream":"2024/05/20/[$LATEST]0123",
+//!  "subscriptionFilters":["f"],"messageType":"DATA_MESSAGE",
+//!  "logEvents":[{"id":"3195…","timestamp":1432826855000,"message":"…"}]}
+//! ```
+//!
+//! gzip'd, and inside a Kinesis record, an `awslogs` event or a Firehose
+//! object. [`parse_payload`] turns one such document into a [`Record`]: a
+//! `DATA_MESSAGE` becomes an [`Envelope`], a `CONTROL_MESSAGE` (the health check
+//! CloudWatch sends when a subscription is created) becomes
+//! [`Record::Control`] so that it is acknowledged and never parsed as a log.
+//! Event ids are 56-digit decimals: they stay strings, never numbers.
+//!
+//! [`decode_cwl`] reads *bare* payloads as Firehose leaves them in S3: one or
+//! more gzip members, each inflating to one or more JSON documents written back
+//! to back (`}{`, with or without whitespace between). Each member is inflated
+//! on its own, within the cap, and dropped once its documents are decoded, so
+//! memory holds one member at a time. Each document is one record, numbered
+//! across the whole input.
+//!
+//! Documents are found in two steps: a streaming pass that only checks syntax
+//! (`IgnoredAny`, which allocates nothing and has no recursion), then a typed
+//! parse of each document's bytes. The double read costs a little time and buys
+//! isolation: a document of the wrong shape is its own error and the documents
+//! after it still decode. Broken syntax cannot be resynchronised, so it ends
+//! its member (or the input) with one error that keeps everything left.
+
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+
+use super::inflate::{inflate_member, is_gzip};
+use super::{
+    json_error_kind, DecodeError, DecodeErrorKind, DecodeLimits, Envelope, LogEvent, Record,
+    SourcePosition,
+};
+
+/// A subscription payload as CloudWatch writes it. Unknown fields (such as
+/// `subscriptionFilters`) are skipped.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Payload {
+    owner: Option<String>,
+    log_group: Option<String>,
+    log_stream: Option<String>,
+    message_type: Option<String>,
+    log_events: Option<Vec<PayloadEvent>>,
+}
+
+/// One entry of `logEvents`.
+#[derive(Deserialize)]
+struct PayloadEvent {
+    id: Option<String>,
+    timestamp: i64,
+    message: String,
+}
+
+/// Parses one subscription payload document.
+///
+/// A missing `messageType` is read as `DATA_MESSAGE`, so hand-written payloads
+/// work; any other value than the two CloudWatch sends is a shape error, as is
+/// a data message without `logEvents`.
+pub(super) fn parse_payload(
+    json: &[u8],
+    position: SourcePosition,
+) -> Result<Record, DecodeErrorKind> {
+    let payload: Payload = serde_json::from_slice(json).map_err(|error| json_error_kind(&error))?;
+    match payload.message_type.as_deref() {
+        Some("CONTROL_MESSAGE") => return Ok(Record::Control(position)),
+        Some("DATA_MESSAGE") | None => {}
+        Some(_) => {
+            return Err(DecodeErrorKind::Shape {
+                detail: "messageType is neither DATA_MESSAGE nor CONTROL_MESSAGE".to_string(),
+            })
+        }
+    }
+    let Some(log_events) = payload.log_events else {
+        return Err(DecodeErrorKind::Shape {
+            detail: "missing field `logEvents`".to_string(),
+        });
+    };
+    let events = log_events
+        .into_iter()
+        .map(|event| LogEvent {
+            id: event.id,
+            timestamp_ms: Some(event.timestamp),
+            message: event.message,
+        })
+        .collect();
+    Ok(Record::Data(Envelope {
+        owner: payload.owner,
+        log_group: payload.log_group,
+        log_stream: payload.log_stream,
+        position,
+        events,
+    }))
+}
+
+/// Decodes bare subscription payloads: gzip members or JSON, each holding one
+/// or more back-to-back documents.
+///
+/// Positions: `record_index` counts documents over the whole input. For JSON
+/// input `byte_offset` is where the document starts; for gzip input it is where
+/// its gzip member starts (a member's documents share it), since the inflated
+/// bytes have no offset in the input. A document's error keeps the document's
+/// JSON as `raw` (replayable as `cwl`); a gzip error keeps the input from the
+/// broken member to the end, because where that member ends is unknown.
+pub(super) fn decode_cwl(input: &[u8], limits: &DecodeLimits) -> Vec<Result<Record, DecodeError>> {
+    let mut documents = DocumentDecoder::default();
+    if !is_gzip(input) {
+        let bom_len = if input.starts_with(UTF8_BOM) {
+            UTF8_BOM.len()
+        } else {
+            0
+        };
+        documents.decode(&input[bom_len..], Origin::Plain { base: bom_len });
+        return documents.records;
+    }
+    let mut member_offset = 0;
+    loop {
+        member_offset += leading_whitespace_len(&input[member_offset..]);
+        let rest = &input[member_offset..];
+        if rest.is_empty() {
+            break;
+        }
+        let inflated = if is_gzip(rest) {
+            inflate_member(rest, limits.max_inflated_bytes)
+        } else {
+            Err(DecodeErrorKind::Gzip {
+                inflated_bytes: 0,
+                detail: "bytes after a gzip member are not gzip".to_string(),
+            })
+        };
+        match inflated {
+            Ok((inflated, consumed)) => {
+                documents.decode(
+                    &inflated,
+                    Origin::Member {
+                        offset: member_offset,
+                    },
+                );
+                member_offset += consumed;
+            }
+            Err(kind) => {
+                documents.records.push(Err(DecodeError {
+                    position: position_at(documents.next_index, member_offset),
+                    kind,
+                    raw: rest.to_vec(),
+                }));
+                break;
+            }
+        }
+    }
+    documents.records
+}
+
+/// The UTF-8 byte order mark, which some editors put before JSON.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Where a buffer of documents sits in the input.
+#[derive(Clone, Copy)]
+enum Origin {
+    /// The buffer is the input from `base` on: a document's offset is its own.
+    Plain { base: usize },
+    /// The buffer is the inflated gzip member that starts at `offset`.
+    Member { offset: usize },
+}
+
+/// Splits buffers into documents and decodes each, numbering them as it goes.
+#[derive(Default)]
+struct DocumentDecoder {
+    next_index: usize,
+    records: Vec<Result<Record, DecodeError>>,
+}
+
+impl DocumentDecoder {
+    fn decode(&mut self, buffer: &[u8], origin: Origin) {
+        let mut stream = serde_json::Deserializer::from_slice(buffer).into_iter::<IgnoredAny>();
+        let mut end = 0;
+        loop {
+            let start = end + leading_whitespace_len(&buffer[end..]);
+            let byte_offset = match origin {
+                Origin::Plain { base } => base + start,
+                Origin::Member { offset } => offset,
+            };
+            let position = position_at(self.next_index, byte_offset);
+            match stream.next() {
+                None => break,
+                Some(Ok(IgnoredAny)) => {
+                    end = stream.byte_offset();
+                    let document = &buffer[start..end];
+                    let record =
+                        parse_payload(document, position.clone()).map_err(|kind| DecodeError {
+                            position,
+                            kind,
+                            raw: document.to_vec(),
+                        });
+                    self.records.push(record);
+                    self.next_index += 1;
+                }
+                Some(Err(error)) => {
+                    self.records.push(Err(DecodeError {
+                        position,
+                        kind: json_error_kind(&error),
+                        raw: buffer[start..].to_vec(),
+                    }));
+                    self.next_index += 1;
+                    break;
+                }
+            }
+        }
+    }
+}
+
+fn position_at(record_index: usize, byte_offset: usize) -> SourcePosition {
+    SourcePosition {
+        record_index,
+        byte_offset: Some(byte_offset as u64),
+        ..SourcePosition::default()
+    }
+}
+
+/// The whitespace JSON allows between documents.
+fn leading_whitespace_len(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .take_while(|byte| matches!(byte, b' ' | b'\t' | b'\n' | b'\r'))
+        .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DATA: &str = r#"{"owner":"123456789012","logGroup":"/aws/lambda/f","logStream":"s","subscriptionFilters":["x"],"messageType":"DATA_MESSAGE","logEvents":[{"id":"31953106606966983378809025079804211143289615424298221568","timestamp":1432826855000,"message":"hi\n"}]}"#;
+    const CONTROL: &str = r#"{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1600110003794,"message":"CWL CONTROL MESSAGE: Checking health of destination Firehose."}]}"#;
+
+    fn decode(input: &[u8]) -> Vec<Result<Record, DecodeError>> {
+        decode_cwl(input, &DecodeLimits::default())
+    }
+
+    #[test]
+    fn data_message_keeps_every_field() {
+        let Ok(Record::Data(envelope)) = parse_payload(DATA.as_bytes(), SourcePosition::default())
+        else {
+            panic!("not data")
+        };
+        assert_eq!(envelope.owner.as_deref(), Some("123456789012"));
+        assert_eq!(envelope.log_group.as_deref(), Some("/aws/lambda/f"));
+        assert_eq!(envelope.log_stream.as_deref(), Some("s"));
+        assert_eq!(
+            envelope.events,
+            vec![LogEvent {
+                id: Some("31953106606966983378809025079804211143289615424298221568".into()),
+                timestamp_ms: Some(1432826855000),
+                message: "hi\n".into(),
+            }]
+        );
+    }
+
+    #[test]
+    fn control_message_is_control() {
+        let position = position_at(3, 9);
+        assert_eq!(
+            parse_payload(CONTROL.as_bytes(), position.clone()),
+            Ok(Record::Control(position))
+        );
+    }
+
+    #[test]
+    fn wrong_shapes_are_shape_errors() {
+        for json in [
+            r#"{"messageType":"DATA_MESSAGE"}"#,
+            r#"{"messageType":"OTHER","logEvents":[]}"#,
+            r#"{"logEvents":[{"id":31953106606966983378809025079804211143289615424298221568,"timestamp":1,"message":"m"}]}"#,
+            r#"{"logEvents":[{"id":"1","timestamp":"1","message":"m"}]}"#,
+            r#"{"logEvents":[{"id":"1","timestamp":1e300,"message":"m"}]}"#,
+            r#"[1,2]"#,
+        ] {
+            let result = parse_payload(json.as_bytes(), SourcePosition::default());
+            assert!(
+                matches!(result, Err(DecodeErrorKind::Shape { .. })),
+                "{json}: {result:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn back_to_back_documents_are_records_with_offsets() {
+        let input = format!("{DATA}{CONTROL}\n {DATA}\n");
+        let records = decode(input.as_bytes());
+        assert_eq!(records.len(), 3);
+        let offsets: Vec<_> = records
+            .iter()
+            .map(|record| match record {
+                Ok(Record::Data(envelope)) => envelope.position.byte_offset,
+                Ok(Record::Control(position)) => position.byte_offset,
+                Err(error) => panic!("{error}"),
+            })
+            .collect();
+        let second = DATA.len() as u64;
+        let third = second + CONTROL.len() as u64 + 2;
+        assert_eq!(offsets, vec![Some(0), Some(second), Some(third)]);
+    }
+
+    #[test]
+    fn a_bad_shape_does_not_stop_the_stream_but_bad_syntax_does() {
+        let input = format!("{DATA}{{\"logEvents\":3}}{DATA}{{\"owner\":");
+        let records = decode(input.as_bytes());
+        assert_eq!(records.len(), 4);
+        assert!(matches!(
+            &records[1],
+            Err(DecodeError { kind: DecodeErrorKind::Shape { .. }, raw, .. }) if raw == br#"{"logEvents":3}"#
+        ));
+        assert!(records[2].is_ok());
+        assert!(matches!(
+            &records[3],
+            Err(DecodeError { kind: DecodeErrorKind::Json { .. }, raw, .. }) if raw == br#"{"owner":"#
+        ));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_an_overflow() {
+        let deep = "[".repeat(200_000);
+        let records = decode(deep.as_bytes());
+        assert!(matches!(
+            &records[..],
+            [Err(DecodeError {
+                kind: DecodeErrorKind::Json { .. },
+                ..
+            })]
+        ));
+        let deep_field = format!("{{\"owner\":{}", "[".repeat(200_000));
+        assert!(parse_payload(deep_field.as_bytes(), SourcePosition::default()).is_err());
+    }
+
+    #[test]
+    fn empty_and_whitespace_input_hold_no_records() {
+        assert!(decode(b"").is_empty());
+        assert!(decode(b" \n\t").is_empty());
+    }
+}

@@ -1,0 +1,232 @@
+//! The one capped gzip decoder.
+//!
+//! Every byte lamlog decompresses comes through here. In goes gzip, one member
+//! or several back to back (Firehose writes concatenated members); out comes the
+//! inflated bytes, or an error that says how far inflation got.
+//!
+//! The cap is the point of this module. CloudWatch never sends a record that
+//! inflates past about 1 MB, but a hostile or broken producer can send a few
+//! kilobytes that inflate to gigabytes. So inflation runs in fixed chunks and
+//! checks the running total *before* it grows the output: a gzip bomb stops at
+//! the cap as [`DecodeErrorKind::TooLarge`], and the output buffer's capacity
+//! never exceeds the cap either (growth is clamped to it, instead of the usual
+//! doubling that could reserve twice the cap).
+//!
+//! `clippy.toml` forbids flate2's gzip decoders everywhere else, so nothing can
+//! inflate around this cap by accident.
+
+use std::io::Read;
+
+use super::DecodeErrorKind;
+
+/// The first two bytes of every gzip member.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// How much is inflated per read. Small enough for the stack, large enough
+/// that the per-read overhead vanishes next to the inflating itself.
+const CHUNK_BYTES: usize = 16 * 1024;
+
+/// Whether `bytes` starts with the gzip magic `1f 8b`.
+pub(super) fn is_gzip(bytes: &[u8]) -> bool {
+    bytes.starts_with(&GZIP_MAGIC)
+}
+
+/// Inflates one or more concatenated gzip members into one buffer, refusing to
+/// hold more than `limit_bytes` of output in total.
+///
+/// Errors are [`DecodeErrorKind::TooLarge`] when the output would pass the
+/// limit, and [`DecodeErrorKind::Gzip`] when the input is empty, truncated,
+/// corrupt, or followed by bytes that are not another gzip member.
+///
+/// Cost: one pass over the input; the output buffer is the only allocation
+/// that grows, and it never grows past `limit_bytes`.
+pub fn inflate(gz: &[u8], limit_bytes: usize) -> Result<Vec<u8>, DecodeErrorKind> {
+    if gz.is_empty() {
+        return Err(DecodeErrorKind::Gzip {
+            inflated_bytes: 0,
+            detail: "empty input holds no gzip member".to_string(),
+        });
+    }
+    let mut inflated = Vec::new();
+    let mut rest = gz;
+    while !rest.is_empty() {
+        if !is_gzip(rest) {
+            return Err(DecodeErrorKind::Gzip {
+                inflated_bytes: inflated.len(),
+                detail: format!(
+                    "{} bytes after the last gzip member are not gzip",
+                    rest.len()
+                ),
+            });
+        }
+        let consumed = inflate_member_into(rest, limit_bytes, &mut inflated)?;
+        rest = &rest[consumed..];
+    }
+    Ok(inflated)
+}
+
+/// Inflates the first gzip member of `input` on its own, capped at
+/// `limit_bytes`, and answers the inflated bytes with the number of input
+/// bytes the member took. Used where each member is its own record.
+pub(super) fn inflate_member(
+    input: &[u8],
+    limit_bytes: usize,
+) -> Result<(Vec<u8>, usize), DecodeErrorKind> {
+    let mut inflated = Vec::new();
+    let consumed = inflate_member_into(input, limit_bytes, &mut inflated)?;
+    Ok((inflated, consumed))
+}
+
+/// Appends the first gzip member of `input` to `out` while `out` stays within
+/// `limit_bytes`, and answers how many bytes of `input` the member took.
+// flate2's decoder is forbidden everywhere by clippy.toml because it inflates
+// without a cap; this is the one function allowed to use it, and it reads in
+// fixed chunks and checks the cap before every append.
+#[allow(clippy::disallowed_types)]
+fn inflate_member_into(
+    input: &[u8],
+    limit_bytes: usize,
+    out: &mut Vec<u8>,
+) -> Result<usize, DecodeErrorKind> {
+    // The bufread decoder consumes exactly the member's bytes from the slice,
+    // so what is left afterwards is where the next member starts.
+    let mut decoder = flate2::bufread::GzDecoder::new(input);
+    let mut chunk = [0u8; CHUNK_BYTES];
+    loop {
+        let read_bytes = match decoder.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(read_bytes) => read_bytes,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => {
+                return Err(DecodeErrorKind::Gzip {
+                    inflated_bytes: out.len(),
+                    detail: error.to_string(),
+                })
+            }
+        };
+        let wanted_len = out.len().saturating_add(read_bytes);
+        if wanted_len > limit_bytes {
+            return Err(DecodeErrorKind::TooLarge { limit_bytes });
+        }
+        reserve_within(out, wanted_len, limit_bytes);
+        out.extend_from_slice(&chunk[..read_bytes]);
+    }
+    let unread_len = decoder.into_inner().len();
+    Ok(input.len() - unread_len)
+}
+
+/// Makes room for `wanted_len` bytes, doubling as a `Vec` would, but never
+/// reserving past `limit_bytes` (`wanted_len <= limit_bytes` holds).
+fn reserve_within(out: &mut Vec<u8>, wanted_len: usize, limit_bytes: usize) {
+    debug_assert!(wanted_len <= limit_bytes);
+    if out.capacity() >= wanted_len {
+        return;
+    }
+    let target_capacity = out
+        .capacity()
+        .saturating_mul(2)
+        .max(wanted_len)
+        .min(limit_bytes);
+    out.reserve_exact(target_capacity - out.len());
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use flate2::write::GzEncoder;
+    use flate2::Compression;
+
+    use super::*;
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    #[test]
+    fn inflates_one_member() {
+        assert_eq!(inflate(&gzip(b"hello"), 100).unwrap(), b"hello");
+    }
+
+    #[test]
+    fn inflates_concatenated_members() {
+        let mut members = gzip(b"hello ");
+        members.extend(gzip(b""));
+        members.extend(gzip(b"world"));
+        assert_eq!(inflate(&members, 100).unwrap(), b"hello world");
+    }
+
+    #[test]
+    fn member_reports_its_length() {
+        let first = gzip(b"one");
+        let mut members = first.clone();
+        members.extend(gzip(b"two"));
+        let (inflated, consumed) = inflate_member(&members, 100).unwrap();
+        assert_eq!(inflated, b"one");
+        assert_eq!(consumed, first.len());
+    }
+
+    #[test]
+    fn output_exactly_at_the_limit_is_fine_and_one_more_byte_is_not() {
+        let member = gzip(&[7u8; 1000]);
+        assert_eq!(inflate(&member, 1000).unwrap().len(), 1000);
+        assert_eq!(
+            inflate(&member, 999),
+            Err(DecodeErrorKind::TooLarge { limit_bytes: 999 })
+        );
+    }
+
+    #[test]
+    fn limit_applies_to_all_members_together() {
+        let mut members = gzip(&[1u8; 600]);
+        members.extend(gzip(&[2u8; 600]));
+        assert_eq!(
+            inflate(&members, 1000),
+            Err(DecodeErrorKind::TooLarge { limit_bytes: 1000 })
+        );
+    }
+
+    #[test]
+    fn capacity_never_passes_the_limit() {
+        let mut out = Vec::new();
+        let member = gzip(&[3u8; 100_000]);
+        inflate_member_into(&member, 100_001, &mut out).unwrap();
+        assert!(out.capacity() <= 100_001, "capacity {}", out.capacity());
+    }
+
+    #[test]
+    fn truncated_member_is_a_gzip_error() {
+        let member = gzip(&[5u8; 50_000]);
+        let truncated = &member[..member.len() - 5];
+        assert!(matches!(
+            inflate(truncated, 1 << 20),
+            Err(DecodeErrorKind::Gzip { .. })
+        ));
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        for input in [
+            &b""[..],
+            b"\x1f",
+            b"\x1f\x8b",
+            b"\x1f\x8b\x08\0\0\0\0\0\0\xff\xff",
+        ] {
+            assert!(matches!(
+                inflate(input, 1 << 20),
+                Err(DecodeErrorKind::Gzip { .. })
+            ));
+        }
+        let mut trailing = gzip(b"ok");
+        trailing.extend_from_slice(b"junk");
+        assert!(matches!(
+            inflate(&trailing, 1 << 20),
+            Err(DecodeErrorKind::Gzip {
+                inflated_bytes: 2,
+                ..
+            })
+        ));
+    }
+}

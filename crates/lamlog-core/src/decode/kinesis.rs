@@ -1,0 +1,270 @@
+//! Lambda events that carry subscription payloads as base64: the Kinesis event
+//! and the direct `awslogs` event.
+//!
+//! ```json
+//! {"Records":[{"kinesis":{"data":"H4sI…","sequenceNumber":"4956…","partitionKey":"p",
+//!    "approximateArrivalTimestamp":1480641523.477},
+//!   "eventID":"shardId-000000000000:4956…","eventSource":"aws:kinesis"}]}
+//! {"awslogs":{"data":"H4sI…"}}
+//! ```
+//!
+//! Each `data` is base64 of gzip of one CloudWatch subscription payload (see
+//! [`super::cloudwatch`]); some producers skip the gzip, so bytes without the
+//! gzip magic are read as the payload JSON itself.
+//!
+//! A Kinesis batch holds up to 10,000 records, and one bad record must not cost
+//! the other 9,999. So the event is read in two levels: the outer parse only
+//! borrows each record's JSON text (`RawValue`, no copy), then each record is
+//! read on its own, field by field, so that a record with a missing, mistyped
+//! or undecodable `data` is that record's [`DecodeError`] — with its sequence
+//! number and event id whenever those are readable — and the others go on.
+//! Only an event that is not JSON at all, or has no `Records` array, is one
+//! error for the whole input.
+//!
+//! Memory: each record's base64-decoded bytes are moved into the inflater and
+//! dropped before the JSON is parsed, so at most one record's compressed and
+//! inflated bytes are alive at a time.
+
+use std::borrow::Cow;
+
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::cloudwatch::parse_payload;
+use super::inflate::{inflate, is_gzip};
+use super::{json_error_kind, DecodeError, DecodeErrorKind, DecodeLimits, Record, SourcePosition};
+
+/// The outer Kinesis event: records kept as borrowed JSON text.
+#[derive(Deserialize)]
+struct KinesisEvent<'a> {
+    #[serde(rename = "Records", borrow)]
+    records: Vec<&'a RawValue>,
+}
+
+/// One Kinesis record; every field stays raw until it is needed, so that a
+/// mistyped field costs only itself.
+#[derive(Deserialize)]
+struct KinesisRecord<'a> {
+    #[serde(borrow, default)]
+    kinesis: Option<&'a RawValue>,
+    #[serde(rename = "eventID", borrow, default)]
+    event_id: Option<&'a RawValue>,
+}
+
+/// The `kinesis` object of a record.
+#[derive(Deserialize)]
+struct KinesisData<'a> {
+    #[serde(borrow, default)]
+    data: Option<&'a RawValue>,
+    #[serde(rename = "sequenceNumber", borrow, default)]
+    sequence_number: Option<&'a RawValue>,
+}
+
+/// The direct subscription event.
+#[derive(Deserialize)]
+struct AwslogsEvent<'a> {
+    #[serde(borrow)]
+    awslogs: AwslogsData<'a>,
+}
+
+#[derive(Deserialize)]
+struct AwslogsData<'a> {
+    #[serde(borrow)]
+    data: Cow<'a, str>,
+}
+
+/// Decodes a Lambda Kinesis event, one result per record, in record order.
+// `Result<Record, DecodeError>` is the public record type; its `Ok` side is as
+// large as its `Err` side, so boxing the error would only add an allocation.
+#[allow(clippy::result_large_err)]
+pub(super) fn decode_kinesis(
+    input: &[u8],
+    limits: &DecodeLimits,
+) -> Vec<Result<Record, DecodeError>> {
+    let event: KinesisEvent = match serde_json::from_slice(input) {
+        Ok(event) => event,
+        Err(error) => return vec![Err(whole_input_error(input, &error))],
+    };
+    event
+        .records
+        .iter()
+        .enumerate()
+        .map(|(record_index, record)| decode_kinesis_record(record_index, record, limits))
+        .collect()
+}
+
+#[allow(clippy::result_large_err)] // see `decode_kinesis`
+fn decode_kinesis_record(
+    record_index: usize,
+    record_json: &RawValue,
+    limits: &DecodeLimits,
+) -> Result<Record, DecodeError> {
+    let mut position = SourcePosition {
+        record_index,
+        ..SourcePosition::default()
+    };
+    let shape_error = |position: SourcePosition, detail: String| DecodeError {
+        position,
+        kind: DecodeErrorKind::Shape { detail },
+        raw: record_json.get().as_bytes().to_vec(),
+    };
+    let record: KinesisRecord = match serde_json::from_str(record_json.get()) {
+        Ok(record) => record,
+        Err(error) => return Err(shape_error(position, format!("kinesis record: {error}"))),
+    };
+    position.event_id = record.event_id.and_then(identifier_text);
+    let kinesis: KinesisData = match record.kinesis.map(|raw| serde_json::from_str(raw.get())) {
+        Some(Ok(kinesis)) => kinesis,
+        Some(Err(error)) => return Err(shape_error(position, format!("`kinesis`: {error}"))),
+        None => return Err(shape_error(position, "missing field `kinesis`".to_string())),
+    };
+    position.sequence_number = kinesis.sequence_number.and_then(identifier_text);
+    let Some(data) = kinesis.data.and_then(string_text) else {
+        let detail = "`kinesis.data` is missing or not a string".to_string();
+        return Err(shape_error(position, detail));
+    };
+    decode_base64_payload(&data, position.clone(), limits).map_err(|kind| DecodeError {
+        position,
+        kind,
+        raw: data.as_bytes().to_vec(),
+    })
+}
+
+/// Decodes a direct `{"awslogs":{"data":…}}` subscription event: one record.
+pub(super) fn decode_awslogs(
+    input: &[u8],
+    limits: &DecodeLimits,
+) -> Vec<Result<Record, DecodeError>> {
+    let event: AwslogsEvent = match serde_json::from_slice(input) {
+        Ok(event) => event,
+        Err(error) => return vec![Err(whole_input_error(input, &error))],
+    };
+    let data = event.awslogs.data;
+    let result = decode_base64_payload(&data, SourcePosition::default(), limits).map_err(|kind| {
+        DecodeError {
+            position: SourcePosition::default(),
+            kind,
+            raw: data.as_bytes().to_vec(),
+        }
+    });
+    vec![result]
+}
+
+/// base64 → (gunzip, capped, when the gzip magic is there) → payload JSON.
+fn decode_base64_payload(
+    data: &str,
+    position: SourcePosition,
+    limits: &DecodeLimits,
+) -> Result<Record, DecodeErrorKind> {
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .map_err(|error| DecodeErrorKind::Base64 {
+            detail: error.to_string(),
+        })?;
+    let json = if is_gzip(&decoded) {
+        let inflated = inflate(&decoded, limits.max_inflated_bytes)?;
+        // Only the inflated bytes are needed from here on.
+        drop(decoded);
+        inflated
+    } else {
+        decoded
+    };
+    parse_payload(&json, position)
+}
+
+/// The error for an event that is not the expected JSON at all: record 0,
+/// with the whole input as `raw`.
+fn whole_input_error(input: &[u8], error: &serde_json::Error) -> DecodeError {
+    DecodeError {
+        position: SourcePosition::default(),
+        kind: json_error_kind(error),
+        raw: input.to_vec(),
+    }
+}
+
+/// A JSON string's text, borrowed unless it held escapes.
+fn string_text(raw: &RawValue) -> Option<Cow<'_, str>> {
+    if let Ok(text) = serde_json::from_str::<&str>(raw.get()) {
+        return Some(Cow::Borrowed(text));
+    }
+    serde_json::from_str::<String>(raw.get())
+        .ok()
+        .map(Cow::Owned)
+}
+
+/// A sequence number or event id: a string as is, or a number's digits as
+/// written (never through an integer type, which could not hold 56 digits).
+fn identifier_text(raw: &RawValue) -> Option<String> {
+    if let Some(text) = string_text(raw) {
+        return Some(text.into_owned());
+    }
+    let text = raw.get();
+    let is_integer = !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit());
+    is_integer.then(|| text.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(json: &str) -> Box<RawValue> {
+        RawValue::from_string(json.to_string()).unwrap()
+    }
+
+    #[test]
+    fn identifiers_stay_exact() {
+        let digits = "49568167373333333333333333333333333333333333333333333333";
+        assert_eq!(
+            identifier_text(&raw(&format!("\"{digits}\""))).as_deref(),
+            Some(digits)
+        );
+        assert_eq!(identifier_text(&raw(digits)).as_deref(), Some(digits));
+        assert_eq!(identifier_text(&raw("1.5")), None);
+        assert_eq!(identifier_text(&raw("{}")), None);
+    }
+
+    #[test]
+    fn escaped_strings_are_unescaped() {
+        assert_eq!(
+            string_text(&raw(r#""a\/b""#)),
+            Some(Cow::Owned("a/b".to_string()))
+        );
+        assert!(matches!(
+            string_text(&raw(r#""ab""#)),
+            Some(Cow::Borrowed("ab"))
+        ));
+    }
+
+    #[test]
+    fn mistyped_fields_cost_only_their_record() {
+        let input = br#"{"Records":[
+            7,
+            {"eventID":"e1"},
+            {"eventID":"e2","kinesis":[]},
+            {"eventID":"e3","kinesis":{"sequenceNumber":"3","data":5}},
+            {"eventID":"e4","kinesis":{"sequenceNumber":"4","data":"!!"}}
+        ]}"#;
+        let records = decode_kinesis(input, &DecodeLimits::default());
+        assert_eq!(records.len(), 5);
+        let errors: Vec<_> = records.into_iter().map(|r| r.unwrap_err()).collect();
+        assert_eq!(errors[0].raw, b"7");
+        assert_eq!(errors[1].position.event_id.as_deref(), Some("e1"));
+        assert_eq!(errors[3].position.sequence_number.as_deref(), Some("3"));
+        assert!(matches!(errors[3].kind, DecodeErrorKind::Shape { .. }));
+        assert!(matches!(errors[4].kind, DecodeErrorKind::Base64 { .. }));
+        assert_eq!(errors[4].raw, b"!!");
+        assert_eq!(errors[4].position.record_index, 4);
+    }
+
+    #[test]
+    fn event_without_records_is_one_error() {
+        for input in [&b"{}"[..], b"not json", b"{\"Records\":{}}"] {
+            let records = decode_kinesis(input, &DecodeLimits::default());
+            assert!(
+                matches!(&records[..], [Err(DecodeError { raw, position, .. })] if raw == input && position.record_index == 0),
+                "{records:?}"
+            );
+        }
+    }
+}
