@@ -37,6 +37,7 @@ mod timestamp;
 
 pub use detect::detect_format;
 pub use inflate::inflate;
+pub use timestamp::parse_iso8601_ms;
 
 /// The input wrappings lamlog reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

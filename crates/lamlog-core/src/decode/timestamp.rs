@@ -9,7 +9,7 @@
 
 /// Parses `YYYY-MM-DDTHH:MM:SS(.fff…)(Z|±HH:MM)` into epoch milliseconds, or
 /// `None` when the text is not such a timestamp or names an impossible date.
-pub(super) fn parse_iso8601_ms(text: &str) -> Option<i64> {
+pub fn parse_iso8601_ms(text: &str) -> Option<i64> {
     let bytes = text.as_bytes();
     let (date_time, rest) = bytes.split_at_checked(19)?;
     let year = digits(&date_time[0..4])?;
