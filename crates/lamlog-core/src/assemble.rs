@@ -10,12 +10,12 @@
 //! which is what lets the stores promise the same final state for any split
 //! and any replay of a log stream.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use serde::Serialize;
 
 use crate::decode::Envelope;
-use crate::parse::{parse, LogLine, ReportStatus};
+use crate::parse::{parse, LogLine, ReportStatus, OUT_OF_MEMORY};
 
 /// How an invocation ended, in rising order of severity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
@@ -188,12 +188,14 @@ impl Invocation {
     pub fn raise(&mut self, status: Status, error_type: Option<&str>) {
         let before = self.status();
         self.status_flags.0 |= status.bit();
-        let incoming = error_type.map(str::to_owned);
-        self.error_type = match status.cmp(&before) {
-            std::cmp::Ordering::Greater => incoming,
-            std::cmp::Ordering::Equal => join(self.error_type.take(), incoming),
-            std::cmp::Ordering::Less => self.error_type.take(),
+        let replace = match status.cmp(&before) {
+            std::cmp::Ordering::Greater => true,
+            std::cmp::Ordering::Equal => error_type > self.error_type.as_deref(),
+            std::cmp::Ordering::Less => false,
         };
+        if replace {
+            self.error_type = error_type.map(str::to_owned);
+        }
     }
 
     /// Merges `other` (evidence about the same key) into `self` and says
@@ -286,11 +288,14 @@ pub const UNKNOWN_LOG_GROUP: &str = "unknown";
 
 /// Builds the invocations of a batch, one envelope at a time.
 ///
-/// The map is ordered by key so that everything downstream (the store, the
-/// alerts) sees invocations in the same order whatever the input order.
+/// Lines are grouped by (account, function) first and by request id inside,
+/// so that the per-line lookup borrows the request id and allocates only for
+/// a request not seen before. [`Assembler::finish`] orders invocations by key,
+/// so everything downstream (the store, the alerts) sees the same order
+/// whatever the input order.
 #[derive(Debug, Default)]
 pub struct Assembler {
-    invocations: BTreeMap<InvocationKey, Invocation>,
+    by_function: HashMap<(String, String), HashMap<String, Invocation>>,
     counts: LineCounts,
 }
 
@@ -311,13 +316,7 @@ impl Assembler {
     }
 
     /// Folds one parsed line into the invocations.
-    pub fn add_line(
-        &mut self,
-        account: &str,
-        log_group: &str,
-        timestamp_ms: Option<i64>,
-        line: &LogLine<'_>,
-    ) {
+    pub fn add_line(&mut self, account: &str, log_group: &str, timestamp_ms: Option<i64>, line: &LogLine<'_>) {
         self.counts.lines += 1;
         match line {
             LogLine::App { .. } => self.counts.app += 1,
@@ -331,15 +330,30 @@ impl Assembler {
         let Some(request_id) = request_id_of(line) else {
             return;
         };
-        let key = InvocationKey {
-            account: account.to_owned(),
-            function: function_from_log_group(log_group).to_owned(),
-            request_id: request_id.to_owned(),
+        let function = function_from_log_group(log_group);
+        // Borrowed lookups first: a batch holds a handful of functions and
+        // several lines per request, so most lines allocate nothing here.
+        let requests = match self.by_function.get_mut(&(account, function) as &dyn FunctionKey) {
+            Some(requests) => requests,
+            None => self
+                .by_function
+                .entry((account.to_owned(), function.to_owned()))
+                .or_default(),
         };
-        let invocation = self
-            .invocations
-            .entry(key)
-            .or_insert_with_key(|key| Invocation::new(key.clone(), log_group));
+        let invocation = match requests.get_mut(request_id) {
+            Some(invocation) => invocation,
+            None => requests.entry(request_id.to_owned()).or_insert_with(|| {
+                let key = InvocationKey {
+                    account: account.to_owned(),
+                    function: function.to_owned(),
+                    request_id: request_id.to_owned(),
+                };
+                Invocation::new(key, log_group)
+            }),
+        };
+        if invocation.log_group.as_str() < log_group {
+            log_group.clone_into(&mut invocation.log_group);
+        }
         apply(invocation, timestamp_ms, line);
     }
 
@@ -350,7 +364,52 @@ impl Assembler {
 
     /// The invocations, ordered by key.
     pub fn finish(self) -> (Vec<Invocation>, LineCounts) {
-        (self.invocations.into_values().collect(), self.counts)
+        let mut invocations: Vec<Invocation> = self
+            .by_function
+            .into_values()
+            .flat_map(HashMap::into_values)
+            .collect();
+        invocations.sort_unstable_by(|left, right| {
+            (&left.account, &left.function, &left.request_id).cmp(&(&right.account, &right.function, &right.request_id))
+        });
+        (invocations, self.counts)
+    }
+}
+
+/// Lets a `HashMap<(String, String), _>` be queried with `(&str, &str)`.
+trait FunctionKey {
+    fn parts(&self) -> (&str, &str);
+}
+
+impl FunctionKey for (String, String) {
+    fn parts(&self) -> (&str, &str) {
+        (&self.0, &self.1)
+    }
+}
+
+impl FunctionKey for (&str, &str) {
+    fn parts(&self) -> (&str, &str) {
+        (self.0, self.1)
+    }
+}
+
+impl<'a> std::borrow::Borrow<dyn FunctionKey + 'a> for (String, String) {
+    fn borrow(&self) -> &(dyn FunctionKey + 'a) {
+        self
+    }
+}
+
+impl PartialEq for dyn FunctionKey + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for dyn FunctionKey + '_ {}
+
+impl std::hash::Hash for dyn FunctionKey + '_ {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.parts().hash(state);
     }
 }
 
@@ -382,58 +441,60 @@ fn failure_status(status: Option<&str>) -> Option<Status> {
 
 const OUT_OF_MEMORY_ERROR_TYPE: &str = "Runtime.OutOfMemory";
 
+/// Folds one line's evidence into an invocation, in place. Each field moves
+/// by the same join as [`Invocation::merge`], so applying lines one by one
+/// and merging batches give the same result.
 fn apply(invocation: &mut Invocation, timestamp_ms: Option<i64>, line: &LogLine<'_>) {
-    let mut evidence = Invocation::new(invocation.key(), &invocation.log_group);
     match line {
-        LogLine::Start { version, .. } => evidence.version = version.as_deref().map(str::to_owned),
+        LogLine::Start { version: Some(version), .. } => {
+            let version = version.as_ref();
+            if invocation.version.as_deref().is_none_or(|current| current < version) {
+                invocation.version = Some(version.to_owned());
+            }
+        }
         LogLine::Report(report) => {
-            evidence.start_time_ms = timestamp_ms.or(Some(0));
-            evidence.duration_ms = report.duration_ms;
-            evidence.billed_duration_ms = report.billed_duration_ms;
-            evidence.memory_size_mb = report.memory_size_mb;
-            evidence.max_memory_used_mb = report.max_memory_used_mb;
-            evidence.init_duration_ms = report.init_duration_ms;
-            evidence.restore_duration_ms = report.restore_duration_ms;
-            evidence.billed_restore_duration_ms = report.billed_restore_duration_ms;
-            evidence.xray_trace_id = report.xray_trace_id.as_deref().map(str::to_owned);
-            evidence.cold_start =
-                report.init_duration_ms.is_some() || report.restore_duration_ms.is_some();
+            invocation.start_time_ms = join(invocation.start_time_ms, timestamp_ms.or(Some(0)));
+            invocation.duration_ms = join_f64(invocation.duration_ms, report.duration_ms);
+            invocation.billed_duration_ms = join(invocation.billed_duration_ms, report.billed_duration_ms);
+            invocation.memory_size_mb = join(invocation.memory_size_mb, report.memory_size_mb);
+            invocation.max_memory_used_mb = join(invocation.max_memory_used_mb, report.max_memory_used_mb);
+            invocation.init_duration_ms = join_f64(invocation.init_duration_ms, report.init_duration_ms);
+            invocation.restore_duration_ms = join_f64(invocation.restore_duration_ms, report.restore_duration_ms);
+            invocation.billed_restore_duration_ms =
+                join(invocation.billed_restore_duration_ms, report.billed_restore_duration_ms);
+            if let Some(trace_id) = report.xray_trace_id.as_deref() {
+                if invocation.xray_trace_id.as_deref().is_none_or(|current| current < trace_id) {
+                    invocation.xray_trace_id = Some(trace_id.to_owned());
+                }
+            }
+            invocation.cold_start |= report.init_duration_ms.is_some() || report.restore_duration_ms.is_some();
             let error_type = report.error_type.as_deref();
             match report.status {
-                Some(ReportStatus::Timeout) => evidence.raise(Status::Timeout, error_type),
+                Some(ReportStatus::Timeout) => invocation.raise(Status::Timeout, error_type),
                 Some(ReportStatus::Error) if error_type == Some(OUT_OF_MEMORY_ERROR_TYPE) => {
-                    evidence.raise(Status::Oom, error_type)
+                    invocation.raise(Status::Oom, error_type)
                 }
-                Some(ReportStatus::Error) => evidence.raise(Status::Error, error_type),
+                Some(ReportStatus::Error) => invocation.raise(Status::Error, error_type),
                 Some(ReportStatus::Success) | None => {}
             }
         }
-        LogLine::Timeout {
-            timeout_seconds, ..
-        } => {
-            evidence.timeout_seconds = Some(*timeout_seconds);
-            evidence.raise(Status::Timeout, Some("Sandbox.Timedout"));
+        LogLine::Timeout { timeout_seconds, .. } => {
+            invocation.timeout_seconds = join_f64(invocation.timeout_seconds, Some(*timeout_seconds));
+            invocation.raise(Status::Timeout, Some("Sandbox.Timedout"));
         }
-        LogLine::Crash {
-            error_type, killed, ..
-        } => {
+        LogLine::Crash { error_type, killed, .. } => {
             let status = if *killed { Status::Oom } else { Status::Crash };
-            evidence.raise(status, error_type.as_deref());
+            invocation.raise(status, error_type.as_deref());
         }
         LogLine::AppError { error_type, .. } => {
-            let status = if error_type.as_deref() == Some("OutOfMemory") {
-                Status::Oom
-            } else {
-                Status::Error
-            };
-            evidence.raise(status, error_type.as_deref());
+            let status = if error_type.as_deref() == Some(OUT_OF_MEMORY) { Status::Oom } else { Status::Error };
+            invocation.raise(status, error_type.as_deref());
         }
         LogLine::PlatformJson { status, .. } => {
             if let Some(status) = failure_status(status.as_deref()) {
-                evidence.raise(status, None);
+                invocation.raise(status, None);
             }
         }
         _ => {}
     }
-    invocation.merge(&evidence);
 }
