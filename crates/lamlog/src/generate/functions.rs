@@ -217,7 +217,7 @@ const CATALOG: [CatalogEntry; 16] = [
     entry("pdf-render", "documents", "RenderHandler", ["rendering invoice #", "rendered # pages", "stored invoice #"]),
     entry("notification-fanout", "messaging", "FanoutHandler", ["fan-out to # subscribers", "sns publish # ok", "dropped # stale tokens"]),
     entry("cart-service", "checkout", "CartHandler", ["cart # loaded", "added item # to cart", "cart # saved"]),
-    entry("geo-lookup", "platform", "GeoHandler", ["lookup for client #", "cache hit ratio # %", "resolved region #"]),
+    entry("geo-lookup", "platform", "GeoHandler", ["lookup for client #", "cache hits so far: #", "resolved region #"]),
     entry("audit-writer", "security", "AuditHandler", ["wrote audit event #", "put # records to firehose", "checkpoint #"]),
     entry("session-cleanup", "identity", "CleanupHandler", ["scanning # sessions", "deleted # expired sessions", "scan page #"]),
     entry("etl-nightly", "analytics", "EtlHandler", ["extracting partition #", "transformed # rows", "loaded # rows"]),

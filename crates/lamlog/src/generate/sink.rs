@@ -267,7 +267,7 @@ fn gzip_payload(
         source,
     })?;
     debug_assert!(json.len() <= json_bytes && json.len() <= super::write::MAX_PAYLOAD_BYTES);
-    let mut encoder = GzEncoder::new(Vec::with_capacity(json.len() / 4 + 64), Compression::new(6));
+    let mut encoder = GzEncoder::new(Vec::with_capacity(json.len() / 4 + 64), Compression::fast());
     let written = encoder.write_all(&json).and_then(|()| encoder.finish());
     written.map_err(|source| GenerateError::Write {
         path: path.to_path_buf(),
