@@ -3,5 +3,6 @@
 
 pub mod batch;
 pub mod enrich;
+pub mod generate;
 pub mod notify;
 pub mod store;

@@ -1,0 +1,244 @@
+//! Generate: a synthetic, reproducible Lambda workload, written as the files
+//! lamlog ingests.
+//!
+//! `lamlog generate` exists so that every stage can be tested and measured
+//! against logs whose truth is known. From a seed it designs a fleet of
+//! functions (runtimes, memory sizes, architectures, log formats, a duration
+//! model each), runs a simulated clock over their invocations and execution
+//! environments, renders the log lines Lambda would write, and packs them into
+//! CloudWatch subscription payloads exactly as a subscription filter delivers
+//! them:
+//!
+//! ```text
+//! functions.rs ─► workload.rs ─► lines.rs (+ app.rs) ─► write.rs ─► sink.rs
+//! fleet design    invocations     log events            payloads    cwl | kinesis | lines files
+//!                  (facts)                                          + truth.json, metadata.toml
+//! ```
+//!
+//! Everything is a pure function of [`GenerateOptions`]: the same options give
+//! byte-identical files. Each part draws from its own seeded random stream,
+//! so that, for example, the fleet for a seed does not change with the number
+//! of invocations, and the three output formats carry the same events.
+//!
+//! Output is streamed: the workload is never held in memory, only the
+//! execution environments and the payloads still waiting to be shipped, so
+//! millions of invocations need a few megabytes.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::Serialize;
+
+mod app;
+mod escape;
+mod functions;
+mod lines;
+mod report;
+mod sink;
+mod time;
+mod truth;
+mod workload;
+mod write;
+
+/// 2026-11-01T00:00:00Z, the default time of the first invocation.
+pub const DEFAULT_START_MS: i64 = 1_793_491_200_000;
+
+/// How often the packer looks for payloads due for shipping, in simulated time.
+const SHIP_CHECK_INTERVAL_MS: i64 = 500;
+
+/// The on-disk shape of the generated logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// Lambda Kinesis events (`kinesis-000001.json`), each record's `data`
+    /// a base64 gzip'd CloudWatch payload; ≤ 10,000 records and ≤ 6 MB a file.
+    Kinesis,
+    /// One gzip'd CloudWatch subscription payload per file (`cwl-000001.json.gz`).
+    Cwl,
+    /// Plain messages, one per line (`lines-000001.log`, cut at ~64 MB).
+    /// Internal newlines of multi-line messages become `\r`.
+    Lines,
+}
+
+/// An output format name that is not one of `kinesis`, `cwl` or `lines`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown output format `{given}`: expected `kinesis`, `cwl` or `lines`")]
+pub struct UnknownFormat {
+    /// What was given.
+    pub given: String,
+}
+
+impl FromStr for OutputFormat {
+    type Err = UnknownFormat;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "kinesis" => Ok(OutputFormat::Kinesis),
+            "cwl" => Ok(OutputFormat::Cwl),
+            "lines" => Ok(OutputFormat::Lines),
+            _ => Err(UnknownFormat {
+                given: text.to_string(),
+            }),
+        }
+    }
+}
+
+/// What to generate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenerateOptions {
+    /// Number of simulated functions (at least 1).
+    pub functions: usize,
+    /// Total number of invocations over all functions.
+    pub invocations: u64,
+    /// Seed of every random choice; the same options give the same bytes.
+    pub seed: u64,
+    /// The on-disk shape.
+    pub format: OutputFormat,
+    /// Epoch milliseconds of the first invocation (default 2026-11-01T00:00:00Z).
+    pub start_ms: i64,
+    /// Number of AWS accounts the functions are spread over (at least 1).
+    pub accounts: usize,
+}
+
+impl Default for GenerateOptions {
+    fn default() -> Self {
+        GenerateOptions {
+            functions: 20,
+            invocations: 10_000,
+            seed: 1,
+            format: OutputFormat::Kinesis,
+            start_ms: DEFAULT_START_MS,
+            accounts: 1,
+        }
+    }
+}
+
+/// What was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct GenerateSummary {
+    /// Log files written (not counting `truth.json` and `metadata.toml`).
+    pub files: usize,
+    /// CloudWatch subscription payloads packed. In `kinesis` format one per
+    /// Kinesis record, in `cwl` one per file; `lines` packs the same payloads
+    /// and then writes only their messages.
+    pub records: u64,
+    /// CloudWatch log events (lines) written.
+    pub log_events: u64,
+    /// Invocations simulated.
+    pub invocations: u64,
+    /// Bytes of the log files.
+    pub bytes: u64,
+}
+
+/// Why generation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    /// `functions` was zero.
+    #[error("at least one function is needed")]
+    NoFunctions,
+    /// `accounts` was zero.
+    #[error("at least one account is needed")]
+    NoAccounts,
+    /// The output directory could not be created.
+    #[error("cannot create output directory {path}: {source}")]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// What the file system said.
+        source: std::io::Error,
+    },
+    /// A file could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What the file system said.
+        source: std::io::Error,
+    },
+    /// A document could not be serialized.
+    #[error("cannot serialize {path}: {source}")]
+    Json {
+        /// The file it was meant for.
+        path: PathBuf,
+        /// What serde_json said.
+        source: serde_json::Error,
+    },
+}
+
+/// Generates the workload described by `options` into `out_dir` (created if
+/// missing): the log files, `truth.json` and `metadata.toml`.
+///
+/// Costly parts are gzip (one stream per payload) and, for `kinesis`, base64;
+/// memory stays flat in the number of invocations. Prints nothing.
+pub fn generate(
+    options: &GenerateOptions,
+    out_dir: &Path,
+) -> Result<GenerateSummary, GenerateError> {
+    if options.functions == 0 {
+        return Err(GenerateError::NoFunctions);
+    }
+    if options.accounts == 0 {
+        return Err(GenerateError::NoAccounts);
+    }
+    std::fs::create_dir_all(out_dir).map_err(|source| GenerateError::CreateDir {
+        path: out_dir.to_path_buf(),
+        source,
+    })?;
+
+    let fleet = functions::design(options.seed, options.functions, options.accounts);
+    let mut simulator =
+        workload::Simulator::new(&fleet, options.seed, options.start_ms, options.invocations);
+    let mut renderer = lines::Renderer::new(options.seed);
+    let arn_account = fleet
+        .first()
+        .map_or("123456789012", |function| function.account.as_str());
+    let mut packer = write::Packer::new(options.format, out_dir, options.seed, arn_account);
+
+    let mut events = Vec::with_capacity(32);
+    let mut next_ship_check_ms = options.start_ms;
+    for _ in 0..options.invocations {
+        let invocation = simulator.next_invocation(&fleet);
+        if invocation.arrival_ms >= next_ship_check_ms {
+            packer.ship_due(invocation.arrival_ms)?;
+            next_ship_check_ms = invocation.arrival_ms + SHIP_CHECK_INTERVAL_MS;
+        }
+        events.clear();
+        renderer.render(&fleet[invocation.function_index], &invocation, &mut events);
+        for event in events.drain(..) {
+            packer.push(&invocation.stream, event)?;
+        }
+    }
+    let stats = packer.finish()?;
+
+    truth::write_truth(
+        &out_dir.join("truth.json"),
+        options.seed,
+        options.start_ms,
+        &fleet,
+        simulator.tallies(),
+    )?;
+    truth::write_metadata(&out_dir.join("metadata.toml"), &fleet)?;
+    Ok(GenerateSummary {
+        files: stats.files,
+        records: stats.records,
+        log_events: stats.log_events,
+        invocations: options.invocations,
+        bytes: stats.bytes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_format_names() {
+        assert_eq!("kinesis".parse::<OutputFormat>(), Ok(OutputFormat::Kinesis));
+        assert_eq!("CWL".parse::<OutputFormat>(), Ok(OutputFormat::Cwl));
+        assert_eq!(" lines".parse::<OutputFormat>(), Ok(OutputFormat::Lines));
+        let error = "ndjson".parse::<OutputFormat>().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "unknown output format `ndjson`: expected `kinesis`, `cwl` or `lines`"
+        );
+    }
+}

@@ -1,0 +1,177 @@
+//! The two side files: the ground truth, and the metadata lamlog enriches from.
+//!
+//! `truth.json` records, per function, what the generator put in: identity,
+//! configuration, the duration model and the counts of each outcome. A test
+//! runs the pipeline over the generated files and compares what it found with
+//! this file: invocations per status, cold starts, the model a tuner recovers.
+//!
+//! `metadata.toml` is what a team would keep for lamlog's local enricher: one
+//! table per function keyed `"<account>#<function>"`. About one function in
+//! ten is left out on purpose, so that un-enriched functions exist; the
+//! function with a custom log group is always in, since its `log_group` key is
+//! the only way to map that group back to a function.
+
+use std::fmt::Write as _;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::functions::{DurationModel, FunctionSpec};
+use super::workload::Tally;
+use super::GenerateError;
+
+#[derive(Serialize)]
+struct Truth<'a> {
+    seed: u64,
+    start_ms: i64,
+    /// The formula the coefficients belong to, for a reader of the file.
+    duration_model: &'static str,
+    functions: Vec<FunctionTruth<'a>>,
+}
+
+#[derive(Serialize)]
+struct FunctionTruth<'a> {
+    account: &'a str,
+    function: &'a str,
+    log_group: &'a str,
+    architecture: &'static str,
+    runtime: &'static str,
+    log_format: &'static str,
+    version: &'a str,
+    memory_sizes_mb: &'a [u32],
+    timeout_seconds: u32,
+    snap_start: bool,
+    xray: bool,
+    has_metadata: bool,
+    duration_model: DurationModel,
+    noise_sigma: f64,
+    invocations: u64,
+    statuses: Statuses,
+    cold_starts: u64,
+}
+
+#[derive(Serialize)]
+struct Statuses {
+    success: u64,
+    error: u64,
+    timeout: u64,
+    oom: u64,
+    crash: u64,
+}
+
+/// Writes `truth.json`.
+pub(crate) fn write_truth(
+    path: &Path,
+    seed: u64,
+    start_ms: i64,
+    functions: &[FunctionSpec],
+    tallies: &[Tally],
+) -> Result<(), GenerateError> {
+    let truth = Truth {
+        seed,
+        start_ms,
+        duration_model: "median duration_ms of a successful invocation = a_ms + b_ms_mb / min(memory_mb, 1769) + c_ms_mb / min(memory_mb, 10240); each invocation multiplies it by exp(noise_sigma * N(0,1))",
+        functions: functions
+            .iter()
+            .zip(tallies)
+            .map(|(function, tally)| FunctionTruth {
+                account: &function.account,
+                function: &function.name,
+                log_group: &function.log_group,
+                architecture: function.architecture.as_str(),
+                runtime: function.runtime.identifier(),
+                log_format: function.log_format.as_str(),
+                version: &function.version,
+                memory_sizes_mb: &function.memory_sizes_mb,
+                timeout_seconds: function.timeout_seconds,
+                snap_start: function.snap_start,
+                xray: function.xray.is_some(),
+                has_metadata: function.has_metadata,
+                duration_model: function.model,
+                noise_sigma: function.noise_sigma,
+                invocations: tally.invocations,
+                statuses: Statuses {
+                    success: tally.success,
+                    error: tally.error,
+                    timeout: tally.timeout,
+                    oom: tally.oom,
+                    crash: tally.crash,
+                },
+                cold_starts: tally.cold_starts,
+            })
+            .collect(),
+    };
+    let file = std::fs::File::create(path).map_err(|source| GenerateError::Write {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut writer = BufWriter::new(file);
+    serde_json::to_writer_pretty(&mut writer, &truth).map_err(|source| GenerateError::Json {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    writer
+        .write_all(b"\n")
+        .and_then(|()| writer.flush())
+        .map_err(|source| GenerateError::Write {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// Writes `metadata.toml`.
+pub(crate) fn write_metadata(path: &Path, functions: &[FunctionSpec]) -> Result<(), GenerateError> {
+    let mut toml = String::from(
+        "# Function metadata for lamlog's local enricher, keyed \"<account>#<function>\".\n\
+         # Written by `lamlog generate`; some functions are left out on purpose.\n",
+    );
+    for function in functions.iter().filter(|function| function.has_metadata) {
+        toml.push('\n');
+        toml.push('[');
+        push_toml_str(
+            &mut toml,
+            &format!("{}#{}", function.account, function.name),
+        );
+        toml.push_str("]\n");
+        let _ = writeln!(
+            toml,
+            "architecture = \"{}\"",
+            function.architecture.as_str()
+        );
+        let _ = writeln!(toml, "region = \"{}\"", function.region);
+        let _ = writeln!(toml, "runtime = \"{}\"", function.runtime.identifier());
+        let _ = writeln!(toml, "timeout_seconds = {}", function.timeout_seconds);
+        toml.push_str("tenant = ");
+        push_toml_str(&mut toml, function.tenant);
+        toml.push('\n');
+        if function.custom_log_group {
+            toml.push_str("log_group = ");
+            push_toml_str(&mut toml, &function.log_group);
+            toml.push('\n');
+        }
+        toml.push_str("tags = { team = ");
+        push_toml_str(&mut toml, function.team);
+        toml.push_str(" }\n");
+    }
+    std::fs::write(path, toml).map_err(|source| GenerateError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Appends a TOML basic string.
+fn push_toml_str(out: &mut String, text: &str) {
+    out.push('"');
+    for character in text.chars() {
+        match character {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            control if control.is_control() => {
+                let _ = write!(out, "\\u{:04X}", u32::from(control));
+            }
+            other => out.push(other),
+        }
+    }
+    out.push('"');
+}
