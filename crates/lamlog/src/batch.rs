@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use lamlog_core::assemble::{Assembler, Invocation, LineCounts};
-use lamlog_core::decode::{decode, DecodeLimits, Format, Record};
+use lamlog_core::decode::{decode, DecodeError, DecodeLimits, Format, Record};
 use lamlog_core::judge::AlertRules;
 use lamlog_core::meta::{meta_key, FunctionMeta};
 use lamlog_core::price::{price, Billing, PriceTable};
@@ -123,10 +123,23 @@ impl<M: MetaSource, S: Store, N: Notifier> Pipeline<M, S, N> {
     /// Runs one batch through every stage.
     pub async fn run(&mut self, input: BatchInput<'_>) -> Result<BatchSummary, BatchError> {
         let decoded = decode(input.bytes, input.format, &self.settings.limits);
+        self.run_records(input.source, decoded.records, input.received_at_ms).await
+    }
+
+    /// Runs already-decoded records through the rest of the stages, as one
+    /// transaction. The Lambda handler decodes a Kinesis event once and
+    /// commits it in slices, so that near its deadline it can stop between
+    /// slices and report exactly where to resume.
+    pub async fn run_records(
+        &mut self,
+        source: &str,
+        records: Vec<Result<Record, DecodeError>>,
+        received_at_ms: i64,
+    ) -> Result<BatchSummary, BatchError> {
         let mut summary = BatchSummary::default();
         let mut assembler = Assembler::new();
         let mut dead_letters = Vec::new();
-        for record in decoded.records {
+        for record in records {
             summary.records += 1;
             match record {
                 Ok(Record::Data(envelope)) => assembler.add_envelope(&envelope),
@@ -134,19 +147,18 @@ impl<M: MetaSource, S: Store, N: Notifier> Pipeline<M, S, N> {
                 Err(error) => {
                     summary.undecodable_records += 1;
                     dead_letters.push(DeadLetter {
-                        source: input.source.to_owned(),
+                        source: source.to_owned(),
                         reason: error.kind.to_string(),
                         position: error.position,
                         raw: error.raw,
-                        received_at_ms: input.received_at_ms,
+                        received_at_ms,
                     });
                 }
             }
         }
         let (invocations, lines) = assembler.finish();
         summary.lines = lines;
-        self.store_invocations(invocations, &dead_letters, summary)
-            .await
+        self.store_invocations(invocations, &dead_letters, summary).await
     }
 
     /// Enriches, prices, stores and notifies assembled invocations.
