@@ -16,3 +16,4 @@ pub mod meta;
 pub mod parse;
 pub mod price;
 pub mod rollup;
+pub mod tune;

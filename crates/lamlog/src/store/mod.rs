@@ -222,4 +222,14 @@ pub trait Store {
     /// line, floats printed exactly), for the split-and-replay property and
     /// for comparing two stores. Dead letters' receive times are included.
     async fn dump(&mut self) -> Result<String, StoreError>;
+
+    /// Reported invocations for `lamlog tune`, oldest first: of one function
+    /// (all when `None`) since `since_ms`, at most `limit_per_size` of the most
+    /// recent per (account, function, architecture, memory size).
+    async fn tune_samples(
+        &mut self,
+        function: Option<&str>,
+        since_ms: Option<i64>,
+        limit_per_size: usize,
+    ) -> Result<Vec<lamlog_core::tune::Sample>, StoreError>;
 }
