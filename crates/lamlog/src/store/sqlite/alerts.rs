@@ -1,0 +1,199 @@
+//! The `alerts` table: one row per dedup key, whatever the batching.
+//!
+//! **Invocation alerts.** When a row changes from `old` to `new`, the alerts
+//! `invocation_alerts(new)` implies that `invocation_alerts(old)` did not are
+//! upserted: a new key is inserted (and notified), a known key gains one
+//! occurrence. Over any split or replay each invocation therefore counts once
+//! per key its final state implies. The stored example (`request_id`,
+//! `message`, `severity`) is the least request id's: it is replaced when a
+//! smaller id raises the key, and refreshed when the example invocation's own
+//! alert text changes (a timeout line can add "after 3.00 s" to a timeout its
+//! REPORT raised earlier). Comparing ids in Rust rather than in SQL keeps the
+//! order bytewise whatever the database's collation.
+//!
+//! **Window alerts.** A window `[W, W + window_ms)` of a function closes when
+//! the function's watermark reaches `W + window_ms + grace_ms`. Each batch
+//! that moves a watermark from `old` to `new` judges exactly the windows with
+//! `old < W + window_ms + grace_ms <= new`, so every window is judged once, on
+//! the counts it has then; lines later than the grace period do not re-judge it.
+
+use std::collections::BTreeMap;
+
+use lamlog_core::assemble::Invocation;
+use lamlog_core::judge::{invocation_alerts, window_alert, Alert, WindowCounts};
+use lamlog_core::meta::meta_key;
+use rusqlite::{OptionalExtension, Transaction};
+
+use super::failed;
+use crate::store::{StoreBatch, StoreError};
+
+const SELECT_ALERT_EXAMPLE: &str = "SELECT request_id FROM alerts WHERE dedup_key = ?1";
+
+const INSERT_ALERT: &str = "
+    INSERT INTO alerts (
+        dedup_key, kind, severity, account, function, request_id, window_start_ms, message,
+        occurrences)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1)
+    ON CONFLICT (dedup_key) DO NOTHING";
+
+const ADD_OCCURRENCE: &str = "UPDATE alerts SET occurrences = occurrences + 1 WHERE dedup_key = ?1";
+
+const SET_EXAMPLE: &str = "
+    UPDATE alerts SET request_id = ?2, message = ?3, severity = ?4 WHERE dedup_key = ?1";
+
+const SELECT_WINDOW_MINUTES: &str = "
+    SELECT minute_ms, invocations, errors + crashes + ooms + timeouts
+      FROM function_minute
+     WHERE account = ?1 AND function = ?2 AND minute_ms > ?3 AND minute_ms < ?4
+     ORDER BY minute_ms";
+
+/// Upserts the alerts that a row's change from `old` (absent when the row
+/// was inserted) to `new` raises; newly stored keys are pushed to `new_alerts`.
+pub(super) fn upsert_invocation_alerts(
+    transaction: &Transaction<'_>,
+    batch: &StoreBatch<'_>,
+    old: Option<&Invocation>,
+    new: &Invocation,
+    new_alerts: &mut Vec<Alert>,
+) -> Result<(), StoreError> {
+    let meta = batch.metadata.get(&meta_key(&new.account, &new.function));
+    let new_state_alerts = invocation_alerts(new, meta, batch.rules);
+    if new_state_alerts.is_empty() {
+        return Ok(());
+    }
+    let old_state_alerts = old
+        .map(|old| invocation_alerts(old, meta, batch.rules))
+        .unwrap_or_default();
+    for alert in new_state_alerts {
+        let raised_before = old_state_alerts
+            .iter()
+            .find(|before| before.dedup_key == alert.dedup_key);
+        let stored_example: Option<Option<String>> = transaction
+            .prepare_cached(SELECT_ALERT_EXAMPLE)
+            .and_then(|mut statement| {
+                statement
+                    .query_row([&alert.dedup_key], |row| row.get(0))
+                    .optional()
+            })
+            .map_err(failed("reading alerts"))?;
+        match (raised_before, stored_example) {
+            (_, None) => {
+                insert_alert(transaction, &alert)?;
+                new_alerts.push(alert);
+            }
+            (None, Some(example_request_id)) => {
+                transaction
+                    .prepare_cached(ADD_OCCURRENCE)
+                    .and_then(|mut statement| statement.execute([&alert.dedup_key]))
+                    .map_err(failed("counting an alert occurrence"))?;
+                if alert.request_id < example_request_id {
+                    set_example(transaction, &alert)?;
+                }
+            }
+            (Some(before), Some(example_request_id)) => {
+                if *before != alert && alert.request_id == example_request_id {
+                    set_example(transaction, &alert)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn insert_alert(transaction: &Transaction<'_>, alert: &Alert) -> Result<bool, StoreError> {
+    let inserted = transaction
+        .prepare_cached(INSERT_ALERT)
+        .and_then(|mut statement| {
+            statement.execute(rusqlite::params![
+                alert.dedup_key,
+                alert.kind.as_str(),
+                alert.severity.as_str(),
+                alert.account,
+                alert.function,
+                alert.request_id,
+                alert.window_start_ms,
+                alert.message,
+            ])
+        })
+        .map_err(failed("inserting alerts"))?;
+    Ok(inserted > 0)
+}
+
+fn set_example(transaction: &Transaction<'_>, alert: &Alert) -> Result<(), StoreError> {
+    transaction
+        .prepare_cached(SET_EXAMPLE)
+        .and_then(|mut statement| {
+            statement.execute((
+                &alert.dedup_key,
+                &alert.request_id,
+                &alert.message,
+                alert.severity.as_str(),
+            ))
+        })
+        .map_err(failed("updating an alert's example"))?;
+    Ok(())
+}
+
+/// Judges the error rate of each window of a function that the watermark's
+/// move from `old_watermark_ms` to `new_watermark_ms` closes.
+pub(super) fn judge_closed_windows(
+    transaction: &Transaction<'_>,
+    batch: &StoreBatch<'_>,
+    account: &str,
+    function: &str,
+    old_watermark_ms: Option<i64>,
+    new_watermark_ms: i64,
+    new_alerts: &mut Vec<Alert>,
+) -> Result<(), StoreError> {
+    let rules = batch.rules;
+    let window_ms = rules.window_ms.max(1);
+    let closing_delay_ms = window_ms.saturating_add(rules.grace_ms);
+    // Windows W with lowest < W <= highest close now.
+    let highest_window_ms = new_watermark_ms.saturating_sub(closing_delay_ms);
+    let lowest_window_ms =
+        old_watermark_ms.map_or(i64::MIN, |old| old.saturating_sub(closing_delay_ms));
+    if highest_window_ms <= lowest_window_ms {
+        return Ok(());
+    }
+    let mut windows: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
+    {
+        let mut statement = transaction
+            .prepare_cached(SELECT_WINDOW_MINUTES)
+            .map_err(failed("preparing the window query"))?;
+        let mut rows = statement
+            .query((
+                account,
+                function,
+                lowest_window_ms,
+                highest_window_ms.saturating_add(window_ms),
+            ))
+            .map_err(failed("reading function_minute"))?;
+        while let Some(row) = rows.next().map_err(failed("reading function_minute"))? {
+            let minute_ms: i64 = row.get(0).map_err(failed("reading function_minute"))?;
+            let invocations: i64 = row.get(1).map_err(failed("reading function_minute"))?;
+            let failures: i64 = row.get(2).map_err(failed("reading function_minute"))?;
+            let counts = windows.entry(rules.window_start(minute_ms)).or_default();
+            counts.0 += u64::try_from(invocations).unwrap_or(0);
+            counts.1 += u64::try_from(failures).unwrap_or(0);
+        }
+    }
+    let meta = batch.metadata.get(&meta_key(account, function));
+    let closed = windows.into_iter().filter(|(window_start_ms, _)| {
+        (lowest_window_ms + 1..=highest_window_ms).contains(window_start_ms)
+    });
+    for (window_start_ms, (invocations, failures)) in closed {
+        let counts = WindowCounts {
+            account: account.to_owned(),
+            function: function.to_owned(),
+            window_start_ms,
+            invocations,
+            failures,
+        };
+        if let Some(alert) = window_alert(&counts, meta, rules) {
+            if insert_alert(transaction, &alert)? {
+                new_alerts.push(alert);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,184 @@
+//! One `invocations` row ↔ one [`StoredInvocation`].
+//!
+//! Every field of [`Invocation`] has a column, so a stored row rebuilds the
+//! exact value that was merged into it; merging new evidence into the rebuilt
+//! value is then the same lattice join whether the evidence came in one batch
+//! or in ten. `status` is the only derived column: it is there for queries.
+
+use lamlog_core::assemble::{Invocation, InvocationKey, StatusFlags};
+use lamlog_core::meta::Architecture;
+use rusqlite::types::Type;
+use rusqlite::{OptionalExtension, Row, Transaction};
+
+use super::failed;
+use crate::store::{StoreError, StoredInvocation};
+
+const SELECT_INVOCATION: &str = "
+    SELECT log_group, version, start_time_ms, duration_ms, billed_duration_ms, memory_size_mb,
+           max_memory_used_mb, init_duration_ms, restore_duration_ms, billed_restore_duration_ms,
+           xray_trace_id, timeout_seconds, cold_start, status_flags, error_type,
+           enriched, tenant, architecture, region, cost_usd
+      FROM invocations
+     WHERE account = ?1 AND function = ?2 AND request_id = ?3";
+
+const UPSERT_INVOCATION: &str = "
+    INSERT INTO invocations (
+        account, function, request_id, log_group, version, start_time_ms, duration_ms,
+        billed_duration_ms, memory_size_mb, max_memory_used_mb, init_duration_ms,
+        restore_duration_ms, billed_restore_duration_ms, xray_trace_id, timeout_seconds,
+        cold_start, status, status_flags, error_type, enriched, tenant, architecture, region,
+        cost_usd)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
+            ?20, ?21, ?22, ?23, ?24)
+    ON CONFLICT (account, function, request_id) DO UPDATE SET
+        log_group = excluded.log_group,
+        version = excluded.version,
+        start_time_ms = excluded.start_time_ms,
+        duration_ms = excluded.duration_ms,
+        billed_duration_ms = excluded.billed_duration_ms,
+        memory_size_mb = excluded.memory_size_mb,
+        max_memory_used_mb = excluded.max_memory_used_mb,
+        init_duration_ms = excluded.init_duration_ms,
+        restore_duration_ms = excluded.restore_duration_ms,
+        billed_restore_duration_ms = excluded.billed_restore_duration_ms,
+        xray_trace_id = excluded.xray_trace_id,
+        timeout_seconds = excluded.timeout_seconds,
+        cold_start = excluded.cold_start,
+        status = excluded.status,
+        status_flags = excluded.status_flags,
+        error_type = excluded.error_type,
+        enriched = excluded.enriched,
+        tenant = excluded.tenant,
+        architecture = excluded.architecture,
+        region = excluded.region,
+        cost_usd = excluded.cost_usd";
+
+/// The stored row with `key`, if there is one.
+pub(super) fn select(
+    transaction: &Transaction<'_>,
+    key: &InvocationKey,
+) -> Result<Option<StoredInvocation>, StoreError> {
+    let mut statement = transaction
+        .prepare_cached(SELECT_INVOCATION)
+        .map_err(failed("preparing the invocation lookup"))?;
+    statement
+        .query_row((&key.account, &key.function, &key.request_id), |row| {
+            from_row(key, row)
+        })
+        .optional()
+        .map_err(failed("reading invocations"))
+}
+
+fn from_row(key: &InvocationKey, row: &Row<'_>) -> rusqlite::Result<StoredInvocation> {
+    let architecture_text: String = row.get(17)?;
+    let architecture = architecture_text
+        .parse::<Architecture>()
+        .map_err(|message| {
+            rusqlite::Error::FromSqlConversionFailure(17, Type::Text, message.into())
+        })?;
+    let invocation = Invocation {
+        account: key.account.clone(),
+        function: key.function.clone(),
+        request_id: key.request_id.clone(),
+        log_group: row.get(0)?,
+        version: row.get(1)?,
+        start_time_ms: row.get(2)?,
+        duration_ms: row.get(3)?,
+        billed_duration_ms: row.get(4)?,
+        memory_size_mb: row.get(5)?,
+        max_memory_used_mb: row.get(6)?,
+        init_duration_ms: row.get(7)?,
+        restore_duration_ms: row.get(8)?,
+        billed_restore_duration_ms: row.get(9)?,
+        xray_trace_id: row.get(10)?,
+        timeout_seconds: row.get(11)?,
+        cold_start: row.get(12)?,
+        status_flags: StatusFlags(row.get(13)?),
+        error_type: row.get(14)?,
+    };
+    Ok(StoredInvocation {
+        invocation,
+        enriched: row.get(15)?,
+        tenant: row.get(16)?,
+        architecture,
+        region: row.get(18)?,
+        cost_usd: row.get(19)?,
+    })
+}
+
+/// Inserts `row`, or replaces every column of the row with its key.
+pub(super) fn upsert(
+    transaction: &Transaction<'_>,
+    row: &StoredInvocation,
+) -> Result<(), StoreError> {
+    let mut statement = transaction
+        .prepare_cached(UPSERT_INVOCATION)
+        .map_err(failed("preparing the invocation upsert"))?;
+    let invocation = &row.invocation;
+    statement
+        .execute(rusqlite::params![
+            invocation.account,
+            invocation.function,
+            invocation.request_id,
+            invocation.log_group,
+            invocation.version,
+            invocation.start_time_ms,
+            invocation.duration_ms,
+            invocation.billed_duration_ms,
+            invocation.memory_size_mb,
+            invocation.max_memory_used_mb,
+            invocation.init_duration_ms,
+            invocation.restore_duration_ms,
+            invocation.billed_restore_duration_ms,
+            invocation.xray_trace_id,
+            invocation.timeout_seconds,
+            invocation.cold_start,
+            invocation.status().as_str(),
+            invocation.status_flags.0,
+            invocation.error_type,
+            row.enriched,
+            row.tenant,
+            row.architecture.as_str(),
+            row.region,
+            row.cost_usd,
+        ])
+        .map_err(failed("writing invocations"))?;
+    Ok(())
+}
+
+/// The join of a stored row and new evidence for the same key.
+///
+/// The invocation itself merges as a lattice join. Enrichment is a join too:
+/// `enriched` only turns on, and metadata comes from whichever side was
+/// enriched (the new side when both were, since metadata is refreshed). The
+/// cost is set once, from the REPORT, so a stored cost is kept.
+pub(super) fn join(
+    existing: &StoredInvocation,
+    new: &StoredInvocation,
+) -> (StoredInvocation, bool) {
+    let mut invocation = existing.invocation.clone();
+    let invocation_changed = invocation.merge(&new.invocation);
+    let take_new = new.enriched;
+    let merged = StoredInvocation {
+        invocation,
+        enriched: existing.enriched || new.enriched,
+        tenant: if take_new {
+            new.tenant.clone()
+        } else {
+            existing.tenant.clone()
+        },
+        architecture: if take_new {
+            new.architecture
+        } else {
+            existing.architecture
+        },
+        region: if take_new {
+            new.region.clone()
+        } else {
+            existing.region.clone()
+        },
+        cost_usd: existing.cost_usd.or(new.cost_usd),
+    };
+    let changed = invocation_changed || merged != *existing;
+    (merged, changed)
+}

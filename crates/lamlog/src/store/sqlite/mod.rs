@@ -1,0 +1,210 @@
+//! The SQLite store: the embedded default of the `lamlog` command line.
+//!
+//! One file on disk (or one database in memory for tests) holds the same
+//! tables as the PostgreSQL store, with the same column names: `invocations`,
+//! `function_minute`, `function_minute_histogram`, `function_watermark`,
+//! `alerts` and `dead_letters`. The schema is created by versioned migrations
+//! (`migrations/*.sql`, compiled into the binary) recorded in
+//! `schema_migrations`; a database written by a newer build is refused rather
+//! than misread.
+//!
+//! How a batch is written lives in `write.rs` (one `BEGIN IMMEDIATE`
+//! transaction, merge-by-key, rollup deltas, alerts); how it is read back
+//! lives in `read.rs` (summaries, minute rows and the canonical dump).
+//!
+//! The connection runs in WAL mode with `synchronous=NORMAL`: a crash can lose
+//! the last committed batches but never corrupts the file, and Kinesis or the
+//! CLI re-delivers what was lost, which the merge turns into the same state.
+//! Calls are synchronous under the `async` signatures of [`Store`]: SQLite
+//! answers in microseconds to milliseconds and the CLI drives one batch at a
+//! time, so they block the calling task rather than pay for a thread hop.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
+
+use crate::store::{FunctionSummary, MinuteRow, Store, StoreBatch, StoreError, WriteOutcome};
+
+mod alerts;
+mod invocation_row;
+mod read;
+#[cfg(test)]
+mod tests;
+mod write;
+
+/// How long a statement waits for another writer's lock before it fails with
+/// [`StoreError::Busy`].
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Enough for every statement `write_batch` and the readers prepare, so that
+/// none is compiled twice.
+const STATEMENT_CACHE_CAPACITY: usize = 32;
+
+/// One schema change, applied once, in order.
+struct Migration {
+    /// Recorded in `schema_migrations.version`.
+    version: i64,
+    /// The statements, run as one script inside the migration transaction.
+    sql: &'static str,
+}
+
+/// Every migration this build knows, in version order.
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    sql: include_str!("migrations/0001_init.sql"),
+}];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// A [`Store`] in one SQLite database.
+#[derive(Debug)]
+pub struct SqliteStore {
+    connection: Connection,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its
+    /// schema up to date.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let connection = Connection::open(path).map_err(|error| {
+            StoreError::Connection(format!("opening {}: {error}", path.display()))
+        })?;
+        SqliteStore::with_connection(connection)
+    }
+
+    /// A fresh database in memory, for tests and one-off runs.
+    pub fn open_in_memory() -> Result<SqliteStore, StoreError> {
+        let connection = Connection::open_with_flags(
+            ":memory:",
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|error| {
+            StoreError::Connection(format!("opening an in-memory database: {error}"))
+        })?;
+        SqliteStore::with_connection(connection)
+    }
+
+    /// The schema version recorded in the database.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        self.connection
+            .query_row(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(failed("reading the schema version"))
+    }
+
+    fn with_connection(mut connection: Connection) -> Result<SqliteStore, StoreError> {
+        connection
+            .busy_timeout(BUSY_TIMEOUT)
+            .map_err(failed("setting the busy timeout"))?;
+        // In memory the journal mode stays `memory`; the pragma answers a row
+        // either way, so it is read rather than executed.
+        connection
+            .query_row("PRAGMA journal_mode = WAL", [], |row| {
+                row.get::<_, String>(0)
+            })
+            .map_err(failed("switching to WAL mode"))?;
+        connection
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(failed("setting synchronous mode"))?;
+        connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+        migrate(&mut connection)?;
+        Ok(SqliteStore { connection })
+    }
+}
+
+/// Applies the migrations the database lacks, all in one transaction.
+fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
+    let migration_failed = |context: &'static str| {
+        move |error: rusqlite::Error| match classify(context, error) {
+            busy @ StoreError::Busy(_) => busy,
+            other => StoreError::Migration(other.to_string()),
+        }
+    };
+    let transaction = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(migration_failed("starting the migration transaction"))?;
+    transaction
+        .execute_batch(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                 version    INTEGER NOT NULL PRIMARY KEY,
+                 applied_at TEXT    NOT NULL
+             )",
+        )
+        .map_err(migration_failed("creating schema_migrations"))?;
+    let current: i64 = transaction
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(migration_failed("reading the schema version"))?;
+    if current > SCHEMA_VERSION {
+        return Err(StoreError::Migration(format!(
+            "the database has schema version {current} but this build knows versions up to {SCHEMA_VERSION}: use a newer lamlog"
+        )));
+    }
+    for migration in MIGRATIONS
+        .iter()
+        .filter(|migration| migration.version > current)
+    {
+        transaction
+            .execute_batch(migration.sql)
+            .map_err(migration_failed("applying a schema migration"))?;
+        transaction
+            .execute(
+                "INSERT INTO schema_migrations (version, applied_at)
+                 VALUES (?1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+                [migration.version],
+            )
+            .map_err(migration_failed("recording a schema migration"))?;
+    }
+    transaction
+        .commit()
+        .map_err(migration_failed("committing the migrations"))
+}
+
+/// Classifies a SQLite error: a lock held by another writer is
+/// [`StoreError::Busy`] (worth a retry), a file that cannot be opened is
+/// [`StoreError::Connection`], anything else is [`StoreError::Statement`].
+/// `context` says what was being done, in lowercase.
+fn classify(context: &str, error: rusqlite::Error) -> StoreError {
+    let message = format!("{context}: {error}");
+    match error.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy(message),
+        Some(ErrorCode::CannotOpen | ErrorCode::NotADatabase) => StoreError::Connection(message),
+        _ => StoreError::Statement(message),
+    }
+}
+
+/// [`classify`] as a closure for `map_err`.
+fn failed(context: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
+    move |error| classify(context, error)
+}
+
+impl Store for SqliteStore {
+    async fn write_batch(&mut self, batch: &StoreBatch<'_>) -> Result<WriteOutcome, StoreError> {
+        write::write_batch(&mut self.connection, batch)
+    }
+
+    async fn function_summaries(
+        &mut self,
+        since_ms: Option<i64>,
+    ) -> Result<Vec<FunctionSummary>, StoreError> {
+        read::function_summaries(&self.connection, since_ms)
+    }
+
+    async fn minute_rows(&mut self, since_ms: Option<i64>) -> Result<Vec<MinuteRow>, StoreError> {
+        read::minute_rows(&self.connection, since_ms)
+    }
+
+    async fn dump(&mut self) -> Result<String, StoreError> {
+        read::dump(&self.connection)
+    }
+}

@@ -1,0 +1,110 @@
+//! One conformance suite for every `Store` backend.
+//!
+//! The tests are written once, as generic functions over `S: Store` in
+//! `store_conformance/` (`suite.rs`, `alert_suite.rs`, and the
+//! split-and-replay property in `stream.rs`); the `store_conformance!`
+//! macro instantiates them for one backend from a factory expression (an
+//! `async` closure that returns a fresh, empty store). Adding a backend is one more line at the
+//! bottom of this file, so the backends cannot drift apart.
+
+#[path = "store_conformance/alert_suite.rs"]
+mod alert_suite;
+#[path = "store_conformance/evidence.rs"]
+mod evidence;
+#[path = "store_conformance/stream.rs"]
+mod stream;
+#[path = "store_conformance/suite.rs"]
+mod suite;
+
+use lamlog::store::Store;
+
+/// `store_conformance!(module, || async { fresh_empty_store })` generates a
+/// `module` with one test per contract clause, each on fresh stores.
+macro_rules! store_conformance {
+    ($module:ident, $factory:expr) => {
+        mod $module {
+            use super::*;
+
+            async fn fresh() -> impl Store {
+                ($factory)().await
+            }
+
+            #[tokio::test]
+            async fn replay_changes_nothing() {
+                suite::replay_changes_nothing(fresh().await).await;
+            }
+
+            #[tokio::test]
+            async fn status_only_rises() {
+                suite::status_only_rises(fresh().await).await;
+            }
+
+            #[tokio::test]
+            async fn rollups_follow_a_late_timeout() {
+                suite::rollups_follow_a_late_timeout(fresh().await).await;
+            }
+
+            #[tokio::test]
+            async fn alerts_dedup_by_key() {
+                alert_suite::alerts_dedup_by_key(fresh().await).await;
+            }
+
+            #[tokio::test]
+            async fn alert_example_follows_its_invocation() {
+                alert_suite::alert_example_follows_its_invocation(fresh().await).await;
+            }
+
+            #[tokio::test]
+            async fn window_alert_fires_once_after_grace() {
+                alert_suite::window_alert_fires_once_after_grace(fresh().await).await;
+            }
+
+            #[tokio::test]
+            async fn dead_letters_are_kept_byte_exact() {
+                suite::dead_letters_are_kept_byte_exact(fresh().await).await;
+            }
+
+            #[tokio::test]
+            async fn sql_metacharacters_are_data() {
+                suite::sql_metacharacters_are_data(fresh().await).await;
+            }
+
+            #[tokio::test]
+            async fn summaries_match_hand_computed_figures() {
+                suite::summaries_match_hand_computed_figures(fresh().await).await;
+            }
+
+            #[tokio::test]
+            async fn a_failed_batch_leaves_nothing() {
+                suite::a_failed_batch_leaves_nothing(fresh().await).await;
+            }
+
+            #[test]
+            fn split_and_replay_gives_the_same_state() {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                let config = proptest::test_runner::Config {
+                    cases: 32,
+                    failure_persistence: None,
+                    ..proptest::test_runner::Config::default()
+                };
+                let mut runner = proptest::test_runner::TestRunner::new(config);
+                let result = runner.run(&stream::case(), |case| {
+                    runtime.block_on(async {
+                        stream::split_and_replay(fresh().await, fresh().await, &case).await
+                    })
+                });
+                if let Err(error) = result {
+                    panic!("{error}");
+                }
+            }
+        }
+    };
+}
+
+#[cfg(feature = "sqlite")]
+store_conformance!(sqlite, || async {
+    lamlog::store::sqlite::SqliteStore::open_in_memory().expect("opening an in-memory sqlite store")
+});
