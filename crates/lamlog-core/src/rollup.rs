@@ -23,7 +23,7 @@ const BUCKETS_PER_OCTAVE: f64 = 16.0;
 /// The histogram bucket of a duration. Bucket 0 holds everything ≤ 1 µs.
 pub fn duration_bucket(duration_ms: f64) -> i32 {
     let duration_us = duration_ms * 1000.0;
-    if !(duration_us > 1.0) {
+    if duration_us.is_nan() || duration_us <= 1.0 {
         return 0;
     }
     (duration_us.log2() * BUCKETS_PER_OCTAVE).ceil() as i32

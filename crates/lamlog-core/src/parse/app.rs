@@ -34,6 +34,22 @@ fn is_level_word(word: &str) -> bool {
     (1..=16).contains(&word.len()) && word.bytes().all(|byte| byte.is_ascii_uppercase())
 }
 
+/// `INFO something happened`: a line that opens with a log level and nothing
+/// else to go by (Rust's `tracing` default format, many plain loggers). Only
+/// the common level names count, so `REPORT invalid …` stays `Other`.
+pub(super) fn parse_leveled(line: &str) -> LogLine<'_> {
+    let (level, rest) = split_token(line);
+    let known = matches!(
+        level,
+        "TRACE" | "DEBUG" | "INFO" | "WARN" | "WARNING" | "ERROR" | "FATAL" | "CRITICAL"
+    );
+    if known && !rest.is_empty() {
+        app_line(None, Some(Cow::Borrowed(level)), None)
+    } else {
+        LogLine::Other
+    }
+}
+
 /// The levels that make an application line an error, in any letter case.
 pub(super) fn is_error_level(level: &str) -> bool {
     ["ERROR", "FATAL", "CRITICAL"]
@@ -130,9 +146,41 @@ fn is_iso_timestamp(token: &str) -> bool {
         })
 }
 
-/// Parses a line that starts with a digit.
+/// `2026-11-01`: the date half of a log4j-style `yyyy-MM-dd HH:mm:ss`.
+fn is_date(token: &str) -> bool {
+    let bytes = token.as_bytes();
+    bytes.len() == 10
+        && bytes.iter().enumerate().all(|(index, &byte)| match index {
+            4 | 7 => byte == b'-',
+            _ => byte.is_ascii_digit(),
+        })
+}
+
+/// `00:00:01`, optionally followed by a fraction (`,123` or `.123`).
+fn is_clock(token: &str) -> bool {
+    let bytes = token.as_bytes();
+    bytes.len() >= 8
+        && bytes[..8]
+            .iter()
+            .enumerate()
+            .all(|(index, &byte)| match index {
+                2 | 5 => byte == b':',
+                _ => byte.is_ascii_digit(),
+            })
+}
+
+/// Parses a line that starts with a digit: Node's `<ISO time>\t<id>\t…`, the
+/// timeout line, and Java's log4j `yyyy-MM-dd HH:mm:ss <id> LEVEL …`.
 pub(super) fn parse_timestamped(line: &str) -> LogLine<'_> {
     let (timestamp, rest) = split_token(line);
+    if is_date(timestamp) {
+        let (clock, after_clock) = split_token(skip_separators(rest));
+        return if is_clock(clock) && !after_clock.is_empty() {
+            parse_spaced(after_clock)
+        } else {
+            LogLine::Other
+        };
+    }
     if !is_iso_timestamp(timestamp) {
         return LogLine::Other;
     }
@@ -269,6 +317,40 @@ mod tests {
                 level: None,
             }
         );
+    }
+
+    #[test]
+    fn lines_that_open_with_a_level() {
+        assert_eq!(
+            parse_leveled("INFO search_indexer: indexed 12 documents\n"),
+            LogLine::App {
+                request_id: None,
+                level: Some(Cow::Borrowed("INFO"))
+            }
+        );
+        assert!(matches!(
+            parse_leveled("ERROR boom"),
+            LogLine::AppError { .. }
+        ));
+        assert_eq!(
+            parse_leveled("REPORT invalid report log line"),
+            LogLine::Other
+        );
+        assert_eq!(parse_leveled("INFO"), LogLine::Other);
+    }
+
+    #[test]
+    fn log4j_lines_carry_request_id_and_level() {
+        let line = "2026-11-01 00:00:07 24fb89c2-168b-42e4-a6b7-4b2a68e1f001 INFO  OrderHandler - saved order 17\n";
+        assert_eq!(
+            parse_timestamped(line),
+            LogLine::App {
+                request_id: Some(Cow::Borrowed("24fb89c2-168b-42e4-a6b7-4b2a68e1f001")),
+                level: Some(Cow::Borrowed("INFO")),
+            }
+        );
+        assert_eq!(parse_timestamped("2026-11-01 started"), LogLine::Other);
+        assert_eq!(parse_timestamped("2026-11-01 00:00:07"), LogLine::Other);
     }
 
     #[test]

@@ -119,7 +119,8 @@ pub enum LogLine<'a> {
     },
     /// A text REPORT or a JSON `platform.report`.
     Report(Report<'a>),
-    /// `INIT_START Runtime Version: … Runtime Version ARN: …`
+    /// `INIT_START Runtime Version: … Runtime Version ARN: …`, or SnapStart's
+    /// `RESTORE_START` with the same fields.
     InitStart {
         /// For example `python:3.13.v14`.
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -128,11 +129,15 @@ pub enum LogLine<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         runtime_version_arn: Option<Cow<'a, str>>,
     },
-    /// `INIT_REPORT Init Duration: … Phase: … Status: … Error Type: …`
+    /// `INIT_REPORT Init Duration: … Phase: … Status: … Error Type: …`, or
+    /// SnapStart's `RESTORE_REPORT Restore Duration: …`.
     InitReport {
         /// Time spent in init.
         #[serde(skip_serializing_if = "Option::is_none")]
         init_duration_ms: Option<f64>,
+        /// Time spent restoring a SnapStart snapshot.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        restore_duration_ms: Option<f64>,
         /// Which init this was.
         #[serde(skip_serializing_if = "Option::is_none")]
         phase: Option<InitPhase>,
@@ -235,7 +240,10 @@ pub fn parse(message: &str) -> LogLine<'_> {
     // are capitalised, Python prefixes `[LEVEL]`, Node and the timeout line a
     // timestamp, JSON an object.
     let parsed = match line.as_bytes().first() {
-        Some(b'A'..=b'Z') => text::parse_platform(line),
+        Some(b'A'..=b'Z') => match text::parse_platform(line) {
+            LogLine::Other => app::parse_leveled(line),
+            platform => platform,
+        },
         Some(b'[') => app::parse_python(line),
         Some(b'0'..=b'9') => app::parse_timestamped(line),
         Some(b'{') => json::parse_json(line),

@@ -17,10 +17,12 @@
 //! left out instead: a new word in Lambda's vocabulary should not cost us the
 //! billing figures of the line.
 //!
-//! `RESTORE_START` and `RESTORE_REPORT` (SnapStart) are deliberately
-//! [`LogLine::Other`]: the REPORT of the first invoke after a restore already
-//! carries `Restore Duration` and `Billed Restore Duration`, which is all the
-//! pipeline uses.
+//! `RESTORE_START` and `RESTORE_REPORT` are SnapStart's twins of
+//! `INIT_START` and `INIT_REPORT`: an environment restored from a snapshot
+//! instead of initialised. They parse as `init_start` (same runtime-version
+//! fields) and `init_report` with `restore_duration_ms`, so platform output is
+//! never `other`; the REPORT of the first invoke after a restore carries the
+//! figures the pipeline bills.
 
 use std::borrow::Cow;
 
@@ -34,8 +36,8 @@ pub(super) fn parse_platform(line: &str) -> LogLine<'_> {
         "START" => parse_start(rest),
         "END" => parse_end(rest),
         "REPORT" => parse_report(rest).map(LogLine::Report),
-        "INIT_START" => parse_init_start(rest),
-        "INIT_REPORT" => parse_init_report(rest),
+        "INIT_START" | "RESTORE_START" => parse_init_start(rest),
+        "INIT_REPORT" | "RESTORE_REPORT" => parse_init_report(rest),
         "EXTENSION" => parse_registration(rest).map(|(name, state)| LogLine::Extension {
             name: Some(name),
             state,
@@ -147,12 +149,14 @@ fn parse_init_start(rest: &str) -> Option<LogLine<'_>> {
 
 fn parse_init_report(rest: &str) -> Option<LogLine<'_>> {
     let mut init_duration_ms = None;
+    let mut restore_duration_ms = None;
     let mut phase = None;
     let mut status = None;
     let mut error_type = None;
     for (key, value) in Fields::new(rest) {
         match key {
             Key::InitDuration => init_duration_ms = Some(parse_decimal(value)?),
+            Key::RestoreDuration => restore_duration_ms = Some(parse_decimal(value)?),
             Key::Phase => {
                 phase = match value {
                     "init" => Some(InitPhase::Init),
@@ -165,9 +169,12 @@ fn parse_init_report(rest: &str) -> Option<LogLine<'_>> {
             _ => {}
         }
     }
-    init_duration_ms?;
+    if init_duration_ms.is_none() && restore_duration_ms.is_none() {
+        return None;
+    }
     Some(LogLine::InitReport {
         init_duration_ms,
+        restore_duration_ms,
         phase,
         status,
         error_type,
@@ -335,6 +342,7 @@ mod tests {
             parse_platform(line),
             LogLine::InitReport {
                 init_duration_ms: Some(9999.79),
+                restore_duration_ms: None,
                 phase: Some(InitPhase::Invoke),
                 status: Some(ReportStatus::Timeout),
                 error_type: None,
@@ -343,15 +351,28 @@ mod tests {
     }
 
     #[test]
-    fn restore_lines_are_other() {
+    fn restore_lines_are_init_lines() {
         assert_eq!(
             parse_platform(
                 "RESTORE_START Runtime Version: java:11.v21\tRuntime Version ARN: arn:x"
             ),
-            LogLine::Other
+            LogLine::InitStart {
+                runtime_version: Some(Cow::Borrowed("java:11.v21")),
+                runtime_version_arn: Some(Cow::Borrowed("arn:x")),
+            }
         );
         assert_eq!(
             parse_platform("RESTORE_REPORT Restore Duration: 474.16 ms"),
+            LogLine::InitReport {
+                init_duration_ms: None,
+                restore_duration_ms: Some(474.16),
+                phase: None,
+                status: None,
+                error_type: None,
+            }
+        );
+        assert_eq!(
+            parse_platform("RESTORE_REPORT nothing here"),
             LogLine::Other
         );
     }

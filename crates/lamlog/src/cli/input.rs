@@ -58,3 +58,70 @@ pub fn paths_or_stdin(paths: Vec<PathBuf>) -> Vec<PathBuf> {
         paths
     }
 }
+
+/// Expands the inputs of `lamlog ingest`: `-` stays, a directory becomes its
+/// files (recursively, in name order, hidden files skipped), a path that does
+/// not exist but holds `*`, `?` or `[` is a glob. A missing input is an error
+/// before anything is read, so a typo never half-ingests.
+pub fn expand_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut expanded = Vec::new();
+    for input in inputs {
+        if input == Path::new("-") {
+            expanded.push(input.clone());
+        } else if input.is_dir() {
+            walk_dir(input, &mut expanded)?;
+        } else if input.exists() {
+            expanded.push(input.clone());
+        } else {
+            let pattern = input.to_string_lossy();
+            if !pattern.contains(['*', '?', '[']) {
+                anyhow::bail!("input {} does not exist", input.display());
+            }
+            let matches: Vec<PathBuf> = glob::glob(&pattern)
+                .with_context(|| format!("invalid glob {pattern:?}"))?
+                .filter_map(Result::ok)
+                .filter(|path| path.is_file())
+                .collect();
+            if matches.is_empty() {
+                anyhow::bail!("glob {pattern:?} matches no file");
+            }
+            expanded.extend(matches);
+        }
+    }
+    Ok(expanded)
+}
+
+fn walk_dir(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("listing {}", dir.display()))?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| {
+            !path
+                .file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            walk_dir(&path, out)?;
+        } else if is_log_input(&path) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Files in a directory that are not logs (metadata, ground truth, notes) are
+/// skipped; name them explicitly to ingest them anyway.
+fn is_log_input(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    !(name.ends_with(".toml")
+        || name.ends_with(".md")
+        || name == "truth.json"
+        || name == "metadata.json")
+}

@@ -31,6 +31,7 @@ mod invocation_row;
 mod read;
 #[cfg(test)]
 mod tests;
+mod tune;
 mod write;
 
 /// How long a statement waits for another writer's lock before it fails with
@@ -206,5 +207,14 @@ impl Store for SqliteStore {
 
     async fn dump(&mut self) -> Result<String, StoreError> {
         read::dump(&self.connection)
+    }
+
+    async fn tune_samples(
+        &mut self,
+        function: Option<&str>,
+        since_ms: Option<i64>,
+        limit_per_size: usize,
+    ) -> Result<Vec<lamlog_core::tune::Sample>, StoreError> {
+        tune::tune_samples(&self.connection, function, since_ms, limit_per_size)
     }
 }

@@ -1,0 +1,275 @@
+//! `lamlog ingest`: run the whole pipeline over files into the local store.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+use lamlog::batch::{BatchInput, BatchSummary, Pipeline, Settings};
+use lamlog::enrich::{CacheStats, Enricher, MetaCache};
+use lamlog::notify::{JsonLinesNotifier, Notifier, NotifyError};
+use lamlog::store::sqlite::SqliteStore;
+use lamlog_core::judge::Alert;
+use serde::Serialize;
+
+use super::input::{expand_inputs, read_input, FormatArg};
+use super::{load_metadata, now_ms};
+
+/// Ingest Lambda logs into the local store: parse, assemble, enrich, price,
+/// judge and store every invocation, exactly once.
+///
+/// INPUTs are files, directories (read recursively, in name order), globs,
+/// or `-` for stdin, in any format `lamlog parse` reads. Ingesting the same
+/// input twice changes nothing: invocations are keyed by (account, function,
+/// request id) and rollups only move for rows that really changed.
+///
+/// A record that cannot be decoded (bad base64, truncated gzip, not JSON,
+/// invalid UTF-8, a line over 1 MB) is kept in the dead_letters table with its
+/// raw bytes and counted in the summary; the run goes on.
+///
+/// Examples:
+///   lamlog ingest examples/ --metadata examples/metadata.toml
+///   lamlog ingest 'logs/**/*.json.gz' --db /tmp/lamlog.db --json
+///   zcat payload.gz | lamlog ingest - --format cwl --alerts-out -
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct IngestArgs {
+    /// Files, directories, globs, or `-` for stdin.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// The SQLite database to write (created if absent).
+    #[arg(long, default_value = "lamlog.db")]
+    db: PathBuf,
+    /// Function metadata, TOML or JSON, keyed "account#function".
+    #[arg(long)]
+    metadata: Option<PathBuf>,
+    /// How the inputs are wrapped.
+    #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
+    format: FormatArg,
+    /// Also write newly raised alerts as JSON lines to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    alerts_out: Option<PathBuf>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Split plain-text inputs into batches of about this many bytes, at line ends.
+const CHUNK_BYTES: usize = 8 * 1024 * 1024;
+
+enum CliNotifier {
+    TableOnly,
+    JsonLines(JsonLinesNotifier<Box<dyn Write>>),
+}
+
+impl Notifier for CliNotifier {
+    async fn notify(&mut self, alerts: &[Alert]) -> Result<(), NotifyError> {
+        match self {
+            CliNotifier::TableOnly => Ok(()),
+            CliNotifier::JsonLines(notifier) => notifier.notify(alerts).await,
+        }
+    }
+}
+
+/// The totals printed at the end.
+#[derive(Debug, Default, Serialize)]
+struct IngestSummary {
+    inputs: u64,
+    bytes: u64,
+    batches: u64,
+    records: u64,
+    control_messages: u64,
+    lines: u64,
+    platform_lines: u64,
+    app_lines: u64,
+    other_lines: u64,
+    invocations: u64,
+    inserted: u64,
+    updated: u64,
+    already_present: u64,
+    dead_letters: u64,
+    undecodable_records: u64,
+    new_alerts: u64,
+    cache: CacheStats,
+    cache_hit_rate: f64,
+    elapsed_s: f64,
+    lines_per_s: f64,
+    mb_per_s: f64,
+    db: String,
+}
+
+impl IngestSummary {
+    fn add(&mut self, batch: &BatchSummary) {
+        self.batches += 1;
+        self.records += batch.records;
+        self.control_messages += batch.control_messages;
+        self.lines += batch.lines.lines;
+        self.platform_lines += batch.lines.platform;
+        self.app_lines += batch.lines.app;
+        self.other_lines += batch.lines.other;
+        self.invocations += batch.invocations;
+        self.inserted += batch.outcome.inserted;
+        self.updated += batch.outcome.updated;
+        self.already_present += batch.outcome.unchanged;
+        self.dead_letters += batch.outcome.dead_letters;
+        self.undecodable_records += batch.undecodable_records;
+        self.new_alerts += batch.outcome.new_alerts.len() as u64;
+        self.cache.hits += batch.cache.hits;
+        self.cache.misses += batch.cache.misses;
+    }
+}
+
+pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(ingest(args))
+}
+
+async fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
+    let inputs = expand_inputs(&args.inputs)?;
+    let source = load_metadata(args.metadata.as_deref())?;
+    let store =
+        SqliteStore::open(&args.db).with_context(|| format!("opening {}", args.db.display()))?;
+    let notifier = match &args.alerts_out {
+        None => CliNotifier::TableOnly,
+        Some(path) if path == Path::new("-") => {
+            CliNotifier::JsonLines(JsonLinesNotifier::new(Box::new(std::io::stdout())))
+        }
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            CliNotifier::JsonLines(JsonLinesNotifier::new(Box::new(std::io::BufWriter::new(
+                file,
+            ))))
+        }
+    };
+    let mut pipeline = Pipeline {
+        enricher: Enricher::new(source, MetaCache::default()),
+        store,
+        notifier,
+        settings: Settings::default(),
+    };
+    let total_bytes: u64 = inputs
+        .iter()
+        .filter_map(|path| std::fs::metadata(path).ok().map(|meta| meta.len()))
+        .sum();
+    let progress = progress_bar(total_bytes, args.json);
+    let started = Instant::now();
+    let mut summary = IngestSummary {
+        db: args.db.display().to_string(),
+        ..IngestSummary::default()
+    };
+    for path in &inputs {
+        let bytes = read_input(path)?;
+        summary.inputs += 1;
+        summary.bytes += bytes.len() as u64;
+        let source = path.display().to_string();
+        for chunk in line_chunks(&bytes, CHUNK_BYTES) {
+            let input = BatchInput {
+                source: &source,
+                bytes: chunk,
+                format: args.format.into(),
+                received_at_ms: now_ms(),
+            };
+            let batch = pipeline
+                .run(input)
+                .await
+                .with_context(|| format!("ingesting {source}"))?;
+            summary.add(&batch);
+            progress.inc(chunk.len() as u64);
+            progress.set_message(format!("{} invocations", summary.invocations));
+        }
+    }
+    progress.finish_and_clear();
+    summary.elapsed_s = started.elapsed().as_secs_f64();
+    summary.cache_hit_rate = summary.cache.hit_rate();
+    if summary.elapsed_s > 0.0 {
+        summary.lines_per_s = summary.lines as f64 / summary.elapsed_s;
+        summary.mb_per_s = summary.bytes as f64 / 1e6 / summary.elapsed_s;
+    }
+    print_summary(&summary, args.json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Splits text input into pieces of at least `size` bytes that end at a
+/// newline, so a huge log file is stored in bounded batches. Gzip and input
+/// without newlines stay whole.
+fn line_chunks(bytes: &[u8], size: usize) -> impl Iterator<Item = &[u8]> {
+    let splittable = !bytes.starts_with(&[0x1f, 0x8b]);
+    let mut rest = bytes;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let cut = if splittable && rest.len() > size {
+            memchr_newline(&rest[size..]).map_or(rest.len(), |offset| size + offset + 1)
+        } else {
+            rest.len()
+        };
+        let (chunk, tail) = rest.split_at(cut);
+        rest = tail;
+        Some(chunk)
+    })
+}
+
+fn memchr_newline(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|byte| *byte == b'\n')
+}
+
+fn progress_bar(total_bytes: u64, quiet: bool) -> indicatif::ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total_bytes);
+    let style = indicatif::ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} {msg}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
+}
+
+fn print_summary(summary: &IngestSummary, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(summary)?);
+        return Ok(());
+    }
+    println!(
+        "ingested {} input(s), {:.1} MB, into {}",
+        summary.inputs,
+        summary.bytes as f64 / 1e6,
+        summary.db
+    );
+    println!(
+        "  records      {:>10}  ({} control messages skipped)",
+        summary.records, summary.control_messages
+    );
+    println!(
+        "  log lines    {:>10}  ({} platform, {} application, {} other)",
+        summary.lines, summary.platform_lines, summary.app_lines, summary.other_lines
+    );
+    println!(
+        "  invocations  {:>10}  ({} inserted, {} updated, {} already present)",
+        summary.invocations, summary.inserted, summary.updated, summary.already_present
+    );
+    println!(
+        "  dead letters {:>10}  ({} undecodable records in this run)",
+        summary.dead_letters, summary.undecodable_records
+    );
+    println!("  new alerts   {:>10}", summary.new_alerts);
+    println!(
+        "  cache        {:>9.1}%  hit rate ({} hits, {} misses)",
+        summary.cache_hit_rate * 100.0,
+        summary.cache.hits,
+        summary.cache.misses
+    );
+    println!(
+        "  throughput   {:>10.0}  lines/s, {:.1} MB/s over {:.2} s",
+        summary.lines_per_s, summary.mb_per_s, summary.elapsed_s
+    );
+    Ok(())
+}
