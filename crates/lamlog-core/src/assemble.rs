@@ -10,7 +10,7 @@
 //! which is what lets the stores promise the same final state for any split
 //! and any replay of a log stream.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
@@ -286,16 +286,22 @@ pub const UNKNOWN_ACCOUNT: &str = "unknown";
 /// The log group used when an input carries none.
 pub const UNKNOWN_LOG_GROUP: &str = "unknown";
 
+/// The invocations of one function, by request id. foldhash is several times
+/// faster than SipHash on short keys and still seeds each map randomly, so
+/// request ids crafted to collide cannot slow a batch down.
+type Requests = HashMap<String, Invocation, foldhash::fast::RandomState>;
+
 /// Builds the invocations of a batch, one envelope at a time.
 ///
-/// Lines are grouped by (account, function) first and by request id inside,
-/// so that the per-line lookup borrows the request id and allocates only for
-/// a request not seen before. [`Assembler::finish`] orders invocations by key,
-/// so everything downstream (the store, the alerts) sees the same order
-/// whatever the input order.
+/// Lines are grouped by (account, function) first and by request id inside.
+/// An envelope has one log group, so its group is found once, and the
+/// per-line lookup borrows the request id and allocates only for a request
+/// not seen before. [`Assembler::finish`] orders invocations by key, so
+/// everything downstream (the store, the alerts) sees the same order whatever
+/// the input order.
 #[derive(Debug, Default)]
 pub struct Assembler {
-    by_function: HashMap<(String, String), HashMap<String, Invocation>>,
+    by_function: BTreeMap<(String, String), Requests>,
     counts: LineCounts,
 }
 
@@ -309,9 +315,17 @@ impl Assembler {
     pub fn add_envelope(&mut self, envelope: &Envelope) {
         let account = envelope.owner.as_deref().unwrap_or(UNKNOWN_ACCOUNT);
         let log_group = envelope.log_group.as_deref().unwrap_or(UNKNOWN_LOG_GROUP);
+        let requests = requests_of(&mut self.by_function, account, log_group);
         for event in &envelope.events {
             let line = parse(&event.message);
-            self.add_line(account, log_group, event.timestamp_ms, &line);
+            fold(
+                requests,
+                &mut self.counts,
+                account,
+                log_group,
+                event.timestamp_ms,
+                &line,
+            );
         }
     }
 
@@ -323,47 +337,15 @@ impl Assembler {
         timestamp_ms: Option<i64>,
         line: &LogLine<'_>,
     ) {
-        self.counts.lines += 1;
-        match line {
-            LogLine::App { .. } => self.counts.app += 1,
-            LogLine::AppError { .. } => {
-                self.counts.app += 1;
-                self.counts.app_errors += 1;
-            }
-            LogLine::Other => self.counts.other += 1,
-            _ => self.counts.platform += 1,
-        }
-        let Some(request_id) = request_id_of(line) else {
-            return;
-        };
-        let function = function_from_log_group(log_group);
-        // Borrowed lookups first: a batch holds a handful of functions and
-        // several lines per request, so most lines allocate nothing here.
-        let requests = match self
-            .by_function
-            .get_mut(&(account, function) as &dyn FunctionKey)
-        {
-            Some(requests) => requests,
-            None => self
-                .by_function
-                .entry((account.to_owned(), function.to_owned()))
-                .or_default(),
-        };
-        let invocation = match requests.get_mut(request_id) {
-            Some(invocation) => invocation,
-            None => requests.entry(request_id.to_owned()).or_insert_with(|| {
-                let key = InvocationKey {
-                    account: account.to_owned(),
-                    function: function.to_owned(),
-                    request_id: request_id.to_owned(),
-                };
-                Invocation::new(key, log_group)
-            }),
-        };
-        if invocation.log_group.as_str() < log_group {
-            log_group.clone_into(&mut invocation.log_group);
-        }
-        apply(invocation, timestamp_ms, line);
+        let requests = requests_of(&mut self.by_function, account, log_group);
+        fold(
+            requests,
+            &mut self.counts,
+            account,
+            log_group,
+            timestamp_ms,
+            line,
+        );
     }
 
     /// The line counts so far.
@@ -373,57 +355,68 @@ impl Assembler {
 
     /// The invocations, ordered by key.
     pub fn finish(self) -> (Vec<Invocation>, LineCounts) {
-        let mut invocations: Vec<Invocation> = self
-            .by_function
-            .into_values()
-            .flat_map(HashMap::into_values)
-            .collect();
-        invocations.sort_unstable_by(|left, right| {
-            (&left.account, &left.function, &left.request_id).cmp(&(
-                &right.account,
-                &right.function,
-                &right.request_id,
-            ))
-        });
+        let mut invocations = Vec::new();
+        // The groups come out in (account, function) order; sorting each
+        // group by request id completes the key order.
+        for requests in self.by_function.into_values() {
+            let start = invocations.len();
+            invocations.extend(requests.into_values());
+            invocations[start..]
+                .sort_unstable_by(|left, right| left.request_id.cmp(&right.request_id));
+        }
         (invocations, self.counts)
     }
 }
 
-/// Lets a `HashMap<(String, String), _>` be queried with `(&str, &str)`.
-trait FunctionKey {
-    fn parts(&self) -> (&str, &str);
+/// The request map of a log group's function, created on first use.
+fn requests_of<'a>(
+    by_function: &'a mut BTreeMap<(String, String), Requests>,
+    account: &str,
+    log_group: &str,
+) -> &'a mut Requests {
+    let function = function_from_log_group(log_group);
+    by_function
+        .entry((account.to_owned(), function.to_owned()))
+        .or_default()
 }
 
-impl FunctionKey for (String, String) {
-    fn parts(&self) -> (&str, &str) {
-        (&self.0, &self.1)
+/// Counts a line and, when it is evidence about a request, folds it in.
+fn fold(
+    requests: &mut Requests,
+    counts: &mut LineCounts,
+    account: &str,
+    log_group: &str,
+    timestamp_ms: Option<i64>,
+    line: &LogLine<'_>,
+) {
+    counts.lines += 1;
+    match line {
+        LogLine::App { .. } => counts.app += 1,
+        LogLine::AppError { .. } => {
+            counts.app += 1;
+            counts.app_errors += 1;
+        }
+        LogLine::Other => counts.other += 1,
+        _ => counts.platform += 1,
     }
-}
-
-impl FunctionKey for (&str, &str) {
-    fn parts(&self) -> (&str, &str) {
-        (self.0, self.1)
+    let Some(request_id) = request_id_of(line) else {
+        return;
+    };
+    let invocation = match requests.get_mut(request_id) {
+        Some(invocation) => invocation,
+        None => requests.entry(request_id.to_owned()).or_insert_with(|| {
+            let key = InvocationKey {
+                account: account.to_owned(),
+                function: function_from_log_group(log_group).to_owned(),
+                request_id: request_id.to_owned(),
+            };
+            Invocation::new(key, log_group)
+        }),
+    };
+    if invocation.log_group.as_str() < log_group {
+        log_group.clone_into(&mut invocation.log_group);
     }
-}
-
-impl<'a> std::borrow::Borrow<dyn FunctionKey + 'a> for (String, String) {
-    fn borrow(&self) -> &(dyn FunctionKey + 'a) {
-        self
-    }
-}
-
-impl PartialEq for dyn FunctionKey + '_ {
-    fn eq(&self, other: &Self) -> bool {
-        self.parts() == other.parts()
-    }
-}
-
-impl Eq for dyn FunctionKey + '_ {}
-
-impl std::hash::Hash for dyn FunctionKey + '_ {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.parts().hash(state);
-    }
+    apply(invocation, timestamp_ms, line);
 }
 
 /// The request a line is evidence about, if it is evidence at all.
