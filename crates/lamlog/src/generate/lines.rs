@@ -110,6 +110,9 @@ impl Renderer {
 
         let app_error = (invocation.status == Status::Error)
             .then(|| draw_error(&mut self.rng, function.runtime));
+        // Lambda prints the timeout and runtime-exit lines before or after the
+        // REPORT; either way lamlog must merge them into the same invocation.
+        let mut after_report: Vec<String> = Vec::new();
         match invocation.status {
             Status::Success => {}
             Status::Error => {
@@ -126,10 +129,14 @@ impl Renderer {
                     iso(end),
                     function.timeout_seconds
                 );
-                events.push(Event {
-                    timestamp_ms: end,
-                    message,
-                });
+                if self.rng.bool() {
+                    after_report.push(message);
+                } else {
+                    events.push(Event {
+                        timestamp_ms: end,
+                        message,
+                    });
+                }
             }
             Status::Timeout => {}
             Status::Oom | Status::Crash => {
@@ -148,10 +155,14 @@ impl Renderer {
                         "exit status 1"
                     };
                     let message = format!("RequestId: {request_id} Error: Runtime exited with error: {reason}\nRuntime.ExitError\n");
-                    events.push(Event {
-                        timestamp_ms: end,
-                        message,
-                    });
+                    if self.rng.bool() {
+                        after_report.push(message);
+                    } else {
+                        events.push(Event {
+                            timestamp_ms: end,
+                            message,
+                        });
+                    }
                 }
             }
         }
@@ -198,6 +209,10 @@ impl Renderer {
                 message: report,
             });
         }
+        events.extend(after_report.into_iter().map(|message| Event {
+            timestamp_ms: report_at,
+            message,
+        }));
     }
 
     fn render_cold_start(
