@@ -1,5 +1,6 @@
 //! `lamlog cost`: what one invocation costs, and a month of them.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Args;
@@ -88,6 +89,7 @@ pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
             anyhow::bail!("--price-per-gb-s must be a non-negative number, not {usd}");
         }
     }
+    let mut out = std::io::stdout().lock();
     let table = PriceTable::list();
     let billing = Billing {
         granularity_ms: args.granularity_ms,
@@ -120,28 +122,38 @@ pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
         monthly_usd,
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    writeln!(
+        out,
         "memory            {} MB ({})",
         report.memory_mb, report.architecture
-    );
-    println!("duration          {} ms", report.duration_ms);
-    println!(
+    )?;
+    writeln!(out, "duration          {} ms", report.duration_ms)?;
+    writeln!(
+        out,
         "billed duration   {} ms (granularity {} ms)",
         cost.billed_duration_ms, report.granularity_ms
-    );
-    println!("GB-seconds        {}", cost.gb_s);
-    println!(
+    )?;
+    writeln!(out, "GB-seconds        {}", cost.gb_s)?;
+    writeln!(
+        out,
         "price per GB-s    ${} (list prices as of {})",
         report.usd_per_gb_s, report.prices_as_of
-    );
-    println!("compute           ${:.12}", cost.compute_usd);
-    println!("request           ${:.12}", cost.request_usd);
-    println!("total             ${:.12} per invocation", cost.total_usd);
+    )?;
+    writeln!(out, "compute           ${:.12}", cost.compute_usd)?;
+    writeln!(out, "request           ${:.12}", cost.request_usd)?;
+    writeln!(
+        out,
+        "total             ${:.12} per invocation",
+        cost.total_usd
+    )?;
     if let (Some(per_day), Some(monthly)) = (report.invocations_per_day, monthly_usd) {
-        println!("monthly (30 d)    ${monthly:.2} at {per_day} invocations a day");
+        writeln!(
+            out,
+            "monthly (30 d)    ${monthly:.2} at {per_day} invocations a day"
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

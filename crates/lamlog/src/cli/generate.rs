@@ -1,5 +1,6 @@
 //! `lamlog generate`: a reproducible synthetic Lambda workload on disk.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -66,13 +67,14 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
         start_ms,
         accounts: args.accounts,
     };
+    let mut out = std::io::stdout().lock();
     let started = Instant::now();
     let summary = generate(&options, &args.out)
         .with_context(|| format!("generating into {}", args.out.display()))?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        writeln!(out, "{}", serde_json::to_string_pretty(&summary)?)?;
     } else {
-        println!(
+        writeln!(out, 
             "wrote {} invocations, {} log events in {} records, {} files, {:.1} MB to {} in {:.1} s",
             summary.invocations,
             summary.log_events,
@@ -81,7 +83,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
             summary.bytes as f64 / 1e6,
             args.out.display(),
             started.elapsed().as_secs_f64()
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -234,42 +234,50 @@ fn progress_bar(total_bytes: u64, quiet: bool) -> indicatif::ProgressBar {
 }
 
 fn print_summary(summary: &IngestSummary, json: bool) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
     if json {
-        println!("{}", serde_json::to_string_pretty(summary)?);
+        writeln!(out, "{}", serde_json::to_string_pretty(summary)?)?;
         return Ok(());
     }
-    println!(
+    writeln!(
+        out,
         "ingested {} input(s), {:.1} MB, into {}",
         summary.inputs,
         summary.bytes as f64 / 1e6,
         summary.db
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "  records      {:>10}  ({} control messages skipped)",
         summary.records, summary.control_messages
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "  log lines    {:>10}  ({} platform, {} application, {} other)",
         summary.lines, summary.platform_lines, summary.app_lines, summary.other_lines
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "  invocations  {:>10}  ({} inserted, {} updated, {} already present)",
         summary.invocations, summary.inserted, summary.updated, summary.already_present
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "  dead letters {:>10}  ({} undecodable records in this run)",
         summary.dead_letters, summary.undecodable_records
-    );
-    println!("  new alerts   {:>10}", summary.new_alerts);
-    println!(
+    )?;
+    writeln!(out, "  new alerts   {:>10}", summary.new_alerts)?;
+    writeln!(
+        out,
         "  cache        {:>9.1}%  hit rate ({} hits, {} misses)",
         summary.cache_hit_rate * 100.0,
         summary.cache.hits,
         summary.cache.misses
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "  throughput   {:>10.0}  lines/s, {:.1} MB/s over {:.2} s",
         summary.lines_per_s, summary.mb_per_s, summary.elapsed_s
-    );
+    )?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! `lamlog report`: functions ranked by cost, with rates and percentiles.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -142,6 +143,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     runtime.block_on(async {
         let mut store = SqliteStore::open(&args.db)
             .with_context(|| format!("opening {}", args.db.display()))?;
+        let mut out = std::io::stdout().lock();
         let summaries = store.function_summaries(since_ms).await?;
         let report = build_report(since_ms, &summaries);
         if let Some(path) = &args.html {
@@ -149,13 +151,13 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
             let page = report_html::render(&report, &minutes);
             std::fs::write(path, page).with_context(|| format!("writing {}", path.display()))?;
             if !args.json {
-                println!("wrote {}", path.display());
+                writeln!(out, "wrote {}", path.display())?;
             }
         }
         if args.json {
-            println!("{}", serde_json::to_string_pretty(&report)?);
+            writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
         } else {
-            print_table(&report, args.top);
+            print_table(&mut out, &report, args.top)?;
         }
         Ok(ExitCode::SUCCESS)
     })
@@ -181,12 +183,13 @@ fn millis(value: Option<f64>) -> String {
     value.map_or_else(|| "-".to_owned(), |ms| format!("{ms:.1}"))
 }
 
-fn print_table(report: &Report, top: usize) {
+fn print_table(out: &mut impl Write, report: &Report, top: usize) -> std::io::Result<()> {
     if report.functions.is_empty() {
-        println!("no invocations stored yet: run `lamlog ingest` first");
-        return;
+        writeln!(out, "no invocations stored yet: run `lamlog ingest` first")?;
+        return Ok(());
     }
-    println!(
+    writeln!(
+        out,
         "{:<28} {:>9} {:>6} {:>6} {:>6} {:>6} {:>9} {:>9} {:>9} {:>11} {:>12} {:>12}",
         "function",
         "invokes",
@@ -200,7 +203,7 @@ fn print_table(report: &Report, top: usize) {
         "mem MB",
         "cost $",
         "month $"
-    );
+    )?;
     for row in report.functions.iter().take(top) {
         let memory = match (row.max_memory_used_mb, row.memory_size_mb) {
             (Some(used), Some(size)) => format!("{used}/{size}"),
@@ -208,7 +211,8 @@ fn print_table(report: &Report, top: usize) {
             _ => "-".to_owned(),
         };
         let name: String = row.function.chars().take(28).collect();
-        println!(
+        writeln!(
+            out,
             "{:<28} {:>9} {:>6} {:>6} {:>6} {:>6} {:>9} {:>9} {:>9} {:>11} {:>12.6} {:>12.2}",
             name,
             row.invocations,
@@ -222,16 +226,18 @@ fn print_table(report: &Report, top: usize) {
             memory,
             row.cost_usd,
             row.projected_monthly_usd,
-        );
+        )?;
     }
     if report.functions.len() > top {
-        println!(
+        writeln!(
+            out,
             "… and {} more (--top, --json)",
             report.functions.len() - top
-        );
+        )?;
     }
-    println!(
+    writeln!(
+        out,
         "total: {} invocations, ${:.6} observed, ${:.2} projected per month",
         report.total_invocations, report.total_cost_usd, report.total_projected_monthly_usd
-    );
+    )
 }
