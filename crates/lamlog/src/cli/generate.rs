@@ -74,7 +74,8 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&summary)?)?;
     } else {
-        writeln!(out, 
+        writeln!(
+            out,
             "wrote {} invocations, {} log events in {} records, {} files, {:.1} MB to {} in {:.1} s",
             summary.invocations,
             summary.log_events,
