@@ -182,9 +182,10 @@ pub struct FunctionSummary {
     pub first_minute_ms: i64,
     /// See `first_minute_ms`.
     pub last_minute_ms: i64,
-    /// The most recent memory size seen, and the largest max memory used.
+    /// The most recent memory size seen.
     pub memory_size_mb: Option<i64>,
-    /// See `memory_size_mb`.
+    /// The largest max memory used at that size (a function whose memory
+    /// changed is judged by its current size only).
     pub max_memory_used_mb: Option<i64>,
 }
 

@@ -41,7 +41,8 @@ const SELECT_LATEST_MEMORY_SIZE: &str = "
 const SELECT_MAX_MEMORY_USED: &str = "
     SELECT MAX(max_memory_used_mb)
       FROM invocations
-     WHERE account = ?1 AND function = ?2 AND start_time_ms >= ?3 AND duration_ms IS NOT NULL";
+     WHERE account = ?1 AND function = ?2 AND start_time_ms >= ?3 AND duration_ms IS NOT NULL
+       AND memory_size_mb = ?4";
 
 const SELECT_MINUTES: &str = "
     SELECT account, function, minute_ms, invocations
@@ -174,9 +175,11 @@ pub(super) fn function_summaries(
                 rows.next()?.map(|row| row.get(0)).transpose()
             })
             .map_err(failed("reading memory sizes"))?;
+        let (account, function, since) = key;
+        let at_size = (account, function, since, summary.memory_size_mb);
         summary.max_memory_used_mb = connection
             .prepare_cached(SELECT_MAX_MEMORY_USED)
-            .and_then(|mut statement| statement.query_row(key, |row| row.get(0)))
+            .and_then(|mut statement| statement.query_row(at_size, |row| row.get(0)))
             .map_err(failed("reading memory used"))?;
     }
     Ok(summaries)
