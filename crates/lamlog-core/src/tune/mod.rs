@@ -20,6 +20,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::assemble::{Invocation, Status};
 use crate::meta::Architecture;
 
 pub mod model;
@@ -62,4 +63,26 @@ pub struct Sample {
     pub success: bool,
     /// REPORT time (epoch ms).
     pub start_time_ms: i64,
+}
+
+impl Sample {
+    /// The sample of a reported invocation (one with a REPORT time, duration
+    /// and memory size) on `architecture`; `None` otherwise. A SnapStart
+    /// restore counts as the cold start's init.
+    pub fn from_invocation(invocation: &Invocation, architecture: Architecture) -> Option<Sample> {
+        Some(Sample {
+            account: invocation.account.clone(),
+            function: invocation.function.clone(),
+            architecture,
+            memory_size_mb: invocation.memory_size_mb?,
+            duration_ms: invocation.duration_ms?,
+            billed_duration_ms: invocation.billed_duration_ms,
+            max_memory_used_mb: invocation.max_memory_used_mb,
+            init_duration_ms: invocation
+                .init_duration_ms
+                .or(invocation.restore_duration_ms),
+            success: invocation.status() == Status::Success,
+            start_time_ms: invocation.start_time_ms?,
+        })
+    }
 }
