@@ -6,3 +6,4 @@ pub mod enrich;
 pub mod generate;
 pub mod notify;
 pub mod store;
+pub mod tune_chart;
