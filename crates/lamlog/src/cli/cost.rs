@@ -8,6 +8,8 @@ use lamlog_core::meta::Architecture;
 use lamlog_core::price::{price, Billing, Cost, PriceTable};
 use serde::Serialize;
 
+use super::input::parse_granularity;
+
 /// Price one invocation with the Lambda billing formula.
 ///
 /// cost = request fee + memory_mb / 1024 × billed seconds × price per GB-s.
@@ -50,15 +52,6 @@ pub struct CostArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
-}
-
-fn parse_granularity(text: &str) -> Result<u64, String> {
-    match text.parse::<u64>() {
-        Ok(granularity @ (1 | 100)) => Ok(granularity),
-        _ => Err(format!(
-            "{text:?} is not a billing granularity: use 1 or 100"
-        )),
-    }
 }
 
 #[derive(Debug, Serialize)]

@@ -125,3 +125,63 @@ fn is_log_input(path: &Path) -> bool {
         || name == "truth.json"
         || name == "metadata.json")
 }
+
+/// A `--since` value: a fixed time, or an age resolved against the clock
+/// when the command runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Since {
+    /// Epoch milliseconds.
+    At(i64),
+    /// This many milliseconds before now.
+    Ago(i64),
+}
+
+impl Since {
+    /// The time in epoch milliseconds, ages counted back from `now_ms`.
+    pub fn resolve(self, now_ms: i64) -> i64 {
+        match self {
+            Since::At(epoch_ms) => epoch_ms,
+            Since::Ago(age_ms) => now_ms.saturating_sub(age_ms),
+        }
+    }
+}
+
+/// Reads `--since`: an age (`90m`, `24h`, `7d`), a date (`2026-11-01`,
+/// midnight UTC), an RFC 3339 time, or epoch milliseconds.
+pub fn parse_since(text: &str) -> Result<Since, String> {
+    let text = text.trim();
+    if let Ok(epoch_ms) = text.parse::<i64>() {
+        return Ok(Since::At(epoch_ms));
+    }
+    let time = if text.len() == 10 {
+        format!("{text}T00:00:00Z")
+    } else {
+        text.to_owned()
+    };
+    if let Some(epoch_ms) = lamlog_core::decode::parse_iso8601_ms(&time) {
+        return Ok(Since::At(epoch_ms));
+    }
+    let unit_ms = match text.chars().last() {
+        Some('m') => 60_000,
+        Some('h') => 3_600_000,
+        Some('d') => 86_400_000,
+        _ => 0,
+    };
+    match text[..text.len().saturating_sub(1)].parse::<i64>() {
+        Ok(count) if unit_ms > 0 && count >= 0 => Ok(Since::Ago(count.saturating_mul(unit_ms))),
+        _ => Err(format!(
+            "{text:?} is not an age (90m, 24h, 7d), a date (2026-11-01), a UTC time (2026-11-01T12:00:00Z) or epoch ms"
+        )),
+    }
+}
+
+/// Reads `--granularity-ms`: Lambda has billed in 1 ms steps since December
+/// 2020 and in 100 ms steps before.
+pub fn parse_granularity(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(granularity @ (1 | 100)) => Ok(granularity),
+        _ => Err(format!(
+            "{text:?} is not a billing granularity: use 1 or 100"
+        )),
+    }
+}

@@ -11,6 +11,7 @@ mod input;
 mod parse;
 mod report;
 mod report_html;
+mod tune;
 
 /// Turn AWS Lambda logs into per-invocation facts, cost, rollups and alerts.
 ///
@@ -36,6 +37,7 @@ enum Command {
     Ingest(ingest::IngestArgs),
     Report(report::ReportArgs),
     Generate(generate::GenerateArgs),
+    Tune(tune::TuneArgs),
 }
 
 /// Runs the command line and turns its outcome into an exit code.
@@ -47,6 +49,7 @@ pub fn main() -> ExitCode {
         Command::Ingest(args) => ingest::run(args),
         Command::Report(args) => report::run(args),
         Command::Generate(args) => generate::run(args),
+        Command::Tune(args) => tune::run(args),
     };
     match outcome {
         Ok(code) => code,
@@ -75,31 +78,6 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_millis() as i64)
-}
-
-/// Reads `--since`: an age (`90m`, `24h`, `7d`) before `now_ms`, a date
-/// (`2026-11-01`, midnight UTC) or an RFC 3339 UTC time.
-fn parse_since(text: &str, now_ms: i64) -> anyhow::Result<i64> {
-    let text = text.trim();
-    let unit_ms = match text.chars().last() {
-        Some('m') => Some(60_000),
-        Some('h') => Some(3_600_000),
-        Some('d') => Some(86_400_000),
-        _ => None,
-    };
-    if let Some(unit_ms) = unit_ms {
-        if let Ok(count) = text[..text.len() - 1].parse::<i64>() {
-            return Ok(now_ms - count.saturating_mul(unit_ms));
-        }
-    }
-    let time = if text.len() == 10 {
-        format!("{text}T00:00:00Z")
-    } else {
-        text.to_owned()
-    };
-    lamlog_core::decode::parse_iso8601_ms(&time).ok_or_else(|| {
-        anyhow::anyhow!("--since {text:?} is not an age (90m, 24h, 7d), a date (2026-11-01) or a UTC time (2026-11-01T12:00:00Z)")
-    })
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {

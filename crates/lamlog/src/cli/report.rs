@@ -11,8 +11,9 @@ use lamlog::store::{FunctionSummary, Store};
 use lamlog_core::rollup::percentile_ms;
 use serde::Serialize;
 
+use super::input::{parse_since, Since};
+use super::now_ms;
 use super::report_html;
-use super::{now_ms, parse_since};
 
 /// Rank functions by cost, with error, timeout, OOM and cold-start rates,
 /// p50/p95/p99 duration, memory, and projected monthly cost.
@@ -35,8 +36,8 @@ pub struct ReportArgs {
     db: PathBuf,
     /// Only minutes at or after T: an RFC 3339 time (2026-11-01T00:00:00Z), a
     /// date (2026-11-01) or an age (90m, 24h, 7d).
-    #[arg(long, value_name = "T")]
-    since: Option<String>,
+    #[arg(long, value_name = "T", value_parser = parse_since)]
+    since: Option<Since>,
     /// Show at most N functions (all in --json and --html).
     #[arg(long, default_value_t = 20)]
     top: usize,
@@ -126,11 +127,7 @@ pub struct Report {
 }
 
 pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
-    let since_ms = args
-        .since
-        .as_deref()
-        .map(|text| parse_since(text, now_ms()))
-        .transpose()?;
+    let since_ms = args.since.map(|since| since.resolve(now_ms()));
     if !args.db.exists() {
         anyhow::bail!(
             "{} does not exist: run `lamlog ingest` first, or pass --db",

@@ -14,6 +14,8 @@ use lamlog_core::tune::{
 };
 
 use lamlog::store::Store;
+
+use super::input::{parse_granularity, parse_since, Since};
 use lamlog::tune_chart::render_svg;
 
 /// Recommend a memory size for each function from its stored invocations.
@@ -100,24 +102,6 @@ pub enum StrategyName {
     CheapestWithin,
 }
 
-/// A `--since` value: a fixed time, or an age resolved against the clock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Since {
-    /// Epoch milliseconds.
-    At(i64),
-    /// This many milliseconds before now.
-    Ago(i64),
-}
-
-fn parse_granularity(text: &str) -> Result<u64, String> {
-    match text.parse::<u64>() {
-        Ok(granularity @ (1 | 100)) => Ok(granularity),
-        _ => Err(format!(
-            "{text:?} is not a billing granularity: use 1 or 100"
-        )),
-    }
-}
-
 fn parse_architectures(text: &str) -> Result<ArchitectureChoice, String> {
     match text.trim().to_ascii_lowercase().as_str() {
         "both" => Ok(ArchitectureChoice::Both),
@@ -125,28 +109,6 @@ fn parse_architectures(text: &str) -> Result<ArchitectureChoice, String> {
             .parse::<Architecture>()
             .map(ArchitectureChoice::Only)
             .map_err(|_| format!("{text:?} is not an architecture: use x86_64, arm64 or both")),
-    }
-}
-
-fn parse_since(text: &str) -> Result<Since, String> {
-    let text = text.trim();
-    if let Ok(epoch_ms) = text.parse::<i64>() {
-        return Ok(Since::At(epoch_ms));
-    }
-    if let Some(epoch_ms) = lamlog_core::decode::parse_iso8601_ms(text) {
-        return Ok(Since::At(epoch_ms));
-    }
-    let unit_ms = match text.chars().last() {
-        Some('d') => 86_400_000,
-        Some('h') => 3_600_000,
-        Some('m') => 60_000,
-        _ => 0,
-    };
-    match text[..text.len().saturating_sub(1)].parse::<i64>() {
-        Ok(count) if unit_ms > 0 && count >= 0 => Ok(Since::Ago(count * unit_ms)),
-        _ => Err(format!(
-            "{text:?} is not a time: use epoch ms, 2026-11-01T00:00:00Z, or an age like 7d, 12h, 30m"
-        )),
     }
 }
 
@@ -191,16 +153,27 @@ impl TuneArgs {
     }
 
     fn since_ms(&self) -> Option<i64> {
-        match self.since? {
-            Since::At(epoch_ms) => Some(epoch_ms),
-            Since::Ago(age_ms) => {
-                let now_ms = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |elapsed| elapsed.as_millis() as i64);
-                Some(now_ms - age_ms)
-            }
-        }
+        Some(self.since?.resolve(super::now_ms()))
     }
+}
+
+/// Runs `lamlog tune` on the SQLite database named by `--db`.
+pub fn run(args: TuneArgs) -> anyhow::Result<ExitCode> {
+    let path = std::path::PathBuf::from(&args.db);
+    if !path.exists() {
+        anyhow::bail!(
+            "{} does not exist: run `lamlog ingest` first, or pass --db",
+            path.display()
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let mut store = lamlog::store::sqlite::SqliteStore::open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        run_with_store(args, &mut store).await
+    })
 }
 
 /// Runs `lamlog tune` against an open store: reads the samples, tunes,
