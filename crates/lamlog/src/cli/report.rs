@@ -145,7 +145,12 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         let report = build_report(since_ms, &summaries);
         if let Some(path) = &args.html {
             let minutes = store.minute_rows(since_ms).await?;
-            let page = report_html::render(&report, &minutes);
+            // The memory tuner's charts for the costliest functions, with
+            // the default strategy (cheapest), as `lamlog tune --chart` draws them.
+            let samples = store.tune_samples(None, since_ms, 2_000).await?;
+            let tuned =
+                lamlog_core::tune::tune(&samples, &lamlog_core::tune::TuneOptions::default());
+            let page = report_html::render(&report, &minutes, &tuned.recommendations);
             std::fs::write(path, page).with_context(|| format!("writing {}", path.display()))?;
             if !args.json {
                 writeln!(out, "wrote {}", path.display())?;

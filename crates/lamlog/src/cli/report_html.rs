@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use lamlog::store::MinuteRow;
+use lamlog::tune_chart::render_svg;
 use lamlog_core::rollup::percentile_ms;
+use lamlog_core::tune::Recommendation;
 
 use super::report::Report;
 
@@ -28,7 +30,11 @@ fn escape(text: &str) -> String {
 }
 
 /// Renders the report and its charts as one HTML page.
-pub fn render(report: &Report, minutes: &[MinuteRow]) -> String {
+pub fn render(
+    report: &Report,
+    minutes: &[MinuteRow],
+    recommendations: &[Recommendation],
+) -> String {
     let mut page = String::with_capacity(64 * 1024);
     let _ = write!(
         page,
@@ -49,6 +55,22 @@ pub fn render(report: &Report, minutes: &[MinuteRow]) -> String {
     for row in report.functions.iter().take(5) {
         if let Some(rows) = by_function.get(&(row.account.as_str(), row.function.as_str())) {
             page.push_str(&percentile_chart(&row.function, rows));
+        }
+    }
+    let charts: Vec<&Recommendation> = report
+        .functions
+        .iter()
+        .take(5)
+        .filter_map(|row| {
+            recommendations.iter().find(|candidate| {
+                candidate.account == row.account && candidate.function == row.function
+            })
+        })
+        .collect();
+    if !charts.is_empty() {
+        page.push_str("<h2>Memory size: duration and cost against memory</h2><p class=\"muted\">The duration model fitted to the observed REPORTs, the cost per million invocations it implies, and the cheapest size (<code>lamlog tune</code> for other strategies).</p>");
+        for recommendation in charts {
+            page.push_str(&render_svg(recommendation));
         }
     }
     page.push_str("<h2>All functions</h2><table><tr><th>function</th><th>invocations</th><th>errors</th><th>timeouts</th><th>OOM</th><th>cold</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>memory MB</th><th>cost $</th><th>month $</th></tr>");
@@ -156,7 +178,7 @@ fn percentile_chart(function: &str, rows: &[&MinuteRow]) -> String {
         .map(|(_, values)| values[2])
         .fold(0.0, f64::max)
         .max(1e-3);
-    let slots = (span_minutes / minutes_per_point).max(1) as f64;
+    let slots = ((span_minutes - 1) / minutes_per_point).max(1) as f64;
     let x_of = |slot: i64| left + (WIDTH - left - right) * (slot as f64 / slots);
     let y_of = |ms: f64| top + (height - top - bottom) * (1.0 - ms / max_ms);
     let mut svg = format!(
