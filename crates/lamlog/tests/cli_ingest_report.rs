@@ -138,11 +138,14 @@ fn report_figures_match_hand_computed_values() {
     let html = directory.join("report.html");
     lamlog(&["report", "--db", db_arg, "--html", html.to_str().unwrap()]);
     let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<svg") && page.contains("checkout") && !page.contains("<script"));
     assert!(
-        page.contains("<svg")
-            && page.contains("checkout")
-            && !page.contains("http://")
-            && !page.contains("<script")
+        !page.contains("href=\"http") && !page.contains("src=\"http") && !page.contains("url(http"),
+        "the page needs no network"
+    );
+    assert!(
+        page.contains("id=\"recommendation\""),
+        "the memory tuner's chart is in the page"
     );
 }
 
