@@ -157,7 +157,8 @@ pub(crate) struct FunctionSpec {
     pub(crate) version: String,
     /// One size, or two when the function is reconfigured mid-run.
     pub(crate) memory_sizes_mb: Vec<u32>,
-    /// When the second memory size takes over, as a fraction of the run.
+    /// When the second memory size takes over, as a fraction of the run
+    /// (with more than two sizes, the run is split evenly between them).
     pub(crate) memory_change_fraction: f64,
     pub(crate) model: DurationModel,
     /// Standard deviation of the log of the multiplicative noise.
@@ -308,12 +309,19 @@ pub(crate) fn design(seed: u64, function_count: usize, account_count: usize) -> 
             };
             let first_memory = MEMORY_CHOICES_MB[rng.usize(..MEMORY_CHOICES_MB.len())];
             let mut memory_sizes_mb = vec![first_memory];
-            if rng.u32(0..100) < 25 {
-                let mut second = first_memory;
-                while second == first_memory {
-                    second = MEMORY_CHOICES_MB[rng.usize(..MEMORY_CHOICES_MB.len())];
+            // A quarter of functions change memory once; one in ten is swept
+            // through four sizes, as someone tuning by hand would, which gives
+            // the tuner enough sizes to be checked on sizes it did not see.
+            let sizes = match rng.u32(0..100) {
+                0..25 => 2,
+                25..35 => 4,
+                _ => 1,
+            };
+            while memory_sizes_mb.len() < sizes {
+                let next = MEMORY_CHOICES_MB[rng.usize(..MEMORY_CHOICES_MB.len())];
+                if !memory_sizes_mb.contains(&next) {
+                    memory_sizes_mb.push(next);
                 }
-                memory_sizes_mb.push(second);
             }
             let memory_change_fraction = uniform(&mut rng, 0.25, 0.75);
             let (model, timeout_seconds) = design_model(&mut rng, runtime, &memory_sizes_mb);

@@ -276,9 +276,19 @@ impl Simulator {
         let change_ms =
             self.start_ms as f64 + function.memory_change_fraction * self.expected_span_ms;
         match function.memory_sizes_mb.as_slice() {
-            [_, second, ..] if at_ms as f64 >= change_ms => *second,
-            [first, ..] => *first,
+            [first, second] => {
+                if at_ms as f64 >= change_ms {
+                    *second
+                } else {
+                    *first
+                }
+            }
             [] => 128,
+            sizes => {
+                let elapsed = (at_ms - self.start_ms) as f64 / self.expected_span_ms.max(1.0);
+                let index = (elapsed * sizes.len() as f64).floor().max(0.0) as usize;
+                sizes[index.min(sizes.len() - 1)]
+            }
         }
     }
 }
