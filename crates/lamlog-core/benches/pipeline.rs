@@ -32,14 +32,24 @@ fn payload(invocations: usize) -> Vec<u8> {
             push(time + 9, format!("{{\"time\":\"2025-11-24T16:00:00.009Z\",\"type\":\"platform.report\",\"record\":{{\"requestId\":\"{request_id}\",\"status\":\"success\",\"metrics\":{{\"durationMs\":{}.642,\"billedDurationMs\":{},\"memorySizeMB\":512,\"maxMemoryUsedMB\":91}}}}}}\n", 8 + index % 50, 9 + index % 50));
             continue;
         }
-        push(time, format!("START RequestId: {request_id} Version: $LATEST\n"));
+        push(
+            time,
+            format!("START RequestId: {request_id} Version: $LATEST\n"),
+        );
         push(time + 1, format!("[INFO]\t2025-11-24T16:00:00.001Z\t{request_id}\tprocessing order {index} for customer {}\n", index * 31));
         push(time + 2, format!("[INFO]\t2025-11-24T16:00:00.002Z\t{request_id}\tfetched 12 items from dynamodb in 4.2 ms\n"));
         if index % 50 == 7 {
-            push(time + 3, format!("[ERROR]\t2025-11-24T16:00:00.003Z\t{request_id}\tKeyError: 'sku'\n"));
+            push(
+                time + 3,
+                format!("[ERROR]\t2025-11-24T16:00:00.003Z\t{request_id}\tKeyError: 'sku'\n"),
+            );
         }
         push(time + 9, format!("END RequestId: {request_id}\n"));
-        let cold = if index % 40 == 0 { "\tInit Duration: 312.44 ms\tXRAY TraceId: 1-5e61292c-cc1229a4dfbeae1043928548\tSegmentId: 3d752f0a1bbe37e0\tSampled: true" } else { "" };
+        let cold = if index % 40 == 0 {
+            "\tInit Duration: 312.44 ms\tXRAY TraceId: 1-5e61292c-cc1229a4dfbeae1043928548\tSegmentId: 3d752f0a1bbe37e0\tSampled: true"
+        } else {
+            ""
+        };
         push(time + 9, format!("REPORT RequestId: {request_id}\tDuration: {}.{:02} ms\tBilled Duration: {} ms\tMemory Size: 256 MB\tMax Memory Used: 87 MB{cold}\t\n", 10 + index % 90, index % 100, 11 + index % 90));
     }
     let payload = serde_json::json!({
@@ -81,14 +91,22 @@ fn bench(criterion: &mut Criterion) {
 
     let mut group = criterion.benchmark_group("events");
     group.throughput(Throughput::Elements(events));
-    group.bench_function("floor_gunzip_json", |bencher| bencher.iter(|| floor(black_box(&gz), &limits)));
-    group.bench_function("full_decode_parse_assemble", |bencher| bencher.iter(|| full(black_box(&gz), &limits)));
+    group.bench_function("floor_gunzip_json", |bencher| {
+        bencher.iter(|| floor(black_box(&gz), &limits))
+    });
+    group.bench_function("full_decode_parse_assemble", |bencher| {
+        bencher.iter(|| full(black_box(&gz), &limits))
+    });
     group.finish();
 
     let mut group = criterion.benchmark_group("bytes");
     group.throughput(Throughput::Bytes(json.len() as u64));
-    group.bench_function("floor_gunzip_json", |bencher| bencher.iter(|| floor(black_box(&gz), &limits)));
-    group.bench_function("full_decode_parse_assemble", |bencher| bencher.iter(|| full(black_box(&gz), &limits)));
+    group.bench_function("floor_gunzip_json", |bencher| {
+        bencher.iter(|| floor(black_box(&gz), &limits))
+    });
+    group.bench_function("full_decode_parse_assemble", |bencher| {
+        bencher.iter(|| full(black_box(&gz), &limits))
+    });
     group.finish();
 }
 

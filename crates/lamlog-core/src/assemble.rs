@@ -316,7 +316,13 @@ impl Assembler {
     }
 
     /// Folds one parsed line into the invocations.
-    pub fn add_line(&mut self, account: &str, log_group: &str, timestamp_ms: Option<i64>, line: &LogLine<'_>) {
+    pub fn add_line(
+        &mut self,
+        account: &str,
+        log_group: &str,
+        timestamp_ms: Option<i64>,
+        line: &LogLine<'_>,
+    ) {
         self.counts.lines += 1;
         match line {
             LogLine::App { .. } => self.counts.app += 1,
@@ -333,7 +339,10 @@ impl Assembler {
         let function = function_from_log_group(log_group);
         // Borrowed lookups first: a batch holds a handful of functions and
         // several lines per request, so most lines allocate nothing here.
-        let requests = match self.by_function.get_mut(&(account, function) as &dyn FunctionKey) {
+        let requests = match self
+            .by_function
+            .get_mut(&(account, function) as &dyn FunctionKey)
+        {
             Some(requests) => requests,
             None => self
                 .by_function
@@ -370,7 +379,11 @@ impl Assembler {
             .flat_map(HashMap::into_values)
             .collect();
         invocations.sort_unstable_by(|left, right| {
-            (&left.account, &left.function, &left.request_id).cmp(&(&right.account, &right.function, &right.request_id))
+            (&left.account, &left.function, &left.request_id).cmp(&(
+                &right.account,
+                &right.function,
+                &right.request_id,
+            ))
         });
         (invocations, self.counts)
     }
@@ -446,28 +459,46 @@ const OUT_OF_MEMORY_ERROR_TYPE: &str = "Runtime.OutOfMemory";
 /// and merging batches give the same result.
 fn apply(invocation: &mut Invocation, timestamp_ms: Option<i64>, line: &LogLine<'_>) {
     match line {
-        LogLine::Start { version: Some(version), .. } => {
+        LogLine::Start {
+            version: Some(version),
+            ..
+        } => {
             let version = version.as_ref();
-            if invocation.version.as_deref().is_none_or(|current| current < version) {
+            if invocation
+                .version
+                .as_deref()
+                .is_none_or(|current| current < version)
+            {
                 invocation.version = Some(version.to_owned());
             }
         }
         LogLine::Report(report) => {
             invocation.start_time_ms = join(invocation.start_time_ms, timestamp_ms.or(Some(0)));
             invocation.duration_ms = join_f64(invocation.duration_ms, report.duration_ms);
-            invocation.billed_duration_ms = join(invocation.billed_duration_ms, report.billed_duration_ms);
+            invocation.billed_duration_ms =
+                join(invocation.billed_duration_ms, report.billed_duration_ms);
             invocation.memory_size_mb = join(invocation.memory_size_mb, report.memory_size_mb);
-            invocation.max_memory_used_mb = join(invocation.max_memory_used_mb, report.max_memory_used_mb);
-            invocation.init_duration_ms = join_f64(invocation.init_duration_ms, report.init_duration_ms);
-            invocation.restore_duration_ms = join_f64(invocation.restore_duration_ms, report.restore_duration_ms);
-            invocation.billed_restore_duration_ms =
-                join(invocation.billed_restore_duration_ms, report.billed_restore_duration_ms);
+            invocation.max_memory_used_mb =
+                join(invocation.max_memory_used_mb, report.max_memory_used_mb);
+            invocation.init_duration_ms =
+                join_f64(invocation.init_duration_ms, report.init_duration_ms);
+            invocation.restore_duration_ms =
+                join_f64(invocation.restore_duration_ms, report.restore_duration_ms);
+            invocation.billed_restore_duration_ms = join(
+                invocation.billed_restore_duration_ms,
+                report.billed_restore_duration_ms,
+            );
             if let Some(trace_id) = report.xray_trace_id.as_deref() {
-                if invocation.xray_trace_id.as_deref().is_none_or(|current| current < trace_id) {
+                if invocation
+                    .xray_trace_id
+                    .as_deref()
+                    .is_none_or(|current| current < trace_id)
+                {
                     invocation.xray_trace_id = Some(trace_id.to_owned());
                 }
             }
-            invocation.cold_start |= report.init_duration_ms.is_some() || report.restore_duration_ms.is_some();
+            invocation.cold_start |=
+                report.init_duration_ms.is_some() || report.restore_duration_ms.is_some();
             let error_type = report.error_type.as_deref();
             match report.status {
                 Some(ReportStatus::Timeout) => invocation.raise(Status::Timeout, error_type),
@@ -478,16 +509,25 @@ fn apply(invocation: &mut Invocation, timestamp_ms: Option<i64>, line: &LogLine<
                 Some(ReportStatus::Success) | None => {}
             }
         }
-        LogLine::Timeout { timeout_seconds, .. } => {
-            invocation.timeout_seconds = join_f64(invocation.timeout_seconds, Some(*timeout_seconds));
+        LogLine::Timeout {
+            timeout_seconds, ..
+        } => {
+            invocation.timeout_seconds =
+                join_f64(invocation.timeout_seconds, Some(*timeout_seconds));
             invocation.raise(Status::Timeout, Some("Sandbox.Timedout"));
         }
-        LogLine::Crash { error_type, killed, .. } => {
+        LogLine::Crash {
+            error_type, killed, ..
+        } => {
             let status = if *killed { Status::Oom } else { Status::Crash };
             invocation.raise(status, error_type.as_deref());
         }
         LogLine::AppError { error_type, .. } => {
-            let status = if error_type.as_deref() == Some(OUT_OF_MEMORY) { Status::Oom } else { Status::Error };
+            let status = if error_type.as_deref() == Some(OUT_OF_MEMORY) {
+                Status::Oom
+            } else {
+                Status::Error
+            };
             invocation.raise(status, error_type.as_deref());
         }
         LogLine::PlatformJson { status, .. } => {

@@ -15,8 +15,16 @@ fn request_lines(index: usize, outcome: u8, cold: bool) -> Vec<Line> {
     let request_id = format!("{index:08x}-1111-4222-8333-444455556666");
     let group = format!("/aws/lambda/fn-{}", index % 3);
     let time = 1_700_000_000_000 + index as i64 * 1_000;
-    let mut lines = vec![(group.clone(), time, format!("START RequestId: {request_id} Version: $LATEST\n"))];
-    let init = if cold { "\tInit Duration: 201.50 ms" } else { "" };
+    let mut lines = vec![(
+        group.clone(),
+        time,
+        format!("START RequestId: {request_id} Version: $LATEST\n"),
+    )];
+    let init = if cold {
+        "\tInit Duration: 201.50 ms"
+    } else {
+        ""
+    };
     let (status, extra) = match outcome % 5 {
         0 => ("", None),
         1 => ("\tStatus: error\tError Type: Runtime.ExitError", None),
@@ -35,7 +43,11 @@ fn request_lines(index: usize, outcome: u8, cold: bool) -> Vec<Line> {
     if let Some(extra) = extra {
         lines.push((group.clone(), time + 5, extra));
     }
-    lines.push((group.clone(), time + 10, format!("END RequestId: {request_id}\n")));
+    lines.push((
+        group.clone(),
+        time + 10,
+        format!("END RequestId: {request_id}\n"),
+    ));
     lines.push((
         group,
         time + 10,
@@ -54,10 +66,15 @@ fn assemble(lines: &[Line]) -> BTreeMap<InvocationKey, Invocation> {
         assembler.add_line("123456789012", group, Some(*time), &parse(message));
     }
     let (invocations, _) = assembler.finish();
-    invocations.into_iter().map(|invocation| (invocation.key(), invocation)).collect()
+    invocations
+        .into_iter()
+        .map(|invocation| (invocation.key(), invocation))
+        .collect()
 }
 
-fn merge_all(batches: Vec<BTreeMap<InvocationKey, Invocation>>) -> BTreeMap<InvocationKey, Invocation> {
+fn merge_all(
+    batches: Vec<BTreeMap<InvocationKey, Invocation>>,
+) -> BTreeMap<InvocationKey, Invocation> {
     let mut merged: BTreeMap<InvocationKey, Invocation> = BTreeMap::new();
     for batch in batches {
         for (key, invocation) in batch {
@@ -126,8 +143,14 @@ fn statuses_rise_and_never_fall() {
     let invocations = assemble(&lines);
     let mut by_request: Vec<&Invocation> = invocations.values().collect();
     by_request.sort_by(|left, right| left.request_id.cmp(&right.request_id));
-    let statuses: Vec<Status> = by_request.iter().map(|invocation| invocation.status()).collect();
-    assert_eq!(statuses, [Status::Timeout, Status::Oom, Status::Error, Status::Error]);
+    let statuses: Vec<Status> = by_request
+        .iter()
+        .map(|invocation| invocation.status())
+        .collect();
+    assert_eq!(
+        statuses,
+        [Status::Timeout, Status::Oom, Status::Error, Status::Error]
+    );
     let first = by_request[0];
     assert!(first.cold_start);
     assert_eq!(first.timeout_seconds, Some(3.0));

@@ -123,7 +123,8 @@ impl<M: MetaSource, S: Store, N: Notifier> Pipeline<M, S, N> {
     /// Runs one batch through every stage.
     pub async fn run(&mut self, input: BatchInput<'_>) -> Result<BatchSummary, BatchError> {
         let decoded = decode(input.bytes, input.format, &self.settings.limits);
-        self.run_records(input.source, decoded.records, input.received_at_ms).await
+        self.run_records(input.source, decoded.records, input.received_at_ms)
+            .await
     }
 
     /// Runs already-decoded records through the rest of the stages, as one
@@ -158,7 +159,8 @@ impl<M: MetaSource, S: Store, N: Notifier> Pipeline<M, S, N> {
         }
         let (invocations, lines) = assembler.finish();
         summary.lines = lines;
-        self.store_invocations(invocations, &dead_letters, summary).await
+        self.store_invocations(invocations, &dead_letters, summary)
+            .await
     }
 
     /// Enriches, prices, stores and notifies assembled invocations.
