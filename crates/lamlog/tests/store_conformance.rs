@@ -6,11 +6,18 @@
 //! macro instantiates them for one backend from a factory expression (an
 //! `async` closure that returns a fresh, empty store). Adding a backend is one more line at the
 //! bottom of this file, so the backends cannot drift apart.
+//!
+//! The PostgreSQL instance needs a server (`DATABASE_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/test`) and fails without one; each
+//! store works in a schema of its own, dropped with it.
 
 #[path = "store_conformance/alert_suite.rs"]
 mod alert_suite;
 #[path = "store_conformance/evidence.rs"]
 mod evidence;
+#[cfg(feature = "postgres")]
+#[path = "postgres/schema.rs"]
+mod postgres_schema;
 #[path = "store_conformance/stream.rs"]
 mod stream;
 #[path = "store_conformance/suite.rs"]
@@ -107,4 +114,9 @@ macro_rules! store_conformance {
 #[cfg(feature = "sqlite")]
 store_conformance!(sqlite, || async {
     lamlog::store::sqlite::SqliteStore::open_in_memory().expect("opening an in-memory sqlite store")
+});
+
+#[cfg(feature = "postgres")]
+store_conformance!(postgres, || async {
+    postgres_schema::TestStore::fresh().await
 });

@@ -28,6 +28,8 @@ use lamlog_core::decode::SourcePosition;
 use lamlog_core::judge::{Alert, AlertRules};
 use lamlog_core::meta::{Architecture, FunctionMeta};
 
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 

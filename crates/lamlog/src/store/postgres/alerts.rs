@@ -1,0 +1,250 @@
+//! The `alerts` table: one row per dedup key, whatever the batching.
+//!
+//! The rules are the SQLite store's (its `alerts.rs` explains them): for each
+//! changed row, the alerts `invocation_alerts(new)` implies that
+//! `invocation_alerts(old)` did not are counted once per key; a new key is
+//! inserted and notified; the example (`request_id`, `message`, `severity`) is
+//! the least request id's, refreshed when that invocation's own alert text
+//! changes. Closed windows' error-rate alerts are inserted if absent.
+//!
+//! Here the batch's candidates are folded in Rust, in key order, over the
+//! stored rows of the keys concerned (read in one statement), exactly as
+//! SQLite folds them row by row; then every key that changed is written by
+//! one upsert, whose `RETURNING (xmax = 0)` says which keys it inserted: those
+//! are the batch's new alerts. The read and the upsert cannot interleave with
+//! another batch: every alert key belongs to one function, and the batch
+//! holds that function's advisory lock (`rollup.rs`) until it commits. Text
+//! needs no cleaning here: alerts are built from invocations that were
+//! cleaned of NUL when the batch came in.
+
+use std::collections::{BTreeMap, HashSet};
+
+use deadpool_postgres::Transaction;
+use lamlog_core::judge::{invocation_alerts, Alert};
+use lamlog_core::meta::meta_key;
+
+use super::failed;
+use super::write::Change;
+use crate::store::{StoreBatch, StoreError};
+
+const SELECT_ALERTS: &str = "
+    SELECT dedup_key, request_id, message, severity, occurrences
+      FROM alerts
+     WHERE dedup_key = ANY($1::TEXT[])";
+
+const UPSERT_ALERTS: &str = "
+    INSERT INTO alerts (
+        dedup_key, kind, severity, account, function, request_id, window_start_ms, message,
+        occurrences)
+    SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[],
+                         $6::TEXT[], $7::BIGINT[], $8::TEXT[], $9::BIGINT[])
+    ON CONFLICT (dedup_key) DO UPDATE SET
+        severity = excluded.severity,
+        request_id = excluded.request_id,
+        message = excluded.message,
+        occurrences = excluded.occurrences
+    RETURNING dedup_key, (xmax = 0) AS inserted";
+
+/// The state of one alert row while the batch is folded.
+#[derive(Debug, Clone)]
+struct AlertRow {
+    /// The alert as first raised (kind, account, function, window).
+    alert: Alert,
+    /// The stored or new example's request id, message and severity.
+    request_id: Option<String>,
+    message: String,
+    severity: String,
+    occurrences: i64,
+    /// Whether the batch changed it.
+    dirty: bool,
+}
+
+/// Upserts the invocation alerts of `changes` and `window_alerts`; returns
+/// the alerts whose key is new, in the order they were raised.
+pub(super) async fn upsert_alerts(
+    transaction: &Transaction<'_>,
+    batch: &StoreBatch<'_>,
+    changes: &[Change<'_>],
+    window_alerts: Vec<Alert>,
+) -> Result<Vec<Alert>, StoreError> {
+    // (alert, whether the old state raised it, and the old state's version).
+    let mut raised: Vec<(Alert, Option<Alert>)> = Vec::new();
+    for change in changes {
+        let new = &change.merged.invocation;
+        let meta = batch.metadata.get(&meta_key(&new.account, &new.function));
+        let new_state_alerts = invocation_alerts(new, meta, batch.rules);
+        if new_state_alerts.is_empty() {
+            continue;
+        }
+        let old_state_alerts = change
+            .old
+            .map(|old| invocation_alerts(&old.invocation, meta, batch.rules))
+            .unwrap_or_default();
+        for alert in new_state_alerts {
+            let before = old_state_alerts
+                .iter()
+                .find(|before| before.dedup_key == alert.dedup_key)
+                .cloned();
+            raised.push((alert, before));
+        }
+    }
+    if raised.is_empty() && window_alerts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rows = read_stored(transaction, &raised, &window_alerts).await?;
+    let mut new_keys: Vec<String> = Vec::new();
+    for (alert, before) in raised {
+        match (before, rows.get_mut(&alert.dedup_key)) {
+            (_, None) => {
+                new_keys.push(alert.dedup_key.clone());
+                rows.insert(alert.dedup_key.clone(), new_row(alert));
+            }
+            (None, Some(row)) => {
+                row.occurrences += 1;
+                row.dirty = true;
+                if alert.request_id < row.request_id {
+                    set_example(row, &alert);
+                }
+            }
+            (Some(before), Some(row)) => {
+                if before != alert && alert.request_id == row.request_id {
+                    set_example(row, &alert);
+                }
+            }
+        }
+    }
+    for alert in window_alerts {
+        if !rows.contains_key(&alert.dedup_key) {
+            new_keys.push(alert.dedup_key.clone());
+            rows.insert(alert.dedup_key.clone(), new_row(alert));
+        }
+    }
+    let inserted = write_rows(transaction, &rows).await?;
+    Ok(new_keys
+        .into_iter()
+        .filter(|key| inserted.contains(key))
+        .filter_map(|key| rows.remove(&key))
+        .map(|row| row.alert)
+        .collect())
+}
+
+fn new_row(alert: Alert) -> AlertRow {
+    AlertRow {
+        request_id: alert.request_id.clone(),
+        message: alert.message.clone(),
+        severity: alert.severity.as_str().to_owned(),
+        occurrences: 1,
+        dirty: true,
+        alert,
+    }
+}
+
+fn set_example(row: &mut AlertRow, alert: &Alert) {
+    row.request_id.clone_from(&alert.request_id);
+    row.message.clone_from(&alert.message);
+    row.severity = alert.severity.as_str().to_owned();
+    row.alert.request_id.clone_from(&alert.request_id);
+    row.alert.message.clone_from(&alert.message);
+    row.alert.severity = alert.severity;
+    row.dirty = true;
+}
+
+/// The stored rows of every key the batch raises, by key.
+async fn read_stored(
+    transaction: &Transaction<'_>,
+    raised: &[(Alert, Option<Alert>)],
+    window_alerts: &[Alert],
+) -> Result<BTreeMap<String, AlertRow>, StoreError> {
+    let alerts_by_key: BTreeMap<&str, &Alert> = raised
+        .iter()
+        .map(|(alert, _)| alert)
+        .chain(window_alerts)
+        .map(|alert| (alert.dedup_key.as_str(), alert))
+        .collect();
+    let keys: Vec<&str> = alerts_by_key.keys().copied().collect();
+    let statement = transaction
+        .prepare_cached(SELECT_ALERTS)
+        .await
+        .map_err(failed("preparing the alert lookup"))?;
+    let found = transaction
+        .query(&statement, &[&keys])
+        .await
+        .map_err(failed("reading alerts"))?;
+    let mut rows = BTreeMap::new();
+    for row in &found {
+        let reading = failed("reading alerts");
+        let dedup_key: String = row.try_get(0).map_err(&reading)?;
+        let Some(alert) = alerts_by_key.get(dedup_key.as_str()) else {
+            continue;
+        };
+        rows.insert(
+            dedup_key,
+            AlertRow {
+                alert: (*alert).clone(),
+                request_id: row.try_get(1).map_err(&reading)?,
+                message: row.try_get(2).map_err(&reading)?,
+                severity: row.try_get(3).map_err(&reading)?,
+                occurrences: row.try_get(4).map_err(&reading)?,
+                dirty: false,
+            },
+        );
+    }
+    Ok(rows)
+}
+
+/// Upserts the dirty rows; returns the keys the upsert inserted.
+async fn write_rows(
+    transaction: &Transaction<'_>,
+    rows: &BTreeMap<String, AlertRow>,
+) -> Result<HashSet<String>, StoreError> {
+    let dirty: Vec<&AlertRow> = rows.values().filter(|row| row.dirty).collect();
+    if dirty.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let keys: Vec<&str> = dirty
+        .iter()
+        .map(|row| row.alert.dedup_key.as_str())
+        .collect();
+    let kinds: Vec<&str> = dirty.iter().map(|row| row.alert.kind.as_str()).collect();
+    let severities: Vec<&str> = dirty.iter().map(|row| row.severity.as_str()).collect();
+    let accounts: Vec<&str> = dirty.iter().map(|row| row.alert.account.as_str()).collect();
+    let functions: Vec<&str> = dirty
+        .iter()
+        .map(|row| row.alert.function.as_str())
+        .collect();
+    let request_ids: Vec<Option<&str>> =
+        dirty.iter().map(|row| row.request_id.as_deref()).collect();
+    let windows: Vec<i64> = dirty.iter().map(|row| row.alert.window_start_ms).collect();
+    let messages: Vec<&str> = dirty.iter().map(|row| row.message.as_str()).collect();
+    let occurrences: Vec<i64> = dirty.iter().map(|row| row.occurrences).collect();
+    let statement = transaction
+        .prepare_cached(UPSERT_ALERTS)
+        .await
+        .map_err(failed("preparing the alert upsert"))?;
+    let returned = transaction
+        .query(
+            &statement,
+            &[
+                &keys,
+                &kinds,
+                &severities,
+                &accounts,
+                &functions,
+                &request_ids,
+                &windows,
+                &messages,
+                &occurrences,
+            ],
+        )
+        .await
+        .map_err(failed("writing alerts"))?;
+    let mut inserted = HashSet::new();
+    for row in &returned {
+        let reading = failed("reading the alert upsert");
+        let dedup_key: String = row.try_get(0).map_err(&reading)?;
+        if row.try_get::<_, bool>(1).map_err(&reading)? {
+            inserted.insert(dedup_key);
+        }
+    }
+    Ok(inserted)
+}

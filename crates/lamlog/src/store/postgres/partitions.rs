@@ -1,0 +1,235 @@
+//! Day partitions of `invocations`: created ahead of the rows, dropped whole.
+//!
+//! A partition holds the invocations whose `start_time_ms` falls in one UTC
+//! day, `[day × 86 400 000, (day + 1) × 86 400 000)`, and is named
+//! `invocations_pYYYYMMDD`. Dropping a day is instant and leaves no bloat,
+//! where a `DELETE` of millions of rows would take minutes and vacuum after.
+//!
+//! Creating a partition locks the parent table exclusively, so it never
+//! happens inside a batch transaction (a batch holding row locks while it
+//! waits for that lock could deadlock with another batch). Before its
+//! transaction, a batch asks for the days of its REPORTs and the day after
+//! each (so that a busy stream's next day exists before it starts); the store
+//! remembers which days exist, so this costs nothing once a day exists. The
+//! creation runs in its own short transaction under an advisory lock, since
+//! two concurrent `CREATE TABLE IF NOT EXISTS` of one name can still fail.
+//!
+//! The `DEFAULT` partition catches a row whose day is missing anyway (a day
+//! pruned while a batch was under way). A day cannot be created while the
+//! default partition holds rows of it; the creation is then skipped and those
+//! rows stay, queryable, in the default partition.
+
+use deadpool_postgres::Client;
+use tokio_postgres::error::SqlState;
+
+use super::failed;
+use crate::store::StoreError;
+
+const DAY_MS: i64 = 86_400_000;
+
+/// Serialises partition DDL: "lamlogp" in ASCII.
+const PARTITION_LOCK: i64 = 0x006c_616d_6c6f_6770;
+
+/// The UTC day (days since 1970-01-01) of an instant.
+pub(super) fn day_of(time_ms: i64) -> i64 {
+    time_ms.div_euclid(DAY_MS)
+}
+
+/// Whether a day gets its own partition: years 1970 to 9999, whose names
+/// have eight digits. Stranger times (a hostile or broken timestamp) land in
+/// the default partition.
+pub(super) fn has_own_partition(day: i64) -> bool {
+    (0..days_from_civil(10_000, 1, 1)).contains(&day)
+}
+
+/// `invocations_pYYYYMMDD` for a day.
+pub(super) fn partition_name(day: i64) -> String {
+    let (year, month, day_of_month) = civil_from_days(day);
+    format!("invocations_p{year:04}{month:02}{day_of_month:02}")
+}
+
+/// The day of a partition name, if it is one of ours.
+fn day_of_name(name: &str) -> Option<i64> {
+    let digits = name.strip_prefix("invocations_p")?;
+    if digits.len() != 8 || !digits.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    let year: i64 = digits[0..4].parse().ok()?;
+    let month: u32 = digits[4..6].parse().ok()?;
+    let day_of_month: u32 = digits[6..8].parse().ok()?;
+    let day = days_from_civil(year, month, day_of_month);
+    (partition_name(day) == name).then_some(day)
+}
+
+/// Howard Hinnant's `civil_from_days`: (year, month, day) of a day number.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day_of_month = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day_of_month)
+}
+
+/// Howard Hinnant's `days_from_civil`: the inverse of [`civil_from_days`].
+fn days_from_civil(year: i64, month: u32, day_of_month: u32) -> i64 {
+    let year = year - i64::from(month <= 2);
+    let era = year.div_euclid(400);
+    let year_of_era = year.rem_euclid(400);
+    let month = i64::from(month);
+    let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5
+        + i64::from(day_of_month)
+        - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// The days that have a partition, oldest first.
+pub(super) async fn existing_days(client: &Client) -> Result<Vec<i64>, StoreError> {
+    let rows = client
+        .query(
+            "SELECT child.relname::TEXT
+               FROM pg_inherits
+               JOIN pg_class child ON child.oid = pg_inherits.inhrelid
+              WHERE pg_inherits.inhparent = 'invocations'::regclass",
+            &[],
+        )
+        .await
+        .map_err(failed("listing partitions"))?;
+    let mut days = Vec::with_capacity(rows.len());
+    for row in rows {
+        let name: String = row.try_get(0).map_err(failed("listing partitions"))?;
+        days.extend(day_of_name(&name));
+    }
+    days.sort_unstable();
+    Ok(days)
+}
+
+/// Creates the partitions of `days` that do not exist, in one transaction.
+pub(super) async fn create(client: &mut Client, days: &[i64]) -> Result<(), StoreError> {
+    let mut transaction = client
+        .transaction()
+        .await
+        .map_err(failed("starting the partition transaction"))?;
+    transaction
+        .execute("SELECT pg_advisory_xact_lock($1)", &[&PARTITION_LOCK])
+        .await
+        .map_err(failed("waiting for the partition lock"))?;
+    for &day in days.iter().filter(|day| has_own_partition(**day)) {
+        let name = partition_name(day);
+        let from_ms = day.saturating_mul(DAY_MS);
+        let to_ms = day.saturating_add(1).saturating_mul(DAY_MS);
+        // The name and the bounds are made here from integers, never from
+        // input text, so formatting them into DDL is safe.
+        let sql = format!(
+            "CREATE TABLE IF NOT EXISTS {name} PARTITION OF invocations \
+             FOR VALUES FROM ({from_ms}) TO ({to_ms})"
+        );
+        // A savepoint per day, so that a day the default partition already
+        // holds rows of (see the module comment) does not undo the others.
+        let savepoint = transaction
+            .savepoint(format!("day_{}", day.unsigned_abs()))
+            .await
+            .map_err(failed("creating a partition"))?;
+        match savepoint.batch_execute(&sql).await {
+            Ok(()) => savepoint
+                .commit()
+                .await
+                .map_err(failed("creating a partition"))?,
+            Err(error) if error.code() == Some(&SqlState::CHECK_VIOLATION) => savepoint
+                .rollback()
+                .await
+                .map_err(failed("creating a partition"))?,
+            Err(error) => return Err(failed("creating a partition")(error)),
+        }
+    }
+    transaction
+        .commit()
+        .await
+        .map_err(failed("committing new partitions"))
+}
+
+/// Drops the day partitions that end at or before `cutoff_ms`; returns each
+/// dropped day and partition name.
+pub(super) async fn prune(
+    client: &mut Client,
+    cutoff_ms: i64,
+) -> Result<Vec<(i64, String)>, StoreError> {
+    let transaction = client
+        .transaction()
+        .await
+        .map_err(failed("starting the prune transaction"))?;
+    transaction
+        .execute("SELECT pg_advisory_xact_lock($1)", &[&PARTITION_LOCK])
+        .await
+        .map_err(failed("waiting for the partition lock"))?;
+    let rows = transaction
+        .query(
+            "SELECT child.relname::TEXT
+               FROM pg_inherits
+               JOIN pg_class child ON child.oid = pg_inherits.inhrelid
+              WHERE pg_inherits.inhparent = 'invocations'::regclass",
+            &[],
+        )
+        .await
+        .map_err(failed("listing partitions"))?;
+    let mut dropped = Vec::new();
+    for row in rows {
+        let name: String = row.try_get(0).map_err(failed("listing partitions"))?;
+        let Some(day) = day_of_name(&name) else {
+            continue;
+        };
+        if day.saturating_add(1).saturating_mul(DAY_MS) <= cutoff_ms {
+            dropped.push((day, name));
+        }
+    }
+    dropped.sort_unstable();
+    for (_, name) in &dropped {
+        // `name` came back through `day_of_name`, so it is one of our own
+        // plain identifiers.
+        transaction
+            .batch_execute(&format!("DROP TABLE IF EXISTS {name}"))
+            .await
+            .map_err(failed("dropping a partition"))?;
+    }
+    transaction
+        .commit()
+        .await
+        .map_err(failed("committing the prune"))?;
+    Ok(dropped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn day_names_round_trip() {
+        assert_eq!(partition_name(0), "invocations_p19700101");
+        assert_eq!(
+            partition_name(day_of(1_750_000_000_000)),
+            "invocations_p20250615"
+        );
+        assert_eq!(
+            partition_name(day_of(951_782_400_000)),
+            "invocations_p20000229"
+        );
+        assert_eq!(partition_name(-1), "invocations_p19691231");
+        for day in (-700_000..2_900_000).step_by(997) {
+            assert_eq!(day_of_name(&partition_name(day)), Some(day), "{day}");
+        }
+        assert_eq!(day_of_name("invocations_default"), None);
+        assert!(has_own_partition(0) && !has_own_partition(-1));
+        assert!(!has_own_partition(day_of(i64::MAX)));
+        assert_eq!(day_of_name("invocations_p20250230"), None);
+    }
+}

@@ -1,0 +1,465 @@
+//! `write_batch`: one batch, one transaction, a fixed number of round trips.
+//!
+//! 1. **Partitions** for the days of the batch's REPORTs (and the day after)
+//!    are made sure of first, outside the transaction (`partitions.rs`).
+//! 2. **Lock every key**: `pg_advisory_xact_lock` on a 64-bit hash of each
+//!    (account, function, request id), sorted, in one statement. Two writers
+//!    with overlapping batches then queue key by key, and since both take
+//!    their locks in the same order, neither can hold one the other waits for
+//!    while waiting itself: no deadlock. The locks are what make "read, merge,
+//!    write" safe, and what keeps a key unique across the day partitions and
+//!    `pending_invocations`, which no index can.
+//! 3. **Read** the stored rows of those keys (both tables, one statement).
+//! 4. **Merge in Rust** with [`rows::join`], the SQLite store's rule. A row
+//!    that does not change is a replay; nothing more is done for it.
+//! 5. **Write what changed**: binary `COPY` of the merged rows into a session
+//!    temporary table, then set-based statements from it, sent together
+//!    (tokio-postgres pipelines them): `INSERT … SELECT … ON CONFLICT DO
+//!    NOTHING` of new rows (into `invocations`, or `pending_invocations` when
+//!    they have no REPORT yet), `UPDATE … FROM` of changed ones, and the move
+//!    of pending rows whose REPORT came. Each statement's row count is checked
+//!    against what the merge expects; a mismatch means someone wrote without
+//!    the key locks, and the batch is rolled back as [`StoreError::Busy`].
+//! 6. **Rollups, watermarks, window alerts** (`rollup.rs`) and **invocation
+//!    alerts** (`alerts.rs`), from the (old, merged) pairs of changed rows.
+//! 7. **Dead letters**, inserted if absent, in one statement.
+//! 8. **Commit.**
+//!
+//! The temporary table is created once per connection with `ON COMMIT DELETE
+//! ROWS` rather than per batch with `ON COMMIT DROP`: the rows go either way,
+//! and creating and dropping a table per batch would churn the system
+//! catalogs (`pg_class`, `pg_attribute`) thousands of times an hour.
+//!
+//! Any error drops the transaction, which rolls it back: a batch is stored
+//! whole or not at all, so a retry starts from a clean state.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use deadpool_postgres::Transaction;
+use lamlog_core::assemble::InvocationKey;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type};
+
+use super::rows::{self, SqlRow};
+use super::{alerts, failed, partitions, rollup, PostgresStore};
+use crate::store::{DeadLetter, StoreBatch, StoreError, StoredInvocation, WriteOutcome};
+
+/// Takes transaction-scoped advisory locks on sorted 64-bit keys.
+pub(super) const LOCK_KEYS: &str =
+    "SELECT pg_advisory_xact_lock(h) FROM unnest($1::BIGINT[]) AS h ORDER BY h";
+
+const CREATE_BATCH_TABLE: &str = "
+    CREATE TEMP TABLE IF NOT EXISTS lamlog_batch (
+        LIKE pending_invocations,
+        action            SMALLINT NOT NULL,
+        old_start_time_ms BIGINT
+    ) ON COMMIT DELETE ROWS";
+
+/// What a changed row needs done to its table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Action {
+    /// A new key: into `invocations`, or `pending_invocations` without a REPORT.
+    Insert = 0,
+    /// A row of `invocations` changes in place (or moves day, if its time moved).
+    UpdateReported = 1,
+    /// A pending row's REPORT came: out of `pending_invocations`, into `invocations`.
+    Move = 2,
+    /// A pending row changes and still has no REPORT.
+    UpdatePending = 3,
+}
+
+/// One row this batch inserts or changes.
+#[derive(Debug)]
+pub(super) struct Change<'a> {
+    /// The stored row before the batch, if there was one.
+    pub old: Option<&'a StoredInvocation>,
+    /// The row after the batch.
+    pub merged: StoredInvocation,
+    /// How it gets there.
+    pub action: Action,
+}
+
+/// A 64-bit advisory lock key: FNV-1a of a namespace byte and the parts, each
+/// followed by 0xff (a byte UTF-8 never contains, so parts cannot run together).
+pub(super) fn lock_key(namespace: u8, parts: &[&str]) -> i64 {
+    let mut bytes = Vec::with_capacity(1 + parts.iter().map(|part| part.len() + 1).sum::<usize>());
+    bytes.push(namespace);
+    for part in parts {
+        bytes.extend_from_slice(part.as_bytes());
+        bytes.push(0xff);
+    }
+    i64::from_ne_bytes(crate::store::fnv1a_64(&bytes).to_ne_bytes())
+}
+
+/// Writes `batch` in one transaction; see the module comment.
+pub(super) async fn write_batch(
+    store: &PostgresStore,
+    batch: &StoreBatch<'_>,
+) -> Result<WriteOutcome, StoreError> {
+    let incoming = clean_batch(batch.invocations)?;
+    let days: BTreeSet<i64> = incoming
+        .values()
+        .filter_map(|row| row.invocation.start_time_ms)
+        .map(partitions::day_of)
+        .flat_map(|day| [day, day.saturating_add(1)])
+        .collect();
+    store.ensure_days(days).await?;
+
+    let mut client = store.client().await?;
+    let transaction = client
+        .transaction()
+        .await
+        .map_err(failed("starting the batch transaction"))?;
+    let mut outcome = WriteOutcome::default();
+    if !incoming.is_empty() {
+        let mut key_locks: Vec<i64> = incoming
+            .keys()
+            .map(|key| lock_key(b'k', &[&key.account, &key.function, &key.request_id]))
+            .collect();
+        key_locks.sort_unstable();
+        key_locks.dedup();
+        let lock = transaction
+            .prepare_cached(LOCK_KEYS)
+            .await
+            .map_err(failed("preparing the key locks"))?;
+        let (locked, created) = futures_util::future::join(
+            transaction.execute(&lock, &[&key_locks]),
+            transaction.batch_execute(CREATE_BATCH_TABLE),
+        )
+        .await;
+        locked.map_err(failed("locking the batch's keys"))?;
+        created.map_err(failed("creating the batch table"))?;
+
+        let existing = read_existing(&transaction, &incoming).await?;
+        let changes = merge(&incoming, &existing, &mut outcome);
+        if !changes.is_empty() {
+            write_changes(&transaction, &changes).await?;
+            rollup::add_rollups(&transaction, &changes).await?;
+            let window_alerts = rollup::advance_watermarks(&transaction, batch, &changes).await?;
+            outcome.new_alerts =
+                alerts::upsert_alerts(&transaction, batch, &changes, window_alerts).await?;
+        }
+    }
+    outcome.dead_letters = insert_dead_letters(&transaction, batch.dead_letters).await?;
+    transaction
+        .commit()
+        .await
+        .map_err(failed("committing the batch"))?;
+    Ok(outcome)
+}
+
+/// The batch's invocations by key, cleaned of NUL (two keys that differ only
+/// by NUL against U+FFFD become one, joined) and checked to fit the columns.
+fn clean_batch(
+    invocations: &[StoredInvocation],
+) -> Result<BTreeMap<InvocationKey, Cow<'_, StoredInvocation>>, StoreError> {
+    let mut incoming: BTreeMap<InvocationKey, Cow<'_, StoredInvocation>> = BTreeMap::new();
+    for row in invocations {
+        let cleaned = rows::clean_invocation(row);
+        SqlRow::new(&cleaned)?;
+        match incoming.entry(rows::key_of(&cleaned)) {
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(cleaned);
+            }
+            std::collections::btree_map::Entry::Occupied(mut slot) => {
+                let (joined, _) = rows::join(slot.get(), &cleaned);
+                slot.insert(Cow::Owned(joined));
+            }
+        }
+    }
+    Ok(incoming)
+}
+
+/// A stored row and whether it is in `pending_invocations`.
+type Existing = HashMap<InvocationKey, (StoredInvocation, bool)>;
+
+async fn read_existing(
+    transaction: &Transaction<'_>,
+    incoming: &BTreeMap<InvocationKey, Cow<'_, StoredInvocation>>,
+) -> Result<Existing, StoreError> {
+    let mut accounts: Vec<&str> = Vec::with_capacity(incoming.len());
+    let mut functions: Vec<&str> = Vec::with_capacity(incoming.len());
+    let mut request_ids: Vec<&str> = Vec::with_capacity(incoming.len());
+    for key in incoming.keys() {
+        accounts.push(&key.account);
+        functions.push(&key.function);
+        request_ids.push(&key.request_id);
+    }
+    let columns = rows::column_list("stored.");
+    let sql = format!(
+        "SELECT false, {columns}
+           FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[]) AS k(account, function, request_id)
+           JOIN invocations stored
+             ON stored.account = k.account AND stored.function = k.function
+            AND stored.request_id = k.request_id
+         UNION ALL
+         SELECT true, {columns}
+           FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[]) AS k(account, function, request_id)
+           JOIN pending_invocations stored
+             ON stored.account = k.account AND stored.function = k.function
+            AND stored.request_id = k.request_id"
+    );
+    let statement = transaction
+        .prepare_cached(&sql)
+        .await
+        .map_err(failed("preparing the invocation lookup"))?;
+    let found = transaction
+        .query(&statement, &[&accounts, &functions, &request_ids])
+        .await
+        .map_err(failed("reading invocations"))?;
+    let mut existing = Existing::with_capacity(found.len());
+    for row in &found {
+        let pending: bool = row.try_get(0).map_err(failed("reading invocations"))?;
+        let stored = rows::from_row(row, 1)
+            .map_err(|message| StoreError::Statement(format!("reading invocations: {message}")))?;
+        existing.insert(rows::key_of(&stored), (stored, pending));
+    }
+    Ok(existing)
+}
+
+/// Joins each incoming row into its stored row; returns the rows that change,
+/// in key order.
+fn merge<'a>(
+    incoming: &BTreeMap<InvocationKey, Cow<'_, StoredInvocation>>,
+    existing: &'a Existing,
+    outcome: &mut WriteOutcome,
+) -> Vec<Change<'a>> {
+    let mut changes = Vec::new();
+    for (key, new) in incoming {
+        let Some((old, pending)) = existing.get(key) else {
+            outcome.inserted += 1;
+            changes.push(Change {
+                old: None,
+                merged: new.as_ref().clone(),
+                action: Action::Insert,
+            });
+            continue;
+        };
+        let (merged, changed) = rows::join(old, new);
+        if !changed {
+            outcome.unchanged += 1;
+            continue;
+        }
+        outcome.updated += 1;
+        let action = match (pending, merged.invocation.start_time_ms.is_some()) {
+            (false, _) => Action::UpdateReported,
+            (true, true) => Action::Move,
+            (true, false) => Action::UpdatePending,
+        };
+        changes.push(Change {
+            old: Some(old),
+            merged,
+            action,
+        });
+    }
+    changes
+}
+
+/// `COPY`s the changed rows into `lamlog_batch` and applies them.
+async fn write_changes(
+    transaction: &Transaction<'_>,
+    changes: &[Change<'_>],
+) -> Result<(), StoreError> {
+    let columns = rows::column_list("");
+    let sink = transaction
+        .copy_in(&format!(
+            "COPY lamlog_batch ({columns}, action, old_start_time_ms) FROM STDIN (FORMAT binary)"
+        ))
+        .await
+        .map_err(failed("starting the batch copy"))?;
+    let mut types: Vec<Type> = rows::COLUMN_TYPES.to_vec();
+    types.extend([Type::INT2, Type::INT8]);
+    let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, &types));
+    for change in changes {
+        let row = SqlRow::new(&change.merged)?;
+        let action = change.action as i16;
+        let old_start_time_ms = change.old.and_then(|old| old.invocation.start_time_ms);
+        let mut values: Vec<&(dyn ToSql + Sync)> = row.values().to_vec();
+        values.push(&action);
+        values.push(&old_start_time_ms);
+        writer
+            .as_mut()
+            .write(&values)
+            .await
+            .map_err(failed("copying the batch"))?;
+    }
+    writer
+        .as_mut()
+        .finish()
+        .await
+        .map_err(failed("finishing the batch copy"))?;
+
+    let count = |wanted: &dyn Fn(&Change<'_>) -> bool| {
+        changes.iter().filter(|change| wanted(change)).count() as u64
+    };
+    let reported = |change: &Change<'_>| change.merged.invocation.start_time_ms.is_some();
+    let expected = [
+        count(&|change| matches!(change.action, Action::Insert | Action::Move) && reported(change)),
+        count(&|change| change.action == Action::Insert && !reported(change)),
+        count(&|change| change.action == Action::Move),
+        count(&|change| change.action == Action::UpdateReported),
+        count(&|change| change.action == Action::UpdatePending),
+    ];
+    let sql = statements();
+    let mut prepared = Vec::new();
+    for (text, wanted) in sql.iter().zip(expected) {
+        if wanted > 0 {
+            let statement = transaction
+                .prepare_cached(text)
+                .await
+                .map_err(failed("preparing the invocation writes"))?;
+            prepared.push((statement, wanted));
+        }
+    }
+    let results = futures_util::future::join_all(
+        prepared
+            .iter()
+            .map(|(statement, _)| transaction.execute(statement, &[])),
+    )
+    .await;
+    for ((_, wanted), result) in prepared.iter().zip(results) {
+        let written = result.map_err(failed("writing invocations"))?;
+        if written != *wanted {
+            return Err(StoreError::Busy(format!(
+                "writing invocations: {written} rows changed where {wanted} were expected; \
+                 another writer changed them without the key locks"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The five statements of [`write_changes`], in the order of its counts.
+fn statements() -> [String; 5] {
+    let columns = rows::column_list("");
+    let from_batch = rows::column_list("b.");
+    let assignments = rows::COLUMNS[3..].join(", ");
+    let new_values = rows::COLUMNS[3..]
+        .iter()
+        .map(|column| format!("b.{column}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let same_key =
+        "t.account = b.account AND t.function = b.function AND t.request_id = b.request_id";
+    [
+        format!(
+            "INSERT INTO invocations ({columns})
+             SELECT {from_batch} FROM lamlog_batch b
+              WHERE b.action IN (0, 2) AND b.start_time_ms IS NOT NULL
+              ORDER BY b.account, b.function, b.request_id
+             ON CONFLICT DO NOTHING"
+        ),
+        format!(
+            "INSERT INTO pending_invocations ({columns})
+             SELECT {from_batch} FROM lamlog_batch b
+              WHERE b.action = 0 AND b.start_time_ms IS NULL
+              ORDER BY b.account, b.function, b.request_id
+             ON CONFLICT DO NOTHING"
+        ),
+        format!(
+            "DELETE FROM pending_invocations t USING lamlog_batch b
+              WHERE b.action = 2 AND {same_key}"
+        ),
+        format!(
+            "UPDATE invocations t SET ({assignments}) = ({new_values})
+               FROM lamlog_batch b
+              WHERE b.action = 1 AND {same_key} AND t.start_time_ms = b.old_start_time_ms"
+        ),
+        format!(
+            "UPDATE pending_invocations t SET ({assignments}) = ({new_values})
+               FROM lamlog_batch b
+              WHERE b.action = 3 AND {same_key}"
+        ),
+    ]
+}
+
+/// Inserts the dead letters whose key is not stored; returns how many.
+async fn insert_dead_letters(
+    transaction: &Transaction<'_>,
+    dead_letters: &[DeadLetter],
+) -> Result<u64, StoreError> {
+    if dead_letters.is_empty() {
+        return Ok(0);
+    }
+    let mut by_key: BTreeMap<String, rows::CleanDeadLetter<'_>> = BTreeMap::new();
+    for dead_letter in dead_letters {
+        let cleaned = rows::CleanDeadLetter::new(dead_letter);
+        by_key.entry(cleaned.dedup_key.clone()).or_insert(cleaned);
+    }
+    let too_big = |what: &str| {
+        StoreError::Statement(format!(
+            "dead letter {what} does not fit a database integer"
+        ))
+    };
+    let mut record_indexes = Vec::with_capacity(by_key.len());
+    let mut byte_offsets = Vec::with_capacity(by_key.len());
+    for cleaned in by_key.values() {
+        let position = &cleaned.dead_letter.position;
+        record_indexes
+            .push(i64::try_from(position.record_index).map_err(|_| too_big("record index"))?);
+        byte_offsets.push(
+            position
+                .byte_offset
+                .map(i64::try_from)
+                .transpose()
+                .map_err(|_| too_big("byte offset"))?,
+        );
+    }
+    let keys: Vec<&str> = by_key.keys().map(String::as_str).collect();
+    let sources: Vec<&str> = by_key.values().map(|row| row.source.as_ref()).collect();
+    let positions: Vec<&str> = by_key.values().map(|row| row.position.as_str()).collect();
+    let sequence_numbers: Vec<Option<&str>> = by_key
+        .values()
+        .map(|row| row.sequence_number.as_deref())
+        .collect();
+    let reasons: Vec<&str> = by_key.values().map(|row| row.reason.as_ref()).collect();
+    let raws: Vec<&[u8]> = by_key
+        .values()
+        .map(|row| row.dead_letter.raw.as_slice())
+        .collect();
+    let received: Vec<i64> = by_key
+        .values()
+        .map(|row| row.dead_letter.received_at_ms)
+        .collect();
+    let statement = transaction
+        .prepare_cached(
+            "INSERT INTO dead_letters (
+                 dedup_key, source, position, record_index, sequence_number, byte_offset, reason,
+                 raw, received_at_ms)
+             SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::TEXT[],
+                                  $6::BIGINT[], $7::TEXT[], $8::BYTEA[], $9::BIGINT[])
+             ON CONFLICT (dedup_key) DO NOTHING",
+        )
+        .await
+        .map_err(failed("preparing the dead letter insert"))?;
+    transaction
+        .execute(
+            &statement,
+            &[
+                &keys,
+                &sources,
+                &positions,
+                &record_indexes,
+                &sequence_numbers,
+                &byte_offsets,
+                &reasons,
+                &raws,
+                &received,
+            ],
+        )
+        .await
+        .map_err(failed("inserting dead_letters"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_keys_separate_parts_and_namespaces() {
+        assert_ne!(lock_key(b'k', &["ab", "c"]), lock_key(b'k', &["a", "bc"]));
+        assert_ne!(lock_key(b'k', &["a", "b"]), lock_key(b'f', &["a", "b"]));
+        assert_eq!(lock_key(b'k', &["a", "b"]), lock_key(b'k', &["a", "b"]));
+    }
+}
