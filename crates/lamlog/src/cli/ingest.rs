@@ -10,11 +10,11 @@ use clap::Args;
 use lamlog::batch::{BatchInput, BatchSummary, Pipeline, Settings};
 use lamlog::enrich::{CacheStats, Enricher, MetaCache};
 use lamlog::notify::{JsonLinesNotifier, Notifier, NotifyError};
-use lamlog::store::sqlite::SqliteStore;
 use lamlog_core::judge::Alert;
 use serde::Serialize;
 
 use super::input::{expand_inputs, read_input, FormatArg};
+use super::store::StoreArgs;
 use super::{load_metadata, now_ms};
 
 /// Ingest Lambda logs into the local store: parse, assemble, enrich, price,
@@ -39,9 +39,8 @@ pub struct IngestArgs {
     /// Files, directories, globs, or `-` for stdin.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
-    /// The SQLite database to write (created if absent).
-    #[arg(long, default_value = "lamlog.db")]
-    db: PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
     /// Function metadata, TOML or JSON, keyed "account#function".
     #[arg(long)]
     metadata: Option<PathBuf>,
@@ -123,7 +122,7 @@ impl IngestSummary {
 
 pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
+        .enable_all()
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(ingest(args))
@@ -132,8 +131,8 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
 async fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
     let inputs = expand_inputs(&args.inputs)?;
     let source = load_metadata(args.metadata.as_deref())?;
-    let store =
-        SqliteStore::open(&args.db).with_context(|| format!("opening {}", args.db.display()))?;
+    let target = args.store.target();
+    let store = target.open(false).await?;
     let notifier = match &args.alerts_out {
         None => CliNotifier::TableOnly,
         Some(path) if path == Path::new("-") => {
@@ -160,7 +159,7 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
     let progress = progress_bar(total_bytes, args.json);
     let started = Instant::now();
     let mut summary = IngestSummary {
-        db: args.db.display().to_string(),
+        db: target.describe(),
         ..IngestSummary::default()
     };
     for path in &inputs {

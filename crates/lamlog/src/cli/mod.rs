@@ -5,12 +5,14 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cost;
+mod db;
 mod generate;
 mod ingest;
 mod input;
 mod parse;
 mod report;
 mod report_html;
+mod store;
 mod tune;
 
 /// Turn AWS Lambda logs into per-invocation facts, cost, rollups and alerts.
@@ -38,6 +40,7 @@ enum Command {
     Report(report::ReportArgs),
     Generate(generate::GenerateArgs),
     Tune(tune::TuneArgs),
+    Db(db::DbArgs),
 }
 
 /// Runs the command line and turns its outcome into an exit code.
@@ -50,6 +53,7 @@ pub fn main() -> ExitCode {
         Command::Report(args) => report::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Tune(args) => tune::run(args),
+        Command::Db(args) => db::run(args),
     };
     match outcome {
         Ok(code) => code,

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use lamlog::store::sqlite::SqliteStore;
 use lamlog::store::{FunctionSummary, Store};
 use lamlog_core::rollup::percentile_ms;
 use serde::Serialize;
@@ -14,6 +13,7 @@ use serde::Serialize;
 use super::input::{parse_since, Since};
 use super::now_ms;
 use super::report_html;
+use super::store::StoreArgs;
 
 /// Rank functions by cost, with error, timeout, OOM and cold-start rates,
 /// p50/p95/p99 duration, memory, and projected monthly cost.
@@ -31,9 +31,8 @@ use super::report_html;
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct ReportArgs {
-    /// The SQLite database to read.
-    #[arg(long, default_value = "lamlog.db")]
-    db: PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
     /// Only minutes at or after T: an RFC 3339 time (2026-11-01T00:00:00Z), a
     /// date (2026-11-01) or an age (90m, 24h, 7d).
     #[arg(long, value_name = "T", value_parser = parse_since)]
@@ -128,18 +127,12 @@ pub struct Report {
 
 pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let since_ms = args.since.map(|since| since.resolve(now_ms()));
-    if !args.db.exists() {
-        anyhow::bail!(
-            "{} does not exist: run `lamlog ingest` first, or pass --db",
-            args.db.display()
-        );
-    }
     let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
-        let mut store = SqliteStore::open(&args.db)
-            .with_context(|| format!("opening {}", args.db.display()))?;
+        let mut store = args.store.target().open(true).await?;
         let mut out = std::io::stdout().lock();
         let summaries = store.function_summaries(since_ms).await?;
         let report = build_report(since_ms, &summaries);

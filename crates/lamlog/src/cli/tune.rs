@@ -43,8 +43,8 @@ use lamlog::tune_chart::render_svg;
 #[command(verbatim_doc_comment)]
 pub struct TuneArgs {
     /// The database to read (SQLite file or PostgreSQL URL).
-    #[arg(long, default_value = "lamlog.db")]
-    pub db: String,
+    #[command(flatten)]
+    pub store: super::store::StoreArgs,
     /// Only this function (all functions when absent).
     #[arg(long)]
     pub function: Option<String>,
@@ -157,21 +157,14 @@ impl TuneArgs {
     }
 }
 
-/// Runs `lamlog tune` on the SQLite database named by `--db`.
+/// Runs `lamlog tune` on the store named by `--db` or `--database-url`.
 pub fn run(args: TuneArgs) -> anyhow::Result<ExitCode> {
-    let path = std::path::PathBuf::from(&args.db);
-    if !path.exists() {
-        anyhow::bail!(
-            "{} does not exist: run `lamlog ingest` first, or pass --db",
-            path.display()
-        );
-    }
     let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
-        let mut store = lamlog::store::sqlite::SqliteStore::open(&path)
-            .with_context(|| format!("opening {}", path.display()))?;
+        let mut store = args.store.target().open(true).await?;
         run_with_store(args, &mut store).await
     })
 }
@@ -188,7 +181,12 @@ pub async fn run_with_store<S: Store>(args: TuneArgs, store: &mut S) -> anyhow::
             args.limit_per_size,
         )
         .await
-        .with_context(|| format!("cannot read invocations from {}", args.db))?;
+        .with_context(|| {
+            format!(
+                "cannot read invocations from {}",
+                args.store.target().describe()
+            )
+        })?;
     let tuned = tune(&samples, &options);
     if tuned.recommendations.is_empty() {
         eprintln!(

@@ -37,8 +37,8 @@ const SELECT_HISTOGRAMS: &str = "
      GROUP BY account, function, bucket
      ORDER BY account, function, bucket";
 
-/// The latest memory size and the largest memory used of each function, by
-/// two index-bounded lookups per function.
+/// The latest memory size of each function and the largest memory used at
+/// that size, by two index-bounded lookups per function.
 const SELECT_MEMORY: &str = "
     SELECT latest.memory_size_mb, used.max_memory_used_mb
       FROM unnest($1::TEXT[], $2::TEXT[]) WITH ORDINALITY AS k(account, function, position)
@@ -51,7 +51,8 @@ const SELECT_MEMORY: &str = "
       LEFT JOIN LATERAL (
            SELECT MAX(max_memory_used_mb) AS max_memory_used_mb FROM invocations i
             WHERE i.account = k.account AND i.function = k.function AND i.start_time_ms >= $3
-              AND i.duration_ms IS NOT NULL) used ON true
+              AND i.duration_ms IS NOT NULL
+              AND i.memory_size_mb = latest.memory_size_mb) used ON true
      ORDER BY k.position";
 
 const SELECT_MINUTES: &str = "

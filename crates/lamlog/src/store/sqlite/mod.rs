@@ -75,6 +75,20 @@ impl SqliteStore {
         SqliteStore::with_connection(connection)
     }
 
+    /// Deletes invocations that started before `cutoff_ms`, keeping rollups,
+    /// alerts, dead letters and rows still waiting for their REPORT. Returns
+    /// how many rows went.
+    pub fn prune_before(&mut self, cutoff_ms: i64) -> Result<u64, StoreError> {
+        let deleted = self
+            .connection
+            .execute(
+                "DELETE FROM invocations WHERE start_time_ms < ?1",
+                [cutoff_ms],
+            )
+            .map_err(failed("pruning invocations"))?;
+        Ok(deleted as u64)
+    }
+
     /// A fresh database in memory, for tests and one-off runs.
     pub fn open_in_memory() -> Result<SqliteStore, StoreError> {
         let connection = Connection::open_with_flags(

@@ -1,0 +1,143 @@
+//! Which store a subcommand uses: SQLite at `--db`, or PostgreSQL at
+//! `--database-url` / `DATABASE_URL`.
+//!
+//! An explicit `--db` always means SQLite, so a `DATABASE_URL` exported for
+//! other tools never redirects a command that names its file; without either,
+//! the embedded default `./lamlog.db` is used.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use lamlog::store::postgres::{redact_url, PostgresConfig, PostgresStore};
+use lamlog::store::sqlite::SqliteStore;
+use lamlog::store::{FunctionSummary, MinuteRow, Store, StoreBatch, StoreError, WriteOutcome};
+
+/// The `--db` and `--database-url` flags shared by ingest, report and tune.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// The SQLite database file; it wins over a PostgreSQL URL [default:
+    /// lamlog.db, unless a PostgreSQL URL is given].
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// A PostgreSQL URL (postgres://user@host:5432/db?sslmode=verify-full)
+    /// to use instead of SQLite. TLS uses rustls when sslmode asks for it.
+    #[arg(long, value_name = "URL", env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// A PEM bundle of CA certificates for PostgreSQL TLS (e.g. the RDS bundle).
+    #[arg(long, value_name = "PEM", requires = "database_url")]
+    pub ca_file: Option<PathBuf>,
+}
+
+/// Where the data lives, resolved from the flags.
+#[derive(Debug, Clone)]
+pub enum StoreTarget {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database.
+    Postgres(PostgresConfig),
+}
+
+impl StoreArgs {
+    /// `--db` when given, else the PostgreSQL URL when given, else `lamlog.db`.
+    pub fn target(&self) -> StoreTarget {
+        match (&self.db, &self.database_url) {
+            (Some(path), _) => StoreTarget::Sqlite(path.clone()),
+            (None, Some(url)) => {
+                let mut config = PostgresConfig::new(url.clone());
+                config.ca_file.clone_from(&self.ca_file);
+                StoreTarget::Postgres(config)
+            }
+            (None, None) => StoreTarget::Sqlite(PathBuf::from("lamlog.db")),
+        }
+    }
+}
+
+impl StoreTarget {
+    /// How to name it in messages (a URL without its password).
+    pub fn describe(&self) -> String {
+        match self {
+            StoreTarget::Sqlite(path) => path.display().to_string(),
+            StoreTarget::Postgres(config) => redact_url(&config.url),
+        }
+    }
+
+    /// Opens it. `must_exist` refuses a SQLite file that is not there yet
+    /// (reading commands), with a hint.
+    pub async fn open(&self, must_exist: bool) -> anyhow::Result<CliStore> {
+        match self {
+            StoreTarget::Sqlite(path) => {
+                if must_exist && !path.exists() {
+                    anyhow::bail!(
+                        "{} does not exist: run `lamlog ingest` first, or pass --db or --database-url",
+                        path.display()
+                    );
+                }
+                let store = SqliteStore::open(path)
+                    .with_context(|| format!("opening {}", path.display()))?;
+                Ok(CliStore::Sqlite(store))
+            }
+            StoreTarget::Postgres(config) => {
+                let store = PostgresStore::connect(config)
+                    .await
+                    .with_context(|| format!("connecting to {}", redact_url(&config.url)))?;
+                Ok(CliStore::Postgres(store))
+            }
+        }
+    }
+}
+
+/// One of the two stores, behind the one trait.
+pub enum CliStore {
+    /// The embedded default.
+    Sqlite(SqliteStore),
+    /// The production database.
+    Postgres(PostgresStore),
+}
+
+impl Store for CliStore {
+    async fn write_batch(&mut self, batch: &StoreBatch<'_>) -> Result<WriteOutcome, StoreError> {
+        match self {
+            CliStore::Sqlite(store) => store.write_batch(batch).await,
+            CliStore::Postgres(store) => store.write_batch(batch).await,
+        }
+    }
+
+    async fn function_summaries(
+        &mut self,
+        since_ms: Option<i64>,
+    ) -> Result<Vec<FunctionSummary>, StoreError> {
+        match self {
+            CliStore::Sqlite(store) => store.function_summaries(since_ms).await,
+            CliStore::Postgres(store) => store.function_summaries(since_ms).await,
+        }
+    }
+
+    async fn minute_rows(&mut self, since_ms: Option<i64>) -> Result<Vec<MinuteRow>, StoreError> {
+        match self {
+            CliStore::Sqlite(store) => store.minute_rows(since_ms).await,
+            CliStore::Postgres(store) => store.minute_rows(since_ms).await,
+        }
+    }
+
+    async fn dump(&mut self) -> Result<String, StoreError> {
+        match self {
+            CliStore::Sqlite(store) => store.dump().await,
+            CliStore::Postgres(store) => store.dump().await,
+        }
+    }
+
+    async fn tune_samples(
+        &mut self,
+        function: Option<&str>,
+        since_ms: Option<i64>,
+        limit_per_size: usize,
+    ) -> Result<Vec<lamlog_core::tune::Sample>, StoreError> {
+        match self {
+            CliStore::Sqlite(store) => store.tune_samples(function, since_ms, limit_per_size).await,
+            CliStore::Postgres(store) => {
+                store.tune_samples(function, since_ms, limit_per_size).await
+            }
+        }
+    }
+}
