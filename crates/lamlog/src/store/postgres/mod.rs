@@ -192,7 +192,9 @@ impl PostgresStore {
     /// day partitions that end at or before `cutoff_ms` (epoch ms).
     pub async fn prune_partitions_before(&self, cutoff_ms: i64) -> Result<Vec<String>, StoreError> {
         let mut client = self.client().await?;
-        let dropped = partitions::prune(&mut client, cutoff_ms).await?;
+        let pruned = partitions::prune(&mut client, cutoff_ms).await;
+        release(client, &pruned);
+        let dropped = pruned?;
         if let Ok(mut known_days) = self.known_days.lock() {
             for (day, _) in &dropped {
                 known_days.remove(day);
@@ -204,8 +206,9 @@ impl PostgresStore {
     /// The names of the day partitions of `invocations`, oldest first.
     pub async fn partition_names(&self) -> Result<Vec<String>, StoreError> {
         let client = self.client().await?;
-        let days = partitions::existing_days(&client).await?;
-        Ok(days.into_iter().map(partitions::partition_name).collect())
+        let days = partitions::existing_days(&client).await;
+        release(client, &days);
+        Ok(days?.into_iter().map(partitions::partition_name).collect())
     }
 
     /// A connection from the pool.
@@ -232,7 +235,9 @@ impl PostgresStore {
             return Ok(());
         }
         let mut client = self.client().await?;
-        partitions::create(&mut client, &missing).await?;
+        let created = partitions::create(&mut client, &missing).await;
+        release(client, &created);
+        created?;
         self.remember_days(missing);
         Ok(())
     }
@@ -241,6 +246,16 @@ impl PostgresStore {
         if let Ok(mut known_days) = self.known_days.lock() {
             known_days.extend(days);
         }
+    }
+}
+
+/// Returns a connection to the pool, unless it broke: a connection that
+/// failed with [`StoreError::Connection`] is dropped rather than handed to the
+/// next caller, who would find it dead (the pool's own check only sees a
+/// connection as closed once its background task has noticed).
+fn release<T>(client: deadpool_postgres::Client, result: &Result<T, StoreError>) {
+    if matches!(result, Err(StoreError::Connection(_))) || client.is_closed() {
+        drop(deadpool_postgres::Object::take(client));
     }
 }
 
@@ -301,7 +316,7 @@ fn check_schema_name(schema: &str) -> Result<(), StoreError> {
 /// - anything else is [`StoreError::Statement`].
 ///
 /// Both of the first two are transient: the batch is retried whole.
-pub(crate) fn classify(context: &str, error: tokio_postgres::Error) -> StoreError {
+fn classify(context: &str, error: tokio_postgres::Error) -> StoreError {
     let message = format!("{context}: {}", describe(&error));
     if error.is_closed() {
         return StoreError::Connection(message);
@@ -348,7 +363,7 @@ fn describe(error: &tokio_postgres::Error) -> String {
 }
 
 /// [`classify`] as a closure for `map_err`.
-pub(crate) fn failed(context: &'static str) -> impl Fn(tokio_postgres::Error) -> StoreError {
+fn failed(context: &'static str) -> impl Fn(tokio_postgres::Error) -> StoreError {
     move |error| classify(context, error)
 }
 
@@ -362,17 +377,23 @@ impl Store for PostgresStore {
         since_ms: Option<i64>,
     ) -> Result<Vec<FunctionSummary>, StoreError> {
         let client = self.client().await?;
-        read::function_summaries(&client, since_ms).await
+        let summaries = read::function_summaries(&client, since_ms).await;
+        release(client, &summaries);
+        summaries
     }
 
     async fn minute_rows(&mut self, since_ms: Option<i64>) -> Result<Vec<MinuteRow>, StoreError> {
         let client = self.client().await?;
-        read::minute_rows(&client, since_ms).await
+        let minute_rows = read::minute_rows(&client, since_ms).await;
+        release(client, &minute_rows);
+        minute_rows
     }
 
     async fn dump(&mut self) -> Result<String, StoreError> {
         let client = self.client().await?;
-        read::dump(&client).await
+        let text = read::dump(&client).await;
+        release(client, &text);
+        text
     }
 
     async fn tune_samples(
@@ -382,7 +403,9 @@ impl Store for PostgresStore {
         limit_per_size: usize,
     ) -> Result<Vec<lamlog_core::tune::Sample>, StoreError> {
         let client = self.client().await?;
-        read::tune_samples(&client, function, since_ms, limit_per_size).await
+        let samples = read::tune_samples(&client, function, since_ms, limit_per_size).await;
+        release(client, &samples);
+        samples
     }
 }
 

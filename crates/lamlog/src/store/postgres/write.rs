@@ -107,6 +107,16 @@ pub(super) async fn write_batch(
     store.ensure_days(days).await?;
 
     let mut client = store.client().await?;
+    let written = write_in_transaction(&mut client, batch, &incoming).await;
+    super::release(client, &written);
+    written
+}
+
+async fn write_in_transaction(
+    client: &mut deadpool_postgres::Client,
+    batch: &StoreBatch<'_>,
+    incoming: &BTreeMap<InvocationKey, Cow<'_, StoredInvocation>>,
+) -> Result<WriteOutcome, StoreError> {
     let transaction = client
         .transaction()
         .await
@@ -131,8 +141,8 @@ pub(super) async fn write_batch(
         locked.map_err(failed("locking the batch's keys"))?;
         created.map_err(failed("creating the batch table"))?;
 
-        let existing = read_existing(&transaction, &incoming).await?;
-        let changes = merge(&incoming, &existing, &mut outcome);
+        let existing = read_existing(&transaction, incoming).await?;
+        let changes = merge(incoming, &existing, &mut outcome);
         if !changes.is_empty() {
             write_changes(&transaction, &changes).await?;
             rollup::add_rollups(&transaction, &changes).await?;
