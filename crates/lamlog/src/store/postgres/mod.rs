@@ -67,8 +67,9 @@ pub use tls::TlsMode;
 /// How long a new connection may take before the attempt fails.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How the store reaches its database.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How the store reaches its database. Its `Debug` shows the URL without its
+/// password.
+#[derive(Clone, PartialEq, Eq)]
 pub struct PostgresConfig {
     /// `postgres://user:password@host:port/database?sslmode=…`. `sslmode` may
     /// be `disable`, `prefer` or `allow` (no TLS), `require`, `verify-ca` or
@@ -82,6 +83,18 @@ pub struct PostgresConfig {
     /// A schema to work in (created if absent, set as `search_path`), so that
     /// tests can share one database; `None` uses the server's default.
     pub schema: Option<String>,
+}
+
+impl std::fmt::Debug for PostgresConfig {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("PostgresConfig")
+            .field("url", &redact_url(&self.url))
+            .field("ca_file", &self.ca_file)
+            .field("pool_size", &self.pool_size)
+            .field("schema", &self.schema)
+            .finish()
+    }
 }
 
 impl PostgresConfig {
@@ -259,9 +272,13 @@ fn release<T>(client: deadpool_postgres::Client, result: &Result<T, StoreError>)
     }
 }
 
-/// `url` with the password (of the user-info part or a `password=` query
-/// parameter) replaced by `***`; what every error message shows.
+/// `url` with the password (of the user-info part, a `password=` query
+/// parameter, or a `password=` of a `key=value` connection string) replaced
+/// by `***`; what every error message shows.
 pub fn redact_url(url: &str) -> String {
+    if !url.contains("://") {
+        return redact_key_values(url);
+    }
     let mut redacted = url.to_owned();
     if let Some(scheme_end) = redacted.find("://") {
         let authority_start = scheme_end + 3;
@@ -286,6 +303,40 @@ pub fn redact_url(url: &str) -> String {
             .collect();
         redacted = format!("{base}{}", parameters.join("&"));
     }
+    redacted
+}
+
+/// `host=db password='a b' user=u` → `host=db password=*** user=u`.
+fn redact_key_values(text: &str) -> String {
+    let mut redacted = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(found) = rest.find("password") {
+        let (before, from) = rest.split_at(found);
+        redacted.push_str(before);
+        let after_name = from["password".len()..].trim_start();
+        let Some(value) = after_name.strip_prefix('=') else {
+            redacted.push_str("password");
+            rest = &from["password".len()..];
+            continue;
+        };
+        let value = value.trim_start();
+        let value_end = match value.strip_prefix('\'') {
+            // A quoted value ends at the next quote that is not escaped.
+            Some(quoted) => {
+                let mut escaped = false;
+                let close = quoted.char_indices().find(|(_, character)| {
+                    let closes = *character == '\'' && !escaped;
+                    escaped = *character == '\\' && !escaped;
+                    closes
+                });
+                close.map_or(value.len(), |(index, _)| index + 2)
+            }
+            None => value.find(char::is_whitespace).unwrap_or(value.len()),
+        };
+        redacted.push_str("password=***");
+        rest = &value[value_end..];
+    }
+    redacted.push_str(rest);
     redacted
 }
 
@@ -428,6 +479,16 @@ mod tests {
             "postgres://postgres@127.0.0.1:5432/test"
         );
         assert_eq!(redact_url("host=db user=u"), "host=db user=u");
+        assert_eq!(
+            redact_url("host=db password=hunter2 user=u"),
+            "host=db password=*** user=u"
+        );
+        assert_eq!(
+            redact_url("host=db password = 'hun \\' ter2' user=u"),
+            "host=db password=*** user=u"
+        );
+        let config = PostgresConfig::new("postgres://u:hunter2@db/x");
+        assert!(!format!("{config:?}").contains("hunter2"));
     }
 
     #[test]

@@ -49,7 +49,10 @@ use crate::store::{DeadLetter, StoreBatch, StoreError, StoredInvocation, WriteOu
 pub(super) const LOCK_KEYS: &str =
     "SELECT pg_advisory_xact_lock(h) FROM unnest($1::BIGINT[]) AS h ORDER BY h";
 
+/// Silences the "already exists, skipping" notice (for this transaction
+/// only), which tokio-postgres would log on every batch.
 const CREATE_BATCH_TABLE: &str = "
+    SET LOCAL client_min_messages = warning;
     CREATE TEMP TABLE IF NOT EXISTS lamlog_batch (
         LIKE pending_invocations,
         action            SMALLINT NOT NULL,
