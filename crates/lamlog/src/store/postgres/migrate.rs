@@ -32,8 +32,16 @@ const MIGRATIONS: &[Migration] = &[Migration {
 pub const SCHEMA_VERSION: i64 = 1;
 
 /// The advisory lock that serialises migrations (and the creation of a test
-/// schema): "lamlog" in ASCII, so that it is recognisable in `pg_locks`.
-const MIGRATION_LOCK: i64 = 0x6c61_6d6c_6f67;
+/// schema): "lamlog" in ASCII, so that it is recognisable in `pg_locks`,
+/// mixed with the schema's name when there is one, so that stores in
+/// different schemas (tests) do not wait for each other.
+fn migration_lock(schema: Option<&str>) -> i64 {
+    const MIGRATION_LOCK: i64 = 0x6c61_6d6c_6f67;
+    match schema {
+        None => MIGRATION_LOCK,
+        Some(schema) => super::write::lock_key(b'm', &[schema]),
+    }
+}
 
 /// Brings the schema up to date; `schema` (already checked to be a plain
 /// identifier) is created first when given.
@@ -49,7 +57,10 @@ pub(super) async fn migrate(client: &mut Client, schema: Option<&str>) -> Result
         .await
         .map_err(migration_failed("starting the migration transaction"))?;
     transaction
-        .execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .execute(
+            "SELECT pg_advisory_xact_lock($1)",
+            &[&migration_lock(schema)],
+        )
         .await
         .map_err(migration_failed("waiting for the migration lock"))?;
     if let Some(schema) = schema {
@@ -76,6 +87,12 @@ pub(super) async fn migrate(client: &mut Client, schema: Option<&str>) -> Result
         .and_then(|row| row.try_get(0))
         .map_err(migration_failed("reading the schema version"))?;
     if current > SCHEMA_VERSION {
+        // Rolled back here rather than on drop, so that the lock is released
+        // at once even if the caller's runtime is about to stop.
+        transaction
+            .rollback()
+            .await
+            .map_err(migration_failed("ending the migration transaction"))?;
         return Err(StoreError::Migration(format!(
             "the database has schema version {current} but this build knows versions up to {SCHEMA_VERSION}: use a newer lamlog"
         )));

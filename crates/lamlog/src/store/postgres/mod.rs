@@ -67,8 +67,9 @@ pub use tls::TlsMode;
 /// How long a new connection may take before the attempt fails.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How the store reaches its database.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How the store reaches its database. Its `Debug` shows the URL without its
+/// password.
+#[derive(Clone, PartialEq, Eq)]
 pub struct PostgresConfig {
     /// `postgres://user:password@host:port/database?sslmode=…`. `sslmode` may
     /// be `disable`, `prefer` or `allow` (no TLS), `require`, `verify-ca` or
@@ -82,6 +83,18 @@ pub struct PostgresConfig {
     /// A schema to work in (created if absent, set as `search_path`), so that
     /// tests can share one database; `None` uses the server's default.
     pub schema: Option<String>,
+}
+
+impl std::fmt::Debug for PostgresConfig {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("PostgresConfig")
+            .field("url", &redact_url(&self.url))
+            .field("ca_file", &self.ca_file)
+            .field("pool_size", &self.pool_size)
+            .field("schema", &self.schema)
+            .finish()
+    }
 }
 
 impl PostgresConfig {
@@ -192,7 +205,9 @@ impl PostgresStore {
     /// day partitions that end at or before `cutoff_ms` (epoch ms).
     pub async fn prune_partitions_before(&self, cutoff_ms: i64) -> Result<Vec<String>, StoreError> {
         let mut client = self.client().await?;
-        let dropped = partitions::prune(&mut client, cutoff_ms).await?;
+        let pruned = partitions::prune(&mut client, cutoff_ms).await;
+        release(client, &pruned);
+        let dropped = pruned?;
         if let Ok(mut known_days) = self.known_days.lock() {
             for (day, _) in &dropped {
                 known_days.remove(day);
@@ -204,8 +219,9 @@ impl PostgresStore {
     /// The names of the day partitions of `invocations`, oldest first.
     pub async fn partition_names(&self) -> Result<Vec<String>, StoreError> {
         let client = self.client().await?;
-        let days = partitions::existing_days(&client).await?;
-        Ok(days.into_iter().map(partitions::partition_name).collect())
+        let days = partitions::existing_days(&client).await;
+        release(client, &days);
+        Ok(days?.into_iter().map(partitions::partition_name).collect())
     }
 
     /// A connection from the pool.
@@ -232,7 +248,9 @@ impl PostgresStore {
             return Ok(());
         }
         let mut client = self.client().await?;
-        partitions::create(&mut client, &missing).await?;
+        let created = partitions::create(&mut client, &missing).await;
+        release(client, &created);
+        created?;
         self.remember_days(missing);
         Ok(())
     }
@@ -244,9 +262,23 @@ impl PostgresStore {
     }
 }
 
-/// `url` with the password (of the user-info part or a `password=` query
-/// parameter) replaced by `***`; what every error message shows.
+/// Returns a connection to the pool, unless it broke: a connection that
+/// failed with [`StoreError::Connection`] is dropped rather than handed to the
+/// next caller, who would find it dead (the pool's own check only sees a
+/// connection as closed once its background task has noticed).
+fn release<T>(client: deadpool_postgres::Client, result: &Result<T, StoreError>) {
+    if matches!(result, Err(StoreError::Connection(_))) || client.is_closed() {
+        drop(deadpool_postgres::Object::take(client));
+    }
+}
+
+/// `url` with the password (of the user-info part, a `password=` query
+/// parameter, or a `password=` of a `key=value` connection string) replaced
+/// by `***`; what every error message shows.
 pub fn redact_url(url: &str) -> String {
+    if !url.contains("://") {
+        return redact_key_values(url);
+    }
     let mut redacted = url.to_owned();
     if let Some(scheme_end) = redacted.find("://") {
         let authority_start = scheme_end + 3;
@@ -271,6 +303,40 @@ pub fn redact_url(url: &str) -> String {
             .collect();
         redacted = format!("{base}{}", parameters.join("&"));
     }
+    redacted
+}
+
+/// `host=db password='a b' user=u` → `host=db password=*** user=u`.
+fn redact_key_values(text: &str) -> String {
+    let mut redacted = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(found) = rest.find("password") {
+        let (before, from) = rest.split_at(found);
+        redacted.push_str(before);
+        let after_name = from["password".len()..].trim_start();
+        let Some(value) = after_name.strip_prefix('=') else {
+            redacted.push_str("password");
+            rest = &from["password".len()..];
+            continue;
+        };
+        let value = value.trim_start();
+        let value_end = match value.strip_prefix('\'') {
+            // A quoted value ends at the next quote that is not escaped.
+            Some(quoted) => {
+                let mut escaped = false;
+                let close = quoted.char_indices().find(|(_, character)| {
+                    let closes = *character == '\'' && !escaped;
+                    escaped = *character == '\\' && !escaped;
+                    closes
+                });
+                close.map_or(value.len(), |(index, _)| index + 2)
+            }
+            None => value.find(char::is_whitespace).unwrap_or(value.len()),
+        };
+        redacted.push_str("password=***");
+        rest = &value[value_end..];
+    }
+    redacted.push_str(rest);
     redacted
 }
 
@@ -301,7 +367,7 @@ fn check_schema_name(schema: &str) -> Result<(), StoreError> {
 /// - anything else is [`StoreError::Statement`].
 ///
 /// Both of the first two are transient: the batch is retried whole.
-pub(crate) fn classify(context: &str, error: tokio_postgres::Error) -> StoreError {
+fn classify(context: &str, error: tokio_postgres::Error) -> StoreError {
     let message = format!("{context}: {}", describe(&error));
     if error.is_closed() {
         return StoreError::Connection(message);
@@ -348,7 +414,7 @@ fn describe(error: &tokio_postgres::Error) -> String {
 }
 
 /// [`classify`] as a closure for `map_err`.
-pub(crate) fn failed(context: &'static str) -> impl Fn(tokio_postgres::Error) -> StoreError {
+fn failed(context: &'static str) -> impl Fn(tokio_postgres::Error) -> StoreError {
     move |error| classify(context, error)
 }
 
@@ -362,17 +428,23 @@ impl Store for PostgresStore {
         since_ms: Option<i64>,
     ) -> Result<Vec<FunctionSummary>, StoreError> {
         let client = self.client().await?;
-        read::function_summaries(&client, since_ms).await
+        let summaries = read::function_summaries(&client, since_ms).await;
+        release(client, &summaries);
+        summaries
     }
 
     async fn minute_rows(&mut self, since_ms: Option<i64>) -> Result<Vec<MinuteRow>, StoreError> {
         let client = self.client().await?;
-        read::minute_rows(&client, since_ms).await
+        let minute_rows = read::minute_rows(&client, since_ms).await;
+        release(client, &minute_rows);
+        minute_rows
     }
 
     async fn dump(&mut self) -> Result<String, StoreError> {
         let client = self.client().await?;
-        read::dump(&client).await
+        let text = read::dump(&client).await;
+        release(client, &text);
+        text
     }
 
     async fn tune_samples(
@@ -382,7 +454,9 @@ impl Store for PostgresStore {
         limit_per_size: usize,
     ) -> Result<Vec<lamlog_core::tune::Sample>, StoreError> {
         let client = self.client().await?;
-        read::tune_samples(&client, function, since_ms, limit_per_size).await
+        let samples = read::tune_samples(&client, function, since_ms, limit_per_size).await;
+        release(client, &samples);
+        samples
     }
 }
 
@@ -405,6 +479,16 @@ mod tests {
             "postgres://postgres@127.0.0.1:5432/test"
         );
         assert_eq!(redact_url("host=db user=u"), "host=db user=u");
+        assert_eq!(
+            redact_url("host=db password=hunter2 user=u"),
+            "host=db password=*** user=u"
+        );
+        assert_eq!(
+            redact_url("host=db password = 'hun \\' ter2' user=u"),
+            "host=db password=*** user=u"
+        );
+        let config = PostgresConfig::new("postgres://u:hunter2@db/x");
+        assert!(!format!("{config:?}").contains("hunter2"));
     }
 
     #[test]

@@ -47,6 +47,9 @@ pub enum TlsMode {
 /// `sslmode=require` when TLS is wanted, so that tokio-postgres insists on
 /// it) and the mode.
 pub(super) fn split_ssl_mode(url: &str) -> Result<(String, TlsMode), String> {
+    if !url.contains("://") {
+        return split_key_value_ssl_mode(url);
+    }
     let Some((base, query)) = url.split_once('?') else {
         return Ok((url.to_owned(), TlsMode::Disable));
     };
@@ -54,29 +57,45 @@ pub(super) fn split_ssl_mode(url: &str) -> Result<(String, TlsMode), String> {
     let mut kept: Vec<&str> = Vec::new();
     for parameter in query.split('&').filter(|parameter| !parameter.is_empty()) {
         match parameter.split_once('=') {
-            Some(("sslmode", value)) => {
-                mode = match value {
-                    "disable" | "allow" | "prefer" => TlsMode::Disable,
-                    "require" => TlsMode::Require,
-                    "verify-ca" => TlsMode::VerifyCa,
-                    "verify-full" => TlsMode::VerifyFull,
-                    other => return Err(format!("unknown sslmode {other:?}")),
-                }
-            }
+            Some(("sslmode", value)) => mode = parse_mode(value)?,
             _ => kept.push(parameter),
         }
     }
-    let ssl_mode = if mode == TlsMode::Disable {
-        "disable"
-    } else {
-        "require"
-    };
-    kept.push(if ssl_mode == "disable" {
+    kept.push(if mode == TlsMode::Disable {
         "sslmode=disable"
     } else {
         "sslmode=require"
     });
     Ok((format!("{base}?{}", kept.join("&")), mode))
+}
+
+fn parse_mode(value: &str) -> Result<TlsMode, String> {
+    match value {
+        "disable" | "allow" | "prefer" => Ok(TlsMode::Disable),
+        "require" => Ok(TlsMode::Require),
+        "verify-ca" => Ok(TlsMode::VerifyCa),
+        "verify-full" => Ok(TlsMode::VerifyFull),
+        other => Err(format!("unknown sslmode {other:?}")),
+    }
+}
+
+/// [`split_ssl_mode`] for a `key=value` connection string (whose `sslmode`
+/// must then be written `sslmode=value`, without spaces or quotes).
+fn split_key_value_ssl_mode(text: &str) -> Result<(String, TlsMode), String> {
+    let mut mode = TlsMode::Disable;
+    let mut kept: Vec<&str> = Vec::new();
+    for token in text.split_whitespace() {
+        match token.strip_prefix("sslmode=") {
+            Some(value) => mode = parse_mode(value)?,
+            None => kept.push(token),
+        }
+    }
+    kept.push(if mode == TlsMode::Disable {
+        "sslmode=disable"
+    } else {
+        "sslmode=require"
+    });
+    Ok((kept.join(" "), mode))
 }
 
 /// The TLS connector for a mode, `None` for no TLS.
@@ -222,6 +241,11 @@ mod tests {
             ("postgres://u@db/x", TlsMode::Disable)
         );
         assert!(split_ssl_mode("postgres://u@db/x?sslmode=bogus").is_err());
+        let (text, mode) = split_ssl_mode("host=db sslmode=verify-ca user=u").unwrap();
+        assert_eq!(
+            (text.as_str(), mode),
+            ("host=db user=u sslmode=require", TlsMode::VerifyCa)
+        );
     }
 
     #[test]

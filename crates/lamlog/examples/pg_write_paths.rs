@@ -1,0 +1,216 @@
+//! Rows per second of three ways to write a batch of invocations into
+//! PostgreSQL, on batches of 200 and 10,000:
+//!
+//! - **store**: `PostgresStore::write_batch`, the product's path: key locks,
+//!   one read of the stored rows, binary `COPY` into a temporary table,
+//!   `INSERT … SELECT`, then rollups, watermarks and alerts by `unnest`
+//!   upserts, all in one transaction;
+//! - **multi-row**: `INSERT … VALUES (…), (…), … ON CONFLICT DO NOTHING`, one
+//!   statement per batch (split into statements of 2,500 rows, since a
+//!   statement takes at most 65,535 parameters and a row has 24);
+//! - **per-row**: one prepared `INSERT … ON CONFLICT DO NOTHING` per row.
+//!
+//! The last two exist only here: they write the invocation rows and nothing
+//! else (no rollups, no alerts, no merge with stored rows), so they do less
+//! work than the store does. Each batch is new keys, in one transaction.
+//!
+//! ```text
+//! cargo run --release -p lamlog --no-default-features --features postgres --example pg_write_paths
+//! ```
+//!
+//! It uses `DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/test`)
+//! and works in a schema of its own, dropped at the end.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use lamlog::store::postgres::{PostgresConfig, PostgresStore};
+use lamlog::store::{Store, StoreBatch, StoredInvocation};
+use lamlog_core::assemble::Invocation;
+use lamlog_core::judge::AlertRules;
+use lamlog_core::meta::Architecture;
+use tokio_postgres::types::ToSql;
+
+const COLUMNS: &str = "account, function, request_id, log_group, version, start_time_ms, \
+    duration_ms, billed_duration_ms, memory_size_mb, max_memory_used_mb, init_duration_ms, \
+    restore_duration_ms, billed_restore_duration_ms, xray_trace_id, timeout_seconds, cold_start, \
+    status, status_flags, error_type, enriched, tenant, architecture, region, cost_usd";
+
+/// 2025-06-15T10:00:00Z.
+const BASE_MS: i64 = 1_749_981_600_000;
+
+fn invocations(path: &str, round: usize, size: usize) -> Vec<StoredInvocation> {
+    let mut rows: Vec<StoredInvocation> = (0..size)
+        .map(|index| {
+            let function = format!("function-{}", index % 10);
+            let duration_ms = 5.0 + (index % 977) as f64 * 1.37;
+            StoredInvocation {
+                invocation: Invocation {
+                    account: "123456789012".to_owned(),
+                    log_group: format!("/aws/lambda/{function}"),
+                    function,
+                    request_id: format!("{path}-{round:04}-{index:06}-8f3e2c1a-5b7d-4e9f"),
+                    version: Some("$LATEST".to_owned()),
+                    start_time_ms: Some(BASE_MS + (round * size + index) as i64 * 7),
+                    duration_ms: Some(duration_ms),
+                    billed_duration_ms: Some(duration_ms.ceil() as u64),
+                    memory_size_mb: Some(256),
+                    max_memory_used_mb: Some(80 + (index % 50) as u32),
+                    ..Invocation::default()
+                },
+                enriched: true,
+                tenant: Some("acme".to_owned()),
+                architecture: Architecture::Arm64,
+                region: Some("eu-west-1".to_owned()),
+                cost_usd: Some(0.000_000_2 + duration_ms * 1e-9),
+            }
+        })
+        .collect();
+    rows.sort_by(|left, right| left.invocation.request_id.cmp(&right.invocation.request_id));
+    rows
+}
+
+/// The 24 column values of a row, owned.
+fn values(row: &StoredInvocation) -> Vec<Box<dyn ToSql + Sync + Send>> {
+    let invocation = &row.invocation;
+    vec![
+        Box::new(invocation.account.clone()),
+        Box::new(invocation.function.clone()),
+        Box::new(invocation.request_id.clone()),
+        Box::new(invocation.log_group.clone()),
+        Box::new(invocation.version.clone()),
+        Box::new(invocation.start_time_ms),
+        Box::new(invocation.duration_ms),
+        Box::new(invocation.billed_duration_ms.map(|value| value as i64)),
+        Box::new(invocation.memory_size_mb.map(i64::from)),
+        Box::new(invocation.max_memory_used_mb.map(i64::from)),
+        Box::new(invocation.init_duration_ms),
+        Box::new(invocation.restore_duration_ms),
+        Box::new(
+            invocation
+                .billed_restore_duration_ms
+                .map(|value| value as i64),
+        ),
+        Box::new(invocation.xray_trace_id.clone()),
+        Box::new(invocation.timeout_seconds),
+        Box::new(invocation.cold_start),
+        Box::new(invocation.status().as_str().to_owned()),
+        Box::new(i16::from(invocation.status_flags.0)),
+        Box::new(invocation.error_type.clone()),
+        Box::new(row.enriched),
+        Box::new(row.tenant.clone()),
+        Box::new(row.architecture.as_str().to_owned()),
+        Box::new(row.region.clone()),
+        Box::new(row.cost_usd),
+    ]
+}
+
+async fn multi_row(
+    client: &mut tokio_postgres::Client,
+    rows: &[StoredInvocation],
+) -> anyhow::Result<()> {
+    let transaction = client.transaction().await?;
+    for chunk in rows.chunks(2_500) {
+        let owned: Vec<Box<dyn ToSql + Sync + Send>> = chunk.iter().flat_map(values).collect();
+        let params: Vec<&(dyn ToSql + Sync)> = owned
+            .iter()
+            .map(|value| value.as_ref() as &(dyn ToSql + Sync))
+            .collect();
+        let tuples: Vec<String> = (0..chunk.len())
+            .map(|row| {
+                let placeholders: Vec<String> = (1..=24)
+                    .map(|column| format!("${}", row * 24 + column))
+                    .collect();
+                format!("({})", placeholders.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO invocations ({COLUMNS}) VALUES {} ON CONFLICT DO NOTHING",
+            tuples.join(", ")
+        );
+        transaction.execute(&sql, &params).await?;
+    }
+    transaction.commit().await?;
+    Ok(())
+}
+
+async fn per_row(
+    client: &mut tokio_postgres::Client,
+    rows: &[StoredInvocation],
+) -> anyhow::Result<()> {
+    let transaction = client.transaction().await?;
+    let placeholders: Vec<String> = (1..=24).map(|column| format!("${column}")).collect();
+    let statement = transaction
+        .prepare(&format!(
+            "INSERT INTO invocations ({COLUMNS}) VALUES ({}) ON CONFLICT DO NOTHING",
+            placeholders.join(", ")
+        ))
+        .await?;
+    for row in rows {
+        let owned = values(row);
+        let params: Vec<&(dyn ToSql + Sync)> = owned
+            .iter()
+            .map(|value| value.as_ref() as &(dyn ToSql + Sync))
+            .collect();
+        transaction.execute(&statement, &params).await?;
+    }
+    transaction.commit().await?;
+    Ok(())
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> anyhow::Result<()> {
+    let url = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let schema = format!("lamlog_bench_{:08x}", fastrand::u32(..));
+    let config = PostgresConfig {
+        pool_size: 1,
+        schema: Some(schema.clone()),
+        ..PostgresConfig::new(url.clone())
+    };
+    let mut store = PostgresStore::connect(&config)
+        .await
+        .context("connecting the store")?;
+    let mut pg_config: tokio_postgres::Config = url.parse()?;
+    pg_config.options(format!("-c search_path={schema}"));
+    let (mut client, connection) = pg_config.connect(tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+
+    let metadata = std::collections::BTreeMap::new();
+    let rules = AlertRules::default();
+    println!("| batch | path | rows/s | ms per batch |");
+    println!("|---:|---|---:|---:|");
+    for (size, rounds) in [(200_usize, 40_usize), (10_000, 6)] {
+        for path in ["store", "multi-row", "per-row"] {
+            let mut elapsed = Duration::ZERO;
+            // Round 0 warms up (statement caches, the day's partition).
+            for round in 0..=rounds {
+                let rows = invocations(path, round + size, size);
+                let started = Instant::now();
+                match path {
+                    "store" => {
+                        let batch = StoreBatch {
+                            invocations: &rows,
+                            dead_letters: &[],
+                            metadata: &metadata,
+                            rules: &rules,
+                        };
+                        store.write_batch(&batch).await?;
+                    }
+                    "multi-row" => multi_row(&mut client, &rows).await?,
+                    _ => per_row(&mut client, &rows).await?,
+                }
+                if round > 0 {
+                    elapsed += started.elapsed();
+                }
+            }
+            let rows_per_second = (size * rounds) as f64 / elapsed.as_secs_f64();
+            let ms_per_batch = elapsed.as_secs_f64() * 1000.0 / rounds as f64;
+            println!("| {size} | {path} | {rows_per_second:.0} | {ms_per_batch:.1} |");
+        }
+    }
+    client
+        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .await?;
+    Ok(())
+}
