@@ -1,6 +1,8 @@
 //! lamlog: the batch driver, the backends behind the enrich, store and notify
 //! traits, and the `lamlog` command line.
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod batch;
 pub mod enrich;
 pub mod generate;

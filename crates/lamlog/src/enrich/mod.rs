@@ -13,6 +13,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use lamlog_core::meta::FunctionMeta;
 
 pub mod cache;
+#[cfg(feature = "aws")]
+pub mod dynamodb;
 pub mod file;
 
 pub use cache::{CacheStats, MetaCache};
@@ -49,6 +51,10 @@ pub enum EnrichError {
     /// The backend did not answer in time or refused; retrying may help.
     #[error("metadata backend unavailable: {0}")]
     Unavailable(String),
+    /// The backend refused the request itself (no such table, wrong key
+    /// schema): retrying the same request cannot help.
+    #[error("metadata backend rejected the request: {0}")]
+    Rejected(String),
 }
 
 impl EnrichError {
@@ -66,17 +72,75 @@ pub trait MetaSource {
     async fn fetch(&self, keys: &[String]) -> Result<BTreeMap<String, Resolved>, EnrichError>;
 }
 
+/// What the enrich stage does when its source is unavailable
+/// ([`EnrichError::is_transient`]) after the source's own retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnUnavailable {
+    /// Fail the batch, so that it is retried later (the default: nothing is
+    /// stored without the metadata it should have had).
+    #[default]
+    Fail,
+    /// Go on without metadata for the keys the cache could not answer; their
+    /// invocations are stored with `enriched = false`. Those keys are not
+    /// cached, so the next batch asks the source again.
+    StoreUnenriched,
+}
+
+impl std::str::FromStr for OnUnavailable {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "fail" => Ok(OnUnavailable::Fail),
+            "store-unenriched" => Ok(OnUnavailable::StoreUnenriched),
+            other => Err(format!(
+                "unknown enrichment policy {other:?}: expected fail or store-unenriched"
+            )),
+        }
+    }
+}
+
 /// The enrich stage: a source behind the cache.
+///
+/// The unavailability policy lives here rather than in a wrapper source:
+/// a wrapper that answered "nothing" would have its answer cached as misses
+/// for a whole TTL, leaving functions unenriched long after the backend is
+/// back.
 #[derive(Debug)]
 pub struct Enricher<S> {
     source: S,
     cache: MetaCache,
+    on_unavailable: OnUnavailable,
+    degraded_lookups: std::sync::atomic::AtomicU64,
 }
 
 impl<S: MetaSource> Enricher<S> {
     /// An enricher over `source` with `cache` in front.
     pub fn new(source: S, cache: MetaCache) -> Enricher<S> {
-        Enricher { source, cache }
+        Enricher {
+            source,
+            cache,
+            on_unavailable: OnUnavailable::default(),
+            degraded_lookups: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// The same enricher with another unavailability policy.
+    pub fn on_unavailable(mut self, policy: OnUnavailable) -> Enricher<S> {
+        self.on_unavailable = policy;
+        self
+    }
+
+    /// The source, for its own counters.
+    pub fn source(&self) -> &S {
+        &self.source
+    }
+
+    /// Lookups answered without the source because it was unavailable and
+    /// the policy is [`OnUnavailable::StoreUnenriched`].
+    pub fn degraded_lookups(&self) -> u64 {
+        self.degraded_lookups
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The cache's counters.
@@ -104,7 +168,18 @@ impl<S: MetaSource> Enricher<S> {
         if missing.is_empty() {
             return Ok(found);
         }
-        let fetched = self.source.fetch(&missing).await?;
+        let fetched = match self.source.fetch(&missing).await {
+            Ok(fetched) => fetched,
+            Err(error)
+                if error.is_transient()
+                    && self.on_unavailable == OnUnavailable::StoreUnenriched =>
+            {
+                self.degraded_lookups
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return Ok(found);
+            }
+            Err(error) => return Err(error),
+        };
         for key in missing {
             let resolved = fetched.get(&key).cloned();
             self.cache.insert(key.clone(), resolved.clone());

@@ -6,6 +6,8 @@
 
 use lamlog_core::judge::Alert;
 
+#[cfg(feature = "aws")]
+pub mod sns;
 pub mod stdout;
 
 pub use stdout::JsonLinesNotifier;

@@ -1,0 +1,252 @@
+//! The function's configuration: read from the environment once, at cold
+//! start, and validated before the first event.
+//!
+//! A bad value stops the cold start with an error naming the variable, so a
+//! misconfigured deployment fails at once and visibly (an `Init` error in
+//! CloudWatch) rather than on some later batch.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `DATABASE_URL` | required | where the store lives (`postgres://…`; `sqlite://PATH` in local builds with the `sqlite` feature) |
+//! | `LAMLOG_METADATA_TABLE` | required | the DynamoDB table of function metadata |
+//! | `LAMLOG_METADATA_KEY` | `pk` | its partition key attribute (a string, `account#function`) |
+//! | `LAMLOG_ALERT_TOPIC_ARN` | none | SNS topic for new alerts; without it alerts stay in the table |
+//! | `LAMLOG_CACHE_TTL_SECS` | 3600 | metadata cache time to live, hits and misses alike |
+//! | `LAMLOG_CACHE_CAPACITY` | 100000 | metadata cache bound, in entries |
+//! | `LAMLOG_ENRICH_POLICY` | `fail` | `fail` or `store-unenriched` when DynamoDB stays unavailable |
+//! | `LAMLOG_ENRICH_DEADLINE_MS` | 5000 | time one metadata fetch may take, retries included |
+//! | `LAMLOG_DEADLINE_MARGIN_MS` | 2000 | time kept free before the Lambda deadline |
+//! | `LAMLOG_SLICE_RECORDS` | 500 | Kinesis records per transaction |
+//! | `LAMLOG_SLICE_RETRIES` | 2 | in-process retries of a slice that failed transiently |
+//! | `LAMLOG_LOG_LEVEL` | `AWS_LAMBDA_LOG_LEVEL`, else `info` | `error` … `trace` |
+//! | `AWS_ENDPOINT_URL` | none | send every AWS call there (moto in tests) |
+//! | `AWS_REGION` | set by Lambda | |
+//! | `AWS_LAMBDA_FUNCTION_NAME` | set by Lambda | the EMF dimension |
+
+use std::time::Duration;
+
+use lamlog::enrich::OnUnavailable;
+
+use crate::handler::HandlerOptions;
+
+/// The validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Where the store lives.
+    pub database_url: String,
+    /// The metadata table.
+    pub metadata_table: String,
+    /// Its partition key attribute.
+    pub metadata_key: String,
+    /// SNS topic for new alerts, if any.
+    pub alert_topic_arn: Option<String>,
+    /// Metadata cache TTL.
+    pub cache_ttl: Duration,
+    /// Metadata cache bound.
+    pub cache_capacity: u64,
+    /// What to do when DynamoDB stays unavailable.
+    pub enrich_policy: OnUnavailable,
+    /// Time one metadata fetch may take.
+    pub enrich_deadline: Duration,
+    /// Slicing, margin and retries.
+    pub handler: HandlerOptions,
+    /// Log level.
+    pub log_level: tracing::Level,
+    /// AWS endpoint override.
+    pub aws_endpoint_url: Option<String>,
+    /// AWS region, when set.
+    pub aws_region: Option<String>,
+    /// The function's name, for the EMF dimension.
+    pub function_name: String,
+}
+
+/// A variable that is missing or unreadable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// A required variable is not set.
+    #[error("{0} is required")]
+    Missing(&'static str),
+    /// A variable's value is not acceptable.
+    #[error("{name}={value:?}: {reason}")]
+    Invalid {
+        /// The variable.
+        name: &'static str,
+        /// Its value.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
+        let number = |name: &'static str, default: u64, minimum: u64| -> Result<u64, ConfigError> {
+            let Some(text) = get(name) else {
+                return Ok(default);
+            };
+            let invalid = |reason: String| ConfigError::Invalid {
+                name,
+                value: text.clone(),
+                reason,
+            };
+            let value: u64 = text
+                .trim()
+                .parse()
+                .map_err(|error: std::num::ParseIntError| invalid(error.to_string()))?;
+            if value < minimum {
+                return Err(invalid(format!("must be at least {minimum}")));
+            }
+            Ok(value)
+        };
+        let enrich_policy = match get("LAMLOG_ENRICH_POLICY") {
+            None => OnUnavailable::default(),
+            Some(text) => text.trim().parse().map_err(|reason| ConfigError::Invalid {
+                name: "LAMLOG_ENRICH_POLICY",
+                value: text.clone(),
+                reason,
+            })?,
+        };
+        let log_level = match get("LAMLOG_LOG_LEVEL").or_else(|| get("AWS_LAMBDA_LOG_LEVEL")) {
+            None => tracing::Level::INFO,
+            Some(text) => text.trim().parse().map_err(|_| ConfigError::Invalid {
+                name: "LAMLOG_LOG_LEVEL",
+                value: text.clone(),
+                reason: "expected error, warn, info, debug or trace".to_owned(),
+            })?,
+        };
+        let alert_topic_arn = get("LAMLOG_ALERT_TOPIC_ARN");
+        if let Some(arn) = &alert_topic_arn {
+            if !arn.starts_with("arn:") {
+                return Err(ConfigError::Invalid {
+                    name: "LAMLOG_ALERT_TOPIC_ARN",
+                    value: arn.clone(),
+                    reason: "not an ARN".to_owned(),
+                });
+            }
+        }
+        Ok(Config {
+            database_url: required("DATABASE_URL")?,
+            metadata_table: required("LAMLOG_METADATA_TABLE")?,
+            metadata_key: get("LAMLOG_METADATA_KEY").unwrap_or_else(|| "pk".to_owned()),
+            alert_topic_arn,
+            cache_ttl: Duration::from_secs(number("LAMLOG_CACHE_TTL_SECS", 3600, 0)?),
+            cache_capacity: number("LAMLOG_CACHE_CAPACITY", 100_000, 1)?,
+            enrich_policy,
+            enrich_deadline: Duration::from_millis(number("LAMLOG_ENRICH_DEADLINE_MS", 5000, 1)?),
+            handler: HandlerOptions {
+                slice_records: number("LAMLOG_SLICE_RECORDS", 500, 1)? as usize,
+                deadline_margin: Duration::from_millis(number(
+                    "LAMLOG_DEADLINE_MARGIN_MS",
+                    2000,
+                    0,
+                )?),
+                slice_retries: number("LAMLOG_SLICE_RETRIES", 2, 0)?.min(10) as u32,
+                ..HandlerOptions::default()
+            },
+            log_level,
+            aws_endpoint_url: get("AWS_ENDPOINT_URL"),
+            aws_region: get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION")),
+            function_name: get("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|| "lamlog".to_owned()),
+        })
+    }
+
+    /// The database URL with any password replaced, for logs.
+    pub fn redacted_database_url(&self) -> String {
+        redact_url(&self.database_url)
+    }
+}
+
+/// `scheme://user:secret@host/db` → `scheme://user:***@host/db`.
+fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((credentials, host)) = rest.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match credentials.split_once(':') {
+        Some((user, _secret)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn read(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    const REQUIRED: [(&str, &str); 2] = [
+        ("DATABASE_URL", "postgres://lamlog:secret@db/lamlog"),
+        ("LAMLOG_METADATA_TABLE", "meta"),
+    ];
+
+    #[test]
+    fn defaults_fill_everything_but_the_required_two() {
+        let config = read(&REQUIRED).unwrap();
+        assert_eq!(config.metadata_key, "pk");
+        assert_eq!(config.cache_ttl, Duration::from_secs(3600));
+        assert_eq!(config.enrich_policy, OnUnavailable::Fail);
+        assert_eq!(config.handler.slice_records, 500);
+        assert_eq!(config.alert_topic_arn, None);
+        assert_eq!(config.log_level, tracing::Level::INFO);
+        assert_eq!(
+            config.redacted_database_url(),
+            "postgres://lamlog:***@db/lamlog"
+        );
+    }
+
+    #[test]
+    fn every_value_is_read_and_checked() {
+        let mut pairs = REQUIRED.to_vec();
+        pairs.extend([
+            ("LAMLOG_ENRICH_POLICY", "store-unenriched"),
+            ("LAMLOG_SLICE_RECORDS", "200"),
+            ("LAMLOG_DEADLINE_MARGIN_MS", "1500"),
+            (
+                "LAMLOG_ALERT_TOPIC_ARN",
+                "arn:aws:sns:eu-west-1:1:alerts.fifo",
+            ),
+            ("AWS_LAMBDA_LOG_LEVEL", "DEBUG"),
+        ]);
+        let config = read(&pairs).unwrap();
+        assert_eq!(config.enrich_policy, OnUnavailable::StoreUnenriched);
+        assert_eq!(config.handler.slice_records, 200);
+        assert_eq!(config.handler.deadline_margin, Duration::from_millis(1500));
+        assert_eq!(config.log_level, tracing::Level::DEBUG);
+
+        assert_eq!(
+            config_error(&[("LAMLOG_SLICE_RECORDS", "0")]),
+            "LAMLOG_SLICE_RECORDS=\"0\": must be at least 1"
+        );
+        assert!(config_error(&[("LAMLOG_ENRICH_POLICY", "ignore")]).contains("store-unenriched"));
+        assert!(config_error(&[("LAMLOG_ALERT_TOPIC_ARN", "alerts")]).contains("not an ARN"));
+        assert!(
+            config_error(&[("LAMLOG_CACHE_TTL_SECS", "-1")]).starts_with("LAMLOG_CACHE_TTL_SECS")
+        );
+        let missing = read(&[("LAMLOG_METADATA_TABLE", "meta")]).unwrap_err();
+        assert_eq!(missing.to_string(), "DATABASE_URL is required");
+    }
+
+    fn config_error(extra: &[(&str, &str)]) -> String {
+        let mut pairs = REQUIRED.to_vec();
+        pairs.extend_from_slice(extra);
+        read(&pairs).unwrap_err().to_string()
+    }
+}

@@ -1,0 +1,72 @@
+//! `bootstrap`: the lamlog Lambda function's entry point.
+//!
+//! Cold start: read the configuration, set up JSON logs, open the store and
+//! build the AWS clients — once. Then serve events one at a time: Lambda
+//! never gives an execution environment two events at once, so the state is
+//! borrowed mutably by one invocation at a time.
+
+// The SDK clients and the runtime nest async types deeply enough to pass
+// the default limit when their layouts are computed.
+#![recursion_limit = "256"]
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use lambda_runtime::{service_fn, LambdaEvent};
+use lamlog::store::Store;
+use lamlog_lambda::config::Config;
+use lamlog_lambda::handler::HandlerError;
+use lamlog_lambda::state::State;
+use serde_json::value::RawValue;
+use tokio::sync::Mutex;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::from_env().context("reading the configuration")?;
+    tracing_subscriber::fmt()
+        .json()
+        .with_max_level(config.log_level)
+        .with_current_span(false)
+        .with_span_list(false)
+        .without_time()
+        .with_writer(std::io::stdout)
+        .init();
+    tracing::info!(
+        database = %config.redacted_database_url(),
+        table = %config.metadata_table,
+        topic = config.alert_topic_arn.as_deref().unwrap_or("-"),
+        slice_records = config.handler.slice_records,
+        "cold start"
+    );
+    let url = config.database_url.clone();
+    #[cfg(feature = "sqlite")]
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let store = lamlog::store::sqlite::SqliteStore::open(std::path::Path::new(path))
+            .with_context(|| format!("opening sqlite store {path}"))?;
+        return serve(&config, store).await;
+    }
+    anyhow::bail!(
+        "DATABASE_URL {}: no store for this scheme in this build",
+        config.redacted_database_url()
+    )
+}
+
+/// Builds the state around `store` and serves events until the runtime stops.
+#[allow(dead_code)]
+async fn serve<S: Store + 'static>(config: &Config, store: S) -> anyhow::Result<()> {
+    let state = Arc::new(Mutex::new(State::build(config, store).await));
+    let handler = service_fn(move |event: LambdaEvent<Box<RawValue>>| {
+        let state = Arc::clone(&state);
+        async move {
+            let mut state = state.lock().await;
+            let deadline_ms = event.context.deadline;
+            let response: Result<serde_json::Value, HandlerError> = state
+                .invoke(event.payload.get().as_bytes(), deadline_ms)
+                .await;
+            response
+        }
+    });
+    lambda_runtime::run(handler)
+        .await
+        .map_err(|error| anyhow::anyhow!("lambda runtime: {error}"))
+}
