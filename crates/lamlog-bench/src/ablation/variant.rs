@@ -1,0 +1,240 @@
+//! The five rows of the ablation, each one technique more than the last.
+//!
+//! | row | metadata | store | clients and connections | cache |
+//! |---|---|---|---|---|
+//! | 1 naive | GetItem per key | INSERT per row | new per batch | none |
+//! | 2 + batching | BatchGetItem per 100 keys | one write per table | new per batch | none |
+//! | 3 + TTL cache | as 2 | as 2 | new per batch | TTL 3600 s |
+//! | 4 + clients once | as 2 | as 2 | built once, outside the handler | TTL |
+//! | 5 lamlog as shipped | as 2 | `PostgresStore`: COPY + insert-select | once | TTL |
+//!
+//! Every row runs the same batch through the same [`Pipeline`]; only the
+//! backends behind `MetaSource` and `Store` differ, and a variant that builds
+//! its clients per batch does so inside the timed region, as a handler that
+//! builds them in its body would.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use lamlog::batch::{Pipeline, Settings};
+use lamlog::enrich::{EnrichError, Enricher, MetaCache, MetaSource, Resolved};
+use lamlog::notify::TableOnly;
+use lamlog::store::postgres::{PostgresConfig, PostgresStore};
+use lamlog::store::{FunctionSummary, MinuteRow, Store, StoreBatch, StoreError, WriteOutcome};
+
+use super::dynamo::{self, BatchGetSource, ClientSlot, PerKeySource, RequestCounter};
+use super::naive_store::{NaiveStore, WriteMode};
+
+/// The schema the shipped store writes in during the benchmark.
+pub const SHIPPED_SCHEMA: &str = "lamlog_bench_shipped";
+
+/// One row of the ablation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Technique {
+    /// Per-key GetItem, per-row INSERT, new clients per batch, no cache.
+    Naive,
+    /// + BatchGetItem and one write per batch.
+    Batching,
+    /// + the TTL cache.
+    Cache,
+    /// + clients and connections created once, outside the handler.
+    ClientsOnce,
+    /// lamlog as shipped: + COPY and insert-select.
+    Shipped,
+}
+
+impl Technique {
+    /// The rows, in order.
+    pub const ALL: [Technique; 5] = [
+        Technique::Naive,
+        Technique::Batching,
+        Technique::Cache,
+        Technique::ClientsOnce,
+        Technique::Shipped,
+    ];
+
+    /// The row's label in the table.
+    pub fn label(self) -> &'static str {
+        match self {
+            Technique::Naive => "1 naive",
+            Technique::Batching => "2 + batching",
+            Technique::Cache => "3 + TTL cache",
+            Technique::ClientsOnce => "4 + clients once",
+            Technique::Shipped => "5 lamlog as shipped",
+        }
+    }
+
+    fn clients_per_batch(self) -> bool {
+        matches!(
+            self,
+            Technique::Naive | Technique::Batching | Technique::Cache
+        )
+    }
+
+    fn cached(self) -> bool {
+        !matches!(self, Technique::Naive | Technique::Batching)
+    }
+}
+
+/// The metadata sources of the ablation behind one type.
+#[derive(Debug)]
+pub enum AnySource {
+    /// Row 1.
+    PerKey(PerKeySource),
+    /// Rows 2–5.
+    BatchGet(BatchGetSource),
+}
+
+impl MetaSource for AnySource {
+    async fn fetch(&self, keys: &[String]) -> Result<BTreeMap<String, Resolved>, EnrichError> {
+        match self {
+            AnySource::PerKey(source) => source.fetch(keys).await,
+            AnySource::BatchGet(source) => source.fetch(keys).await,
+        }
+    }
+}
+
+/// The stores of the ablation behind one type.
+#[derive(Debug)]
+pub enum AnyStore {
+    /// Rows 1–4.
+    Naive(NaiveStore),
+    /// Row 5.
+    Shipped(PostgresStore),
+}
+
+impl Store for AnyStore {
+    async fn write_batch(&mut self, batch: &StoreBatch<'_>) -> Result<WriteOutcome, StoreError> {
+        match self {
+            AnyStore::Naive(store) => store.write_batch(batch).await,
+            AnyStore::Shipped(store) => store.write_batch(batch).await,
+        }
+    }
+
+    async fn function_summaries(
+        &mut self,
+        since_ms: Option<i64>,
+    ) -> Result<Vec<FunctionSummary>, StoreError> {
+        match self {
+            AnyStore::Naive(store) => store.function_summaries(since_ms).await,
+            AnyStore::Shipped(store) => store.function_summaries(since_ms).await,
+        }
+    }
+
+    async fn minute_rows(&mut self, since_ms: Option<i64>) -> Result<Vec<MinuteRow>, StoreError> {
+        match self {
+            AnyStore::Naive(store) => store.minute_rows(since_ms).await,
+            AnyStore::Shipped(store) => store.minute_rows(since_ms).await,
+        }
+    }
+
+    async fn dump(&mut self) -> Result<String, StoreError> {
+        match self {
+            AnyStore::Naive(store) => store.dump().await,
+            AnyStore::Shipped(store) => store.dump().await,
+        }
+    }
+
+    async fn tune_samples(
+        &mut self,
+        function: Option<&str>,
+        since_ms: Option<i64>,
+        limit_per_size: usize,
+    ) -> Result<Vec<lamlog_core::tune::Sample>, StoreError> {
+        match self {
+            AnyStore::Naive(store) => store.tune_samples(function, since_ms, limit_per_size).await,
+            AnyStore::Shipped(store) => {
+                store.tune_samples(function, since_ms, limit_per_size).await
+            }
+        }
+    }
+}
+
+/// One row, ready to run batches.
+pub struct Variant {
+    /// Which row.
+    pub technique: Technique,
+    pipeline: Pipeline<AnySource, AnyStore, TableOnly>,
+    slot: ClientSlot,
+    endpoint: String,
+    database_url: String,
+    counter: RequestCounter,
+}
+
+impl Variant {
+    /// Builds the row's pipeline against `endpoint` (DynamoDB) and
+    /// `database_url` (PostgreSQL), counting DynamoDB requests in `counter`.
+    pub async fn build(
+        technique: Technique,
+        endpoint: &str,
+        database_url: &str,
+        counter: &RequestCounter,
+    ) -> anyhow::Result<Variant> {
+        let slot = ClientSlot::new(dynamo::client(endpoint, counter).await);
+        let source = match technique {
+            Technique::Naive => AnySource::PerKey(PerKeySource(slot.clone())),
+            _ => AnySource::BatchGet(BatchGetSource(slot.clone())),
+        };
+        let ttl = if technique.cached() {
+            lamlog::enrich::cache::DEFAULT_TTL
+        } else {
+            Duration::ZERO
+        };
+        let store = match technique {
+            Technique::Shipped => {
+                let mut config = PostgresConfig::new(database_url);
+                config.pool_size = 1;
+                config.schema = Some(SHIPPED_SCHEMA.to_owned());
+                AnyStore::Shipped(PostgresStore::connect(&config).await?)
+            }
+            _ => AnyStore::Naive(NaiveStore::connect(database_url, write_mode(technique)).await?),
+        };
+        Ok(Variant {
+            technique,
+            pipeline: Pipeline {
+                enricher: Enricher::new(
+                    source,
+                    MetaCache::new(ttl, lamlog::enrich::cache::DEFAULT_CAPACITY),
+                ),
+                store,
+                notifier: TableOnly,
+                settings: Settings::default(),
+            },
+            slot,
+            endpoint: endpoint.to_owned(),
+            database_url: database_url.to_owned(),
+            counter: counter.clone(),
+        })
+    }
+
+    /// Handles one Kinesis event as the handler would: for the rows that
+    /// build clients per batch, a new DynamoDB client and a new PostgreSQL
+    /// connection first. Returns the invocations stored.
+    pub async fn handle(&mut self, kinesis_event: &[u8]) -> anyhow::Result<u64> {
+        if self.technique.clients_per_batch() {
+            self.slot
+                .replace(dynamo::client(&self.endpoint, &self.counter).await);
+            self.pipeline.store = AnyStore::Naive(
+                NaiveStore::connect(&self.database_url, write_mode(self.technique)).await?,
+            );
+        }
+        let summary = self
+            .pipeline
+            .run(lamlog::batch::BatchInput {
+                source: "arn:aws:kinesis:us-east-1:123456789012:stream/lamlog-bench",
+                bytes: kinesis_event,
+                format: lamlog_core::decode::Format::Kinesis,
+                received_at_ms: lamlog::generate::DEFAULT_START_MS,
+            })
+            .await?;
+        Ok(summary.invocations)
+    }
+}
+
+fn write_mode(technique: Technique) -> WriteMode {
+    if technique == Technique::Naive {
+        WriteMode::PerRow
+    } else {
+        WriteMode::Batched
+    }
+}

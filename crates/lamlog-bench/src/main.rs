@@ -1,0 +1,113 @@
+//! `lamlog-bench`: the one entry point of lamlog's benchmarks.
+//!
+//! ```sh
+//! cargo run --release -p lamlog-bench -- all            # every section, ~10 min
+//! cargo run --release -p lamlog-bench -- all --quick    # small workload, < 2 min (CI runs this)
+//! cargo run --release -p lamlog-bench -- throughput     # one section
+//! ```
+//!
+//! It generates its own workload with lamlog's generator at a fixed seed
+//! (`workload.rs`), needs PostgreSQL (`DATABASE_URL`) and `moto_server` on
+//! the PATH (it starts moto itself on a free loopback port and stops it),
+//! prints one table per section and writes every figure, with its spread, to
+//! `bench/results.json`. Every figure is the median of several runs with
+//! their min and max (`stats.rs`); ratios are taken within a run, the things
+//! compared alternating, because the machine is shared and noisy.
+//!
+//! Sections: `throughput` (pure path against its floor), `memory` (peak RSS
+//! of a full batch), `cold-start`, `ablation` (the Epsagon case study's
+//! steps), `cost` (projected monthly cost, from the ablation's CPU time).
+//! Tests never time anything; only this binary does.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+mod ablation;
+mod cold_start;
+mod cost;
+mod cpu;
+mod memory;
+mod report;
+mod stats;
+mod throughput;
+mod workload;
+
+/// lamlog's benchmark harness: prints tables, writes bench/results.json.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Section,
+    /// Small workload and few repetitions (under 2 minutes); checks that the
+    /// harness runs, not how fast anything is.
+    #[arg(long, global = true)]
+    quick: bool,
+    /// PostgreSQL to benchmark against.
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/test"
+    )]
+    database_url: String,
+    /// Where to write the results.
+    #[arg(long, global = true)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Section {
+    /// Every section.
+    All,
+    /// Decode + parse + assemble against gunzip + envelope JSON, one core.
+    Throughput,
+    /// Peak RSS of a full Kinesis batch, through the handler and `lamlog ingest`.
+    Memory,
+    /// Process start to first handled event, and the bootstrap's size.
+    ColdStart,
+    /// The Epsagon case study's optimisation steps, one at a time.
+    Ablation,
+    /// Projected monthly cost at 10 billion lines a day (runs the ablation).
+    Cost,
+    /// (internal) One Kinesis event through the handler path, for `memory`.
+    #[command(hide = true)]
+    HandleOnce {
+        batch: PathBuf,
+        #[arg(long)]
+        metadata: PathBuf,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("building the tokio runtime")?;
+    if let Section::HandleOnce { batch, metadata } = &cli.command {
+        return runtime.block_on(memory::handle_once(batch, metadata, &cli.database_url));
+    }
+    let out = cli.out.clone().unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../bench/results.json")
+    });
+    let sections = match cli.command {
+        Section::All => report::Sections::all(),
+        Section::Throughput => report::Sections::only("throughput"),
+        Section::Memory => report::Sections::only("memory"),
+        Section::ColdStart => report::Sections::only("cold-start"),
+        Section::Ablation => report::Sections::only("ablation"),
+        Section::Cost => report::Sections::only("cost"),
+        Section::HandleOnce { .. } => unreachable!("handled above"),
+    };
+    let results = runtime.block_on(report::run(&sections, cli.quick, &cli.database_url))?;
+    if let Some(parent) = out.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    std::fs::write(&out, serde_json::to_string_pretty(&results)? + "\n")
+        .with_context(|| format!("writing {}", out.display()))?;
+    println!("\nwrote {}", out.display());
+    Ok(())
+}

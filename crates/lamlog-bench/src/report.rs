@@ -1,0 +1,370 @@
+//! Runs the chosen sections, prints their tables and gathers every figure
+//! into one JSON document (`bench/results.json`).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use serde::Serialize;
+
+use crate::ablation::{self, Ablation};
+use crate::cold_start;
+use crate::cost::{CostInputs, CostProjection, CASE_STUDY_USD};
+use crate::memory::{self, Memory};
+use crate::stats::group;
+use crate::throughput::{self, Throughput};
+use crate::workload::{self, Workload};
+
+/// Which sections to run.
+#[derive(Debug, Clone)]
+pub struct Sections(Vec<&'static str>);
+
+impl Sections {
+    /// Every section.
+    pub fn all() -> Sections {
+        Sections(vec![
+            "throughput",
+            "memory",
+            "cold-start",
+            "ablation",
+            "cost",
+        ])
+    }
+
+    /// One section.
+    pub fn only(name: &'static str) -> Sections {
+        Sections(vec![name])
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.0.contains(&name)
+    }
+}
+
+/// The machine the figures come from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Machine {
+    /// Logical CPUs.
+    pub cores: usize,
+    /// `model name` from /proc/cpuinfo.
+    pub cpu_model: String,
+}
+
+/// The cost section: the shipped row's CPU time at scale, beside the
+/// naive row's and the case study's published figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cost {
+    /// What the shipped projection starts from.
+    pub inputs: CostInputs,
+    /// Shipped, CPU time only (the formula).
+    pub shipped_cpu_only: CostProjection,
+    /// Shipped, CPU time plus the measured I/O wait.
+    pub shipped_with_io_wait: CostProjection,
+    /// The naive row, CPU time plus I/O wait, for contrast.
+    pub naive_with_io_wait: CostProjection,
+    /// The case study's Lambda line, before and after, USD a month.
+    pub case_study_usd: (f64, f64),
+}
+
+/// Everything measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct Results {
+    /// UTC date of the run.
+    pub date: String,
+    /// The machine.
+    pub machine: Machine,
+    /// Whether `--quick` was given (figures then only show the harness runs).
+    pub quick: bool,
+    /// The generated workload: seed, functions, invocations.
+    pub workload: serde_json::Value,
+    /// Section results.
+    pub throughput: Option<Throughput>,
+    /// See `throughput`.
+    pub memory: Vec<Memory>,
+    /// See `throughput`.
+    pub cold_start: Option<serde_json::Value>,
+    /// See `throughput`.
+    pub ablation: Option<Ablation>,
+    /// See `throughput`.
+    pub cost: Option<Cost>,
+    /// What could not be measured, and why.
+    pub missing: Vec<String>,
+}
+
+fn machine() -> Machine {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu_model = cpuinfo
+        .lines()
+        .find_map(|line| line.strip_prefix("model name"))
+        .and_then(|rest| rest.split_once(':'))
+        .map_or_else(|| "unknown".to_owned(), |(_, name)| name.trim().to_owned());
+    Machine {
+        cores: std::thread::available_parallelism().map_or(1, usize::from),
+        cpu_model,
+    }
+}
+
+/// Today's UTC date, `YYYY-MM-DD` (civil-from-days, proleptic Gregorian).
+pub fn utc_date(epoch_seconds: i64) -> String {
+    let days = epoch_seconds.div_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// Runs `sections` and returns every figure.
+pub async fn run(sections: &Sections, quick: bool, database_url: &str) -> anyhow::Result<Results> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs() as i64);
+    let machine = machine();
+    let (functions, invocations) = if quick { (50, 25_000) } else { (50, 60_000) };
+    let (rounds, memory_runs, ablation_rounds) = if quick { (8, 2, 3) } else { (60, 5, 15) };
+    println!(
+        "lamlog-bench{}: {} cores ({}), {}",
+        if quick { " --quick" } else { "" },
+        machine.cores,
+        machine.cpu_model,
+        utc_date(now)
+    );
+    let scratch = std::env::temp_dir().join("lamlog-bench");
+    let work = Workload::generate(&scratch.join("workload"), functions, invocations)?;
+    println!(
+        "workload: seed {}, {functions} functions, {invocations} invocations → {} Kinesis files, {} records, {} log events\n",
+        workload::SEED,
+        work.files.len(),
+        group(work.summary.records as f64, 0),
+        group(work.summary.log_events as f64, 0)
+    );
+    let mut results = Results {
+        date: utc_date(now),
+        machine,
+        quick,
+        workload: serde_json::json!({
+            "seed": workload::SEED, "functions": functions, "invocations": invocations,
+            "files": work.files.len(), "records": work.summary.records,
+            "log_events": work.summary.log_events, "bytes": work.summary.bytes,
+        }),
+        throughput: None,
+        memory: Vec::new(),
+        cold_start: None,
+        ablation: None,
+        cost: None,
+        missing: Vec::new(),
+    };
+    let batches = work.batches(200, 20)?;
+    let first_batch = batches
+        .first()
+        .context("the workload has no 200-record batch")?;
+    let metadata = work.dir.join("metadata.toml");
+
+    if sections.has("throughput") {
+        let (fullest, _) = work.fullest_file()?;
+        let payload = workload::read(&fullest)?;
+        let measured = throughput::measure(&payload, &batches, rounds);
+        print_throughput(&measured);
+        results.throughput = Some(measured);
+    }
+    if sections.has("memory") {
+        let lamlog_cli = memory::build_lamlog_cli()?;
+        let (fullest, shape) = work.fullest_file()?;
+        let mut cases = vec![(fullest, shape)];
+        // The fullest file stops at Lambda's 6 MB payload limit, a few
+        // thousand records of this generator's size; the 10,000-record case
+        // takes the first 10,000 records, whatever their size.
+        if let Some(ten_thousand) = work.batches(10_000, 1)?.into_iter().next() {
+            let path = scratch.join("batch-10000.json");
+            std::fs::write(&path, &ten_thousand)
+                .with_context(|| format!("writing {}", path.display()))?;
+            cases.push((path, workload::shape_of(&ten_thousand)));
+        }
+        for (file, shape) in cases {
+            let measured = memory::measure(
+                &file,
+                shape,
+                &metadata,
+                database_url,
+                &lamlog_cli,
+                &scratch,
+                memory_runs,
+            )?;
+            print_memory(&measured);
+            results.memory.push(measured);
+        }
+    }
+    if sections.has("cold-start") {
+        results.cold_start = cold_start_section(first_batch, &mut results.missing);
+    }
+    if sections.has("ablation") || sections.has("cost") {
+        let measured = ablation::run(first_batch, &metadata, database_url, ablation_rounds).await?;
+        print_ablation(&measured);
+        if sections.has("cost") {
+            let cost = cost_section(&measured);
+            print_cost(&cost);
+            results.cost = Some(cost);
+        }
+        results.ablation = Some(measured);
+    }
+    for missing in &results.missing {
+        println!("missing: {missing}");
+    }
+    Ok(results)
+}
+
+fn cold_start_section(_event: &[u8], missing: &mut Vec<String>) -> Option<serde_json::Value> {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../lamlog-lambda/Cargo.toml");
+    if !manifest.exists() {
+        missing.push(
+            "cold start and bootstrap size: crates/lamlog-lambda (the bootstrap binary) is not in this tree yet".to_owned(),
+        );
+        return None;
+    }
+    let _ = cold_start::measure_once;
+    missing
+        .push("cold start: the bootstrap exists but this harness does not drive it yet".to_owned());
+    None
+}
+
+fn cost_section(ablation: &Ablation) -> Cost {
+    let row = |index: usize| ablation.rows.get(index);
+    let inputs_of = |index: usize| {
+        let (cpu, latency) =
+            row(index).map_or((0.0, 0.0), |row| (row.cpu_ms.median, row.latency_ms.median));
+        CostInputs::at_scale(ablation.log_events as f64, cpu, latency - cpu)
+    };
+    let shipped = inputs_of(4);
+    Cost {
+        inputs: shipped,
+        shipped_cpu_only: shipped.project(false),
+        shipped_with_io_wait: shipped.project(true),
+        naive_with_io_wait: inputs_of(0).project(true),
+        case_study_usd: CASE_STUDY_USD,
+    }
+}
+
+fn print_throughput(measured: &Throughput) {
+    println!("## throughput (one core, interleaved floor/full rounds)");
+    println!(
+        "payload: {} records, {} log events, {:.2} MB Kinesis event",
+        measured.payload.records,
+        group(measured.payload.log_events as f64, 0),
+        measured.payload.bytes as f64 / 1e6
+    );
+    println!("| figure | median (min–max) |\n|---|---|");
+    println!(
+        "| floor: decode alone, events/s | {} |",
+        measured.floor_events_per_s.display(0)
+    );
+    println!(
+        "| full: decode + parse + assemble, events/s | {} |",
+        measured.full_events_per_s.display(0)
+    );
+    println!(
+        "| full, MB/s of Kinesis event | {} |",
+        measured.full_mb_per_s.display(1)
+    );
+    println!(
+        "| full / floor, per round | {} |",
+        measured.full_over_floor.scaled(100.0).display(1) + " %"
+    );
+    println!(
+        "| pure path, one 200-record batch ({:.0} lines), ms | {} |\n",
+        measured.lines_per_batch,
+        measured.batch_ms.display(2)
+    );
+}
+
+fn print_memory(measured: &Memory) {
+    println!(
+        "## memory (peak RSS, one process per run): {} records, {:.2} MB",
+        measured.batch.records,
+        measured.batch.bytes as f64 / 1e6
+    );
+    println!("| path | peak RSS MB, median (min–max) |\n|---|---|");
+    println!(
+        "| handler path (Pipeline::run → PostgreSQL) | {} |",
+        measured.handler_peak_mb.display(1)
+    );
+    println!(
+        "| lamlog ingest (SQLite) | {} |\n",
+        measured.ingest_peak_mb.display(1)
+    );
+}
+
+fn print_ablation(measured: &Ablation) {
+    println!(
+        "## ablation: one {}-record batch ({} log lines, {} functions), steady state",
+        measured.records, measured.log_events, measured.functions
+    );
+    println!("| row | latency ms | CPU ms | DynamoDB requests | PG round trips | PG statements | PG connections | invocations |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for row in &measured.rows {
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            row.technique,
+            row.latency_ms.display(1),
+            row.cpu_ms.display(1),
+            row.dynamodb_requests,
+            row.postgres.round_trips,
+            row.postgres.statements,
+            row.postgres.connections,
+            row.invocations
+        );
+    }
+    println!();
+}
+
+fn print_cost(cost: &Cost) {
+    println!("## projected cost: 10 billion lines/day, 128 MB arm64, 200-record batches");
+    println!("| case | invocations/month | billed ms/batch | GB-s/month | compute $ | requests $ | total $/month |");
+    println!("|---|---|---|---|---|---|---|");
+    for (label, projection) in [
+        ("lamlog, CPU time only", &cost.shipped_cpu_only),
+        ("lamlog, CPU + I/O wait", &cost.shipped_with_io_wait),
+        ("naive row, CPU + I/O wait", &cost.naive_with_io_wait),
+    ] {
+        println!(
+            "| {label} | {} | {} | {} | {} | {} | {} |",
+            group(projection.invocations_per_month, 0),
+            group(projection.billed_ms_per_batch, 0),
+            group(projection.gb_s_per_month, 0),
+            group(projection.compute_usd, 2),
+            group(projection.requests_usd, 2),
+            group(projection.total_usd, 2)
+        );
+    }
+    println!(
+        "| Epsagon case study, Lambda line | | | | | | {} before, {} after |\n",
+        group(cost.case_study_usd.0, 0),
+        group(cost.case_study_usd.1, 0)
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_utc_dates() {
+        assert_eq!(utc_date(0), "1970-01-01");
+        assert_eq!(utc_date(1_795_737_600), "2026-11-27");
+        assert_eq!(utc_date(951_782_400), "2000-02-29");
+    }
+
+    #[test]
+    fn spread_none_has_no_runs() {
+        use crate::stats::Spread;
+        assert_eq!(Spread::NONE.runs, 0);
+    }
+}

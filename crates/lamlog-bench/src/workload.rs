@@ -1,0 +1,143 @@
+//! The workload: Kinesis events made by lamlog's own generator at a fixed
+//! seed, so that every run of the harness, on any machine, measures the same
+//! bytes.
+//!
+//! The generator writes Lambda Kinesis events of at most 10,000 records and
+//! 6 MB each, every record a base64 gzip'd CloudWatch Logs subscription
+//! payload, exactly what the production function receives. The harness reads
+//! them back, and cuts batches of the size it needs (200 records, the
+//! configured batch size, for the handler path) out of them.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use lamlog::generate::{generate, GenerateOptions, GenerateSummary, OutputFormat};
+use lamlog_core::decode::{decode, DecodeLimits, Format, Record};
+use serde::Serialize;
+
+/// The seed of every generated workload.
+pub const SEED: u64 = 20261127;
+
+/// A generated workload on disk.
+#[derive(Debug)]
+pub struct Workload {
+    /// Where its files are.
+    pub dir: PathBuf,
+    /// The Kinesis event files, in name order.
+    pub files: Vec<PathBuf>,
+    /// What the generator said it wrote.
+    pub summary: GenerateSummary,
+}
+
+/// Counts of one Kinesis event.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct BatchShape {
+    /// Kinesis records.
+    pub records: u64,
+    /// CloudWatch log events (log lines) in them.
+    pub log_events: u64,
+    /// Size of the event JSON, bytes.
+    pub bytes: u64,
+}
+
+impl Workload {
+    /// Generates `invocations` invocations of `functions` functions into
+    /// `dir` (emptied first) as Kinesis events.
+    pub fn generate(dir: &Path, functions: usize, invocations: u64) -> anyhow::Result<Workload> {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir)
+                .with_context(|| format!("removing old workload {}", dir.display()))?;
+        }
+        let options = GenerateOptions {
+            functions,
+            invocations,
+            seed: SEED,
+            format: OutputFormat::Kinesis,
+            ..GenerateOptions::default()
+        };
+        let summary = generate(&options, dir)
+            .with_context(|| format!("generating the workload into {}", dir.display()))?;
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .with_context(|| format!("listing {}", dir.display()))?
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .filter(|path| {
+                path.file_name()
+                    .and_then(|name| name.to_str())
+                    .is_some_and(|name| name.starts_with("kinesis-") && name.ends_with(".json"))
+            })
+            .collect();
+        files.sort();
+        if files.is_empty() {
+            bail!(
+                "the generator wrote no Kinesis files into {}",
+                dir.display()
+            );
+        }
+        Ok(Workload {
+            dir: dir.to_path_buf(),
+            files,
+            summary,
+        })
+    }
+
+    /// The file with the most records (the fullest batch).
+    pub fn fullest_file(&self) -> anyhow::Result<(PathBuf, BatchShape)> {
+        let mut best: Option<(PathBuf, BatchShape)> = None;
+        for file in &self.files {
+            let bytes = read(file)?;
+            let shape = shape_of(&bytes);
+            if best
+                .as_ref()
+                .is_none_or(|(_, best_shape)| shape.records > best_shape.records)
+            {
+                best = Some((file.clone(), shape));
+            }
+        }
+        best.context("the workload has no files")
+    }
+
+    /// Consecutive batches of `records` records each, cut from the files in
+    /// order (a file's tail shorter than `records` is skipped), at most `limit`.
+    pub fn batches(&self, records: usize, limit: usize) -> anyhow::Result<Vec<Vec<u8>>> {
+        let mut batches = Vec::new();
+        for file in &self.files {
+            let bytes = read(file)?;
+            let event: serde_json::Value = serde_json::from_slice(&bytes)
+                .with_context(|| format!("{} is not JSON", file.display()))?;
+            let Some(all) = event.get("Records").and_then(|value| value.as_array()) else {
+                bail!("{} has no Records array", file.display());
+            };
+            for chunk in all.chunks_exact(records.max(1)) {
+                if batches.len() == limit {
+                    return Ok(batches);
+                }
+                let batch = serde_json::json!({ "Records": chunk });
+                batches.push(serde_json::to_vec(&batch)?);
+            }
+        }
+        Ok(batches)
+    }
+}
+
+/// Reads a whole file, naming it in the error.
+pub fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// Records, log events and bytes of one Kinesis event.
+pub fn shape_of(kinesis_event: &[u8]) -> BatchShape {
+    let decoded = decode(kinesis_event, Format::Kinesis, &DecodeLimits::default());
+    let log_events = decoded
+        .records
+        .iter()
+        .map(|record| match record {
+            Ok(Record::Data(envelope)) => envelope.events.len() as u64,
+            _ => 0,
+        })
+        .sum();
+    BatchShape {
+        records: decoded.records.len() as u64,
+        log_events,
+        bytes: kinesis_event.len() as u64,
+    }
+}
