@@ -39,6 +39,17 @@ async fn main() -> anyhow::Result<()> {
         "cold start"
     );
     let url = config.database_url.clone();
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        // One connection: Lambda hands an environment one event at a time,
+        // and every idle connection counts against the database's limit
+        // times the function's concurrency.
+        let mut postgres = lamlog::store::postgres::PostgresConfig::new(url.clone());
+        postgres.pool_size = 1;
+        let store = lamlog::store::postgres::PostgresStore::connect(&postgres)
+            .await
+            .with_context(|| format!("connecting to {}", config.redacted_database_url()))?;
+        return serve(&config, store).await;
+    }
     #[cfg(feature = "sqlite")]
     if let Some(path) = url.strip_prefix("sqlite://") {
         let store = lamlog::store::sqlite::SqliteStore::open(std::path::Path::new(path))
@@ -52,7 +63,6 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// Builds the state around `store` and serves events until the runtime stops.
-#[allow(dead_code)]
 async fn serve<S: Store + 'static>(config: &Config, store: S) -> anyhow::Result<()> {
     let state = Arc::new(Mutex::new(State::build(config, store).await));
     let handler = service_fn(move |event: LambdaEvent<Box<RawValue>>| {
