@@ -10,6 +10,7 @@
 //! (enrich, store, notify) live in the `lamlog` crate.
 
 pub mod assemble;
+pub mod calendar;
 pub mod decode;
 pub mod judge;
 pub mod meta;

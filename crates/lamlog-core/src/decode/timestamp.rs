@@ -65,7 +65,7 @@ pub fn parse_iso8601_ms(text: &str) -> Option<i64> {
         _ => return None,
     };
 
-    let days = days_from_civil(year, month, day);
+    let days = crate::calendar::days_from_civil(year, month as u32, day as u32);
     let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second - offset_minutes * 60;
     Some(seconds * 1_000 + millis)
 }
@@ -85,18 +85,6 @@ fn days_in_month(year: i64, month: i64) -> i64 {
         2 => 28,
         _ => 31,
     }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
-/// `days_from_civil`; years are 0..=9999 here, so no overflow).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month_from_march = (month + 9) % 12;
-    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
 }
 
 #[cfg(test)]

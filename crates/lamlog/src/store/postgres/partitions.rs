@@ -20,6 +20,7 @@
 //! rows stay, queryable, in the default partition.
 
 use deadpool_postgres::Client;
+use lamlog_core::calendar::{civil_from_days, days_from_civil};
 use tokio_postgres::error::SqlState;
 
 use super::failed;
@@ -59,38 +60,6 @@ fn day_of_name(name: &str) -> Option<i64> {
     let day_of_month: u32 = digits[6..8].parse().ok()?;
     let day = days_from_civil(year, month, day_of_month);
     (partition_name(day) == name).then_some(day)
-}
-
-/// Howard Hinnant's `civil_from_days`: (year, month, day) of a day number.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let shifted = days + 719_468;
-    let era = shifted.div_euclid(146_097);
-    let day_of_era = shifted.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day_of_month = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day_of_month)
-}
-
-/// Howard Hinnant's `days_from_civil`: the inverse of [`civil_from_days`].
-fn days_from_civil(year: i64, month: u32, day_of_month: u32) -> i64 {
-    let year = year - i64::from(month <= 2);
-    let era = year.div_euclid(400);
-    let year_of_era = year.rem_euclid(400);
-    let month = i64::from(month);
-    let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5
-        + i64::from(day_of_month)
-        - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
 }
 
 /// The days that have a partition, oldest first.
