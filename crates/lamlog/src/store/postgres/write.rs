@@ -10,7 +10,9 @@
 //!    while waiting itself: no deadlock. The locks are what make "read, merge,
 //!    write" safe, and what keeps a key unique across the day partitions and
 //!    `pending_invocations`, which no index can.
-//! 3. **Read** the stored rows of those keys (both tables, one statement).
+//! 3. **Read** the stored rows of those keys (both tables, one statement):
+//!    one primary-key probe per key and table, never a scan (see
+//!    `read_existing`).
 //! 4. **Merge in Rust** with [`rows::join`], the SQLite store's rule. A row
 //!    that does not change is a replay; nothing more is done for it.
 //! 5. **Write what changed**: binary `COPY` of the merged rows into a session
@@ -228,18 +230,29 @@ async fn read_existing(
         request_ids.push(&key.request_id);
     }
     let columns = rows::column_list("stored.");
+    // One index probe per key and table (a key has no day yet, so every day
+    // partition's primary key is probed, the day of its REPORT may have
+    // moved). `LATERAL … LIMIT` keeps the probes: as a plain join, the
+    // planner hashes 10,000 keys against a sequential scan of every
+    // partition, whose cost grows with the table, not with the batch (a
+    // 10,000-invocation batch spent 0.25 s to 0.45 s there against a few
+    // hundred thousand stored rows).
     let sql = format!(
-        "SELECT false, {columns}
+        "SELECT found.*
            FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[]) AS k(account, function, request_id)
-           JOIN invocations stored
-             ON stored.account = k.account AND stored.function = k.function
-            AND stored.request_id = k.request_id
-         UNION ALL
-         SELECT true, {columns}
-           FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[]) AS k(account, function, request_id)
-           JOIN pending_invocations stored
-             ON stored.account = k.account AND stored.function = k.function
-            AND stored.request_id = k.request_id"
+          CROSS JOIN LATERAL (
+                (SELECT false, {columns}
+                   FROM invocations stored
+                  WHERE stored.account = k.account AND stored.function = k.function
+                    AND stored.request_id = k.request_id
+                  LIMIT 1)
+                UNION ALL
+                (SELECT true, {columns}
+                   FROM pending_invocations stored
+                  WHERE stored.account = k.account AND stored.function = k.function
+                    AND stored.request_id = k.request_id
+                  LIMIT 1)
+          ) AS found"
     );
     let statement = transaction
         .prepare_cached(&sql)
