@@ -12,10 +12,22 @@
 //!
 //! The last two exist only here: they write the invocation rows and nothing
 //! else (no rollups, no alerts, no merge with stored rows), so they do less
-//! work than the store does. Each batch is new keys, in one transaction.
+//! work than the store does. A fourth line, **copy-only**, is a reference,
+//! not a write path: one binary `COPY` of the rows straight into
+//! `invocations`, with no conflict handling at all. It is what the server
+//! needs to store the rows into that table and its indexes, which every path
+//! pays, so no path can be faster than it.
+//!
+//! All four write into the same `invocations` table (same partition, same
+//! indexes), new keys every batch, one transaction per batch, committed with
+//! the server's durability settings. The paths take turns within each round
+//! (the first path of a round rotates), so that load from other processes
+//! falls on all of them alike; each line gives the median of the rounds and
+//! the slowest and fastest round. A warm-up round (statement caches, the
+//! day's partition) is not counted.
 //!
 //! ```text
-//! cargo run --release -p lamlog --no-default-features --features postgres --example pg_write_paths
+//! cargo run --release -p lamlog --example pg_write_paths [ROUNDS_200 ROUNDS_10000]
 //! ```
 //!
 //! It uses `DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/test`)
@@ -158,8 +170,91 @@ async fn per_row(
     Ok(())
 }
 
+const PATHS: [&str; 4] = ["store", "multi-row", "per-row", "copy-only"];
+
+/// The reference: one binary `COPY` into `invocations`, no conflict handling.
+async fn copy_only(
+    client: &mut tokio_postgres::Client,
+    rows: &[StoredInvocation],
+) -> anyhow::Result<()> {
+    use tokio_postgres::types::Type;
+    let types = [
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::INT8,
+        Type::FLOAT8,
+        Type::INT8,
+        Type::INT8,
+        Type::INT8,
+        Type::FLOAT8,
+        Type::FLOAT8,
+        Type::INT8,
+        Type::TEXT,
+        Type::FLOAT8,
+        Type::BOOL,
+        Type::TEXT,
+        Type::INT2,
+        Type::TEXT,
+        Type::BOOL,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::FLOAT8,
+    ];
+    let transaction = client.transaction().await?;
+    let sink = transaction
+        .copy_in(&format!(
+            "COPY invocations ({COLUMNS}) FROM STDIN (FORMAT binary)"
+        ))
+        .await?;
+    let mut writer = std::pin::pin!(tokio_postgres::binary_copy::BinaryCopyInWriter::new(
+        sink, &types
+    ));
+    for row in rows {
+        let owned = values(row);
+        let params: Vec<&(dyn ToSql + Sync)> = owned
+            .iter()
+            .map(|value| value.as_ref() as &(dyn ToSql + Sync))
+            .collect();
+        writer.as_mut().write(&params).await?;
+    }
+    writer.as_mut().finish().await?;
+    transaction.commit().await?;
+    Ok(())
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|_| "unknown".to_owned())
+}
+
+fn median(sorted: &[Duration]) -> Duration {
+    let middle = sorted.len() / 2;
+    if sorted.len() % 2 == 1 {
+        sorted[middle]
+    } else {
+        (sorted[middle - 1] + sorted[middle]) / 2
+    }
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
+    let arguments: Vec<usize> = std::env::args()
+        .skip(1)
+        .map(|argument| argument.parse())
+        .collect::<Result<_, _>>()
+        .context("usage: pg_write_paths [ROUNDS_200 ROUNDS_10000]")?;
+    let rounds_small = arguments.first().copied().unwrap_or(40).max(1);
+    let rounds_large = arguments.get(1).copied().unwrap_or(9).max(1);
     let url = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
     let schema = format!("lamlog_bench_{:08x}", fastrand::u32(..));
@@ -178,13 +273,15 @@ async fn main() -> anyhow::Result<()> {
 
     let metadata = std::collections::BTreeMap::new();
     let rules = AlertRules::default();
-    println!("| batch | path | rows/s | ms per batch |");
-    println!("|---:|---|---:|---:|");
-    for (size, rounds) in [(200_usize, 40_usize), (10_000, 6)] {
-        for path in ["store", "multi-row", "per-row"] {
-            let mut elapsed = Duration::ZERO;
-            // Round 0 warms up (statement caches, the day's partition).
-            for round in 0..=rounds {
+    println!("load average before: {}", load_average());
+    let mut lines = Vec::new();
+    for (size, rounds) in [(200_usize, rounds_small), (10_000, rounds_large)] {
+        let mut times: Vec<Vec<Duration>> = vec![Vec::new(); PATHS.len()];
+        // Round 0 warms up (statement caches, the day's partition).
+        for round in 0..=rounds {
+            for turn in 0..PATHS.len() {
+                let index = (round + turn) % PATHS.len();
+                let path = PATHS[index];
                 let rows = invocations(path, round + size, size);
                 let started = Instant::now();
                 match path {
@@ -198,16 +295,45 @@ async fn main() -> anyhow::Result<()> {
                         store.write_batch(&batch).await?;
                     }
                     "multi-row" => multi_row(&mut client, &rows).await?,
-                    _ => per_row(&mut client, &rows).await?,
+                    "per-row" => per_row(&mut client, &rows).await?,
+                    _ => copy_only(&mut client, &rows).await?,
                 }
                 if round > 0 {
-                    elapsed += started.elapsed();
+                    times[index].push(started.elapsed());
                 }
             }
-            let rows_per_second = (size * rounds) as f64 / elapsed.as_secs_f64();
-            let ms_per_batch = elapsed.as_secs_f64() * 1000.0 / rounds as f64;
-            println!("| {size} | {path} | {rows_per_second:.0} | {ms_per_batch:.1} |");
         }
+        let mut medians = Vec::new();
+        for (path, path_times) in PATHS.iter().zip(&mut times) {
+            path_times.sort_unstable();
+            let rate = |time: Duration| size as f64 / time.as_secs_f64();
+            let middle = median(path_times);
+            medians.push(middle);
+            lines.push(format!(
+                "| {size} | {path} | {:.0} | {:.0}–{:.0} | {:.1} | {} |",
+                rate(middle),
+                rate(path_times[path_times.len() - 1]),
+                rate(path_times[0]),
+                middle.as_secs_f64() * 1000.0,
+                path_times.len(),
+            ));
+        }
+        let ratio = |other: usize| medians[other].as_secs_f64() / medians[0].as_secs_f64();
+        lines.push(format!(
+            "| {size} | store ÷ multi-row = {:.2}×, store ÷ per-row = {:.2}×, \
+             store ÷ copy-only = {:.2}× (median rows/s) | | | | |",
+            ratio(1),
+            ratio(2),
+            ratio(3),
+        ));
+    }
+    println!("load average after: {}", load_average());
+    println!(
+        "| batch | path | rows/s (median) | rows/s (min–max) | ms per batch (median) | rounds |"
+    );
+    println!("|---:|---|---:|---:|---:|---:|");
+    for line in lines {
+        println!("{line}");
     }
     client
         .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
