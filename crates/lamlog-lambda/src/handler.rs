@@ -214,6 +214,8 @@ async fn handle_kinesis<M: MetaSource, S: Store, N: Notifier>(
             tracing::warn!(
                 committed_records = slice_start,
                 total_records = records.len(),
+                time_left_ms = time_left(deadline).as_millis() as u64,
+                needed_ms = (options.deadline_margin + slowest_slice).as_millis() as u64,
                 "stopping before the deadline; the rest is reported for retry"
             );
             return (failure_from(records, slice_start, &mut metrics), metrics);

@@ -102,9 +102,16 @@ impl<S: Store> State<S> {
         event: &[u8],
         deadline_epoch_ms: u64,
     ) -> Result<serde_json::Value, HandlerError> {
+        let arrived = Instant::now();
         let now_ms = epoch_ms();
-        let remaining = Duration::from_millis(deadline_epoch_ms.saturating_sub(now_ms as u64));
+        let remaining = time_to_deadline(deadline_epoch_ms, now_ms);
         let deadline = Instant::now() + remaining;
+        tracing::debug!(
+            deadline_epoch_ms,
+            now_ms,
+            remaining_ms = remaining.as_millis() as u64,
+            "event received"
+        );
         let calls_before = self.pipeline.enricher.source().calls();
         let outcome = handle(&mut self.pipeline, &self.options, event, deadline, now_ms).await;
         let dynamodb_calls = self.pipeline.enricher.source().calls() - calls_before;
@@ -120,6 +127,7 @@ impl<S: Store> State<S> {
             },
         };
         metrics.dynamodb_calls = dynamodb_calls;
+        metrics.handler_ms = arrived.elapsed().as_secs_f64() * 1000.0;
         let line = metrics.emf(&self.function_name, now_ms);
         let mut stdout = std::io::stdout().lock();
         // Metrics are best effort: a closed stdout must not fail the batch.
@@ -129,9 +137,54 @@ impl<S: Store> State<S> {
     }
 }
 
+/// Deadlines below this (2001-09-09 in epoch milliseconds) are not epoch times.
+const EPOCH_MS_FLOOR: u64 = 1_000_000_000_000;
+
+/// The time left before `deadline_ms`, at `now_ms` (epoch milliseconds).
+///
+/// Lambda sends the deadline as epoch milliseconds. The `cargo lambda watch`
+/// emulator sends the function's timeout instead (600000 for its default of
+/// 600 s): read as an epoch time it would be 1970, the handler would see no
+/// time left, and no batch would ever be started. A deadline too small to be
+/// an epoch time is therefore taken as milliseconds from now.
+pub fn time_to_deadline(deadline_ms: u64, now_ms: i64) -> Duration {
+    if deadline_ms < EPOCH_MS_FLOOR {
+        return Duration::from_millis(deadline_ms);
+    }
+    Duration::from_millis(deadline_ms.saturating_sub(now_ms.max(0) as u64))
+}
+
 /// Now, in epoch milliseconds.
 pub fn epoch_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_millis() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_793_491_200_000;
+
+    #[test]
+    fn an_epoch_deadline_leaves_the_difference() {
+        let deadline = NOW as u64 + 12_345;
+        assert_eq!(
+            time_to_deadline(deadline, NOW),
+            Duration::from_millis(12_345)
+        );
+    }
+
+    #[test]
+    fn a_deadline_already_passed_leaves_nothing() {
+        let deadline = NOW as u64 - 5;
+        assert_eq!(time_to_deadline(deadline, NOW), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_timeout_instead_of_an_epoch_time_is_read_as_time_from_now() {
+        assert_eq!(time_to_deadline(600_000, NOW), Duration::from_secs(600));
+        assert_eq!(time_to_deadline(0, NOW), Duration::ZERO);
+    }
 }
