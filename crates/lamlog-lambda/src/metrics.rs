@@ -41,6 +41,8 @@ pub struct InvocationMetrics {
     pub dynamodb_calls: u64,
     /// Time in the store's transactions.
     pub store_ms: f64,
+    /// Time from the event's arrival in the handler to its response.
+    pub handler_ms: f64,
     /// New alerts.
     pub alerts: u64,
     /// Slices committed.
@@ -98,6 +100,7 @@ impl InvocationMetrics {
             .map(|(name, _)| json!({"Name": name, "Unit": "Count"}))
             .collect();
         definitions.push(json!({"Name": "StoreMilliseconds", "Unit": "Milliseconds"}));
+        definitions.push(json!({"Name": "HandlerMilliseconds", "Unit": "Milliseconds"}));
         let mut document = Map::new();
         document.insert(
             "_aws".to_owned(),
@@ -115,6 +118,7 @@ impl InvocationMetrics {
             document.insert(name.to_owned(), json!(value));
         }
         document.insert("StoreMilliseconds".to_owned(), json!(self.store_ms));
+        document.insert("HandlerMilliseconds".to_owned(), json!(self.handler_ms));
         Value::Object(document)
     }
 }
@@ -129,6 +133,7 @@ mod tests {
             records: 3,
             dynamodb_calls: 2,
             store_ms: 1.5,
+            handler_ms: 2.5,
             ..InvocationMetrics::default()
         };
         let document = metrics.emf("lamlog-fn", 1_793_491_200_000);
@@ -138,7 +143,7 @@ mod tests {
         assert_eq!(document["FunctionName"], "lamlog-fn");
         assert_eq!(document["_aws"]["Timestamp"], 1_793_491_200_000_i64);
         let declared = directive["Metrics"].as_array().unwrap();
-        assert_eq!(declared.len(), 17);
+        assert_eq!(declared.len(), 18);
         for definition in declared {
             let name = definition["Name"].as_str().unwrap();
             assert!(document[name].is_number(), "{name}");
@@ -146,5 +151,6 @@ mod tests {
         assert_eq!(document["Records"], 3);
         assert_eq!(document["DynamoDbCalls"], 2);
         assert_eq!(document["StoreMilliseconds"], 1.5);
+        assert_eq!(document["HandlerMilliseconds"], 2.5);
     }
 }
