@@ -31,16 +31,28 @@ const PARTITION_KEY: &str = "pk";
 /// is up to date) and returns its path, beside this binary.
 pub fn build_binary(package: &str, binary: &str) -> anyhow::Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let status = Command::new(cargo)
-        .args([
-            "build",
-            "--release",
-            "--quiet",
-            "-p",
-            package,
-            "--bin",
-            binary,
-        ])
+    let mut command = Command::new(cargo);
+    command.args([
+        "build",
+        "--release",
+        "--quiet",
+        "-p",
+        package,
+        "--bin",
+        binary,
+    ]);
+    // Under `cargo run`, this process has the variables cargo sets for the
+    // crate it runs (CARGO_PKG_NAME, CARGO_MANIFEST_DIR…). Passed on, they
+    // differ from what the build scripts that watch them (ring's, for one)
+    // saw last, and the nested build recompiles half the dependency graph,
+    // minutes, on every run.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy().into_owned();
+        if is_per_crate_cargo_variable(&name) {
+            command.env_remove(&name);
+        }
+    }
+    let status = command
         .status()
         .with_context(|| format!("running cargo build for {binary}"))?;
     if !status.success() {
@@ -51,6 +63,24 @@ pub fn build_binary(package: &str, binary: &str) -> anyhow::Result<PathBuf> {
         bail!("{} not found after the build", path.display());
     }
     Ok(path)
+}
+
+/// The variables cargo sets for one crate's compilation or run, as opposed
+/// to the user's settings (CARGO_TARGET_DIR, CARGO_BUILD_JOBS, CARGO_HOME…).
+fn is_per_crate_cargo_variable(name: &str) -> bool {
+    name.starts_with("CARGO_PKG_")
+        || name.starts_with("CARGO_BIN_")
+        || matches!(
+            name,
+            "CARGO_MANIFEST_DIR"
+                | "CARGO_MANIFEST_PATH"
+                | "CARGO_MANIFEST_LINKS"
+                | "CARGO_CRATE_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+                | "CARGO_RUSTC_CURRENT_DIR"
+                | "CARGO_TARGET_TMPDIR"
+                | "OUT_DIR"
+        )
 }
 
 /// `url` with `search_path` set to `schema` (a plain identifier).
@@ -213,6 +243,15 @@ impl LambdaEnv {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keeps_the_users_cargo_settings() {
+        assert!(is_per_crate_cargo_variable("CARGO_PKG_NAME"));
+        assert!(is_per_crate_cargo_variable("CARGO_MANIFEST_DIR"));
+        assert!(!is_per_crate_cargo_variable("CARGO_TARGET_DIR"));
+        assert!(!is_per_crate_cargo_variable("CARGO_BUILD_JOBS"));
+        assert!(!is_per_crate_cargo_variable("CARGO"));
+    }
 
     #[test]
     fn sets_the_search_path_in_a_url() {
