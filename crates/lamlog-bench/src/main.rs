@@ -28,6 +28,7 @@ mod ablation;
 mod cold_start;
 mod cost;
 mod cpu;
+mod lambda;
 mod memory;
 mod report;
 mod stats;
@@ -71,13 +72,6 @@ enum Section {
     Ablation,
     /// Projected monthly cost at 10 billion lines a day (runs the ablation).
     Cost,
-    /// (internal) One Kinesis event through the handler path, for `memory`.
-    #[command(hide = true)]
-    HandleOnce {
-        batch: PathBuf,
-        #[arg(long)]
-        metadata: PathBuf,
-    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -86,9 +80,6 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("building the tokio runtime")?;
-    if let Section::HandleOnce { batch, metadata } = &cli.command {
-        return runtime.block_on(memory::handle_once(batch, metadata, &cli.database_url));
-    }
     let out = cli.out.clone().unwrap_or_else(|| {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../bench/results.json")
     });
@@ -99,7 +90,6 @@ fn main() -> anyhow::Result<()> {
         Section::ColdStart => report::Sections::only("cold-start"),
         Section::Ablation => report::Sections::only("ablation"),
         Section::Cost => report::Sections::only("cost"),
-        Section::HandleOnce { .. } => unreachable!("handled above"),
     };
     let results = runtime.block_on(report::run(&sections, cli.quick, &cli.database_url))?;
     if let Some(parent) = out.parent() {

@@ -1,51 +1,54 @@
-//! Peak memory of a full Kinesis batch (10,000 records, ~6 MB, the most
-//! Lambda hands one invocation), each path measured in its own process.
+//! Peak memory of a full Kinesis batch, each path measured in its own
+//! process, each run in a freshly migrated, empty PostgreSQL schema.
 //!
-//! Peak RSS is a property of a whole process, so each measurement is a
-//! fresh child run under `/usr/bin/time -f %M`, which prints the child's
-//! `ru_maxrss` (KB) from wait4:
+//! Lambda hands one invocation at most 10,000 records and at most 6 MB; a
+//! batch reaches one limit or the other. Two events, so both are measured:
+//! the fullest generated file (real-sized payloads, 6 MB at a few thousand
+//! records) and 10,000 of the smallest realistic records (one REPORT line
+//! each; even those make about 8 MB, more than Lambda would deliver).
 //!
-//! - **handler**: this binary's hidden `handle-once` subcommand, which runs
-//!   the handler path in-process: the batch driver (`Pipeline::run`) with the
-//!   shipped `PostgresStore`, the metadata cache, and the workload's metadata
-//!   file as the source, committing the batch in slices of 500 records as the
-//!   handler does (see `handle_once` below for what it leaves out);
-//! - **ingest**: the release `lamlog ingest` on the same file, into a fresh
-//!   SQLite database.
+//! - **handler**: the release `bootstrap` itself, started as Lambda starts
+//!   it against the mock runtime API (`cold_start.rs`), handling the event
+//!   (slices of 500 records, one transaction each; DynamoDB on moto;
+//!   PostgreSQL); its `VmHWM` is read once the response is posted;
+//! - **ingest, PostgreSQL**: the release `lamlog ingest --database-url` on
+//!   the same file: the whole event in one transaction;
+//! - **ingest, SQLite**: `lamlog ingest --db` into a new file.
+//!
+//! The two `lamlog ingest` runs are measured under `/usr/bin/time -f %M`
+//! (the child's `ru_maxrss` from wait4).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::{bail, Context};
-use lamlog::batch::{BatchInput, Pipeline, Settings};
-use lamlog::enrich::file::FileSource;
-use lamlog::enrich::{Enricher, MetaCache};
-use lamlog::notify::TableOnly;
-use lamlog::store::postgres::{PostgresConfig, PostgresStore};
 use serde::Serialize;
 
+use crate::lambda::{LambdaEnv, Schema};
 use crate::stats::Spread;
 use crate::workload::BatchShape;
 
-/// Records per transaction, as the Lambda handler commits a batch (its
-/// `LAMLOG_SLICE_RECORDS` default).
-const SLICE_RECORDS: usize = 500;
+/// The schema `lamlog ingest --database-url` writes in.
+pub const INGEST_SCHEMA: &str = "lamlog_bench_ingest";
 
-/// The schema the handler measurement writes in.
-const MEMORY_SCHEMA: &str = "lamlog_bench_memory";
-
-/// What the memory section measured.
+/// One event's figures.
 #[derive(Debug, Clone, Serialize)]
 pub struct Memory {
-    /// The batch.
+    /// What the event is.
+    pub label: String,
+    /// The event.
     pub batch: BatchShape,
-    /// Peak RSS through the handler path, MB.
+    /// Peak RSS of the `bootstrap` handling the event, MB.
     pub handler_peak_mb: Spread,
-    /// Peak RSS of `lamlog ingest`, MB.
-    pub ingest_peak_mb: Spread,
+    /// Process start → response posted for that event, ms.
+    pub handler_wall_ms: Spread,
+    /// Peak RSS of `lamlog ingest --database-url` (one transaction), MB.
+    pub ingest_postgres_peak_mb: Spread,
+    /// Peak RSS of `lamlog ingest --db` (SQLite), MB.
+    pub ingest_sqlite_peak_mb: Spread,
 }
 
-/// Runs `command` under `/usr/bin/time -f %M` and returns its peak RSS in MB.
+/// Runs `program args` under `/usr/bin/time -f %M`; returns its peak RSS, MB.
 fn peak_rss_mb(program: &Path, args: &[&str]) -> anyhow::Result<f64> {
     let output = Command::new("/usr/bin/time")
         .arg("-f")
@@ -56,7 +59,12 @@ fn peak_rss_mb(program: &Path, args: &[&str]) -> anyhow::Result<f64> {
         .context("running /usr/bin/time (apt-get install time)")?;
     let stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
-        bail!("{} {} failed: {stderr}", program.display(), args.join(" "));
+        bail!(
+            "{} {} failed: {}",
+            program.display(),
+            args.join(" "),
+            stderr.trim()
+        );
     }
     let kilobytes: f64 = stderr
         .lines()
@@ -66,130 +74,85 @@ fn peak_rss_mb(program: &Path, args: &[&str]) -> anyhow::Result<f64> {
     Ok(kilobytes / 1024.0)
 }
 
-/// Builds the release `lamlog` binary (incremental) and returns its path,
-/// beside this binary in the same target directory.
-pub fn build_lamlog_cli() -> anyhow::Result<PathBuf> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let status = Command::new(cargo)
-        .args([
-            "build",
-            "--release",
-            "--quiet",
-            "-p",
-            "lamlog",
-            "--bin",
-            "lamlog",
-        ])
-        .status()
-        .context("running cargo build for the lamlog binary")?;
-    if !status.success() {
-        bail!("cargo build -p lamlog failed");
-    }
-    let binary = std::env::current_exe()?.with_file_name("lamlog");
-    if !binary.exists() {
-        bail!("{} not found after the build", binary.display());
-    }
-    Ok(binary)
+/// Everything the memory section needs around the binaries.
+pub struct Paths<'a> {
+    /// The release `bootstrap`.
+    pub bootstrap: &'a Path,
+    /// The release `lamlog`.
+    pub lamlog_cli: &'a Path,
+    /// The workload's metadata file (for `lamlog ingest`).
+    pub metadata: &'a Path,
+    /// Scratch space.
+    pub scratch: &'a Path,
 }
 
-/// Measures both paths on `batch_file`, `runs` times each, alternating.
-pub fn measure(
-    batch_file: &Path,
+/// Measures the three paths on `event_file`, `runs` times each, alternating.
+pub async fn measure(
+    label: &str,
+    event_file: &Path,
     batch: BatchShape,
-    metadata: &Path,
-    database_url: &str,
-    lamlog_cli: &Path,
-    scratch: &Path,
+    lambda: &LambdaEnv,
+    ingest_schema: &Schema,
+    paths: &Paths<'_>,
     runs: usize,
 ) -> anyhow::Result<Memory> {
-    let this = std::env::current_exe()?;
-    let batch_arg = batch_file.to_string_lossy().into_owned();
-    let metadata_arg = metadata.to_string_lossy().into_owned();
-    let (mut handler, mut ingest) = (Vec::new(), Vec::new());
+    let event = crate::workload::read(event_file)?;
+    let file_arg = event_file.to_string_lossy().into_owned();
+    let metadata_arg = paths.metadata.to_string_lossy().into_owned();
+    let ingest_url = ingest_schema.url();
+    let (mut handler, mut wall, mut postgres, mut sqlite) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for run in 0..runs {
-        handler.push(peak_rss_mb(
-            &this,
-            &[
-                "handle-once",
-                &batch_arg,
-                "--metadata",
-                &metadata_arg,
-                "--database-url",
-                database_url,
-            ],
-        )?);
-        let db = scratch.join(format!("memory-{run}.db"));
+        let measured = lambda
+            .run(paths.bootstrap, &event)
+            .await
+            .with_context(|| format!("the handler on {label}"))?;
+        handler.push(measured.peak_rss_kb as f64 / 1024.0);
+        wall.push(measured.first_event_ms);
+
+        ingest_schema.fresh().await?;
+        postgres.push(
+            peak_rss_mb(
+                paths.lamlog_cli,
+                &[
+                    "ingest",
+                    &file_arg,
+                    "--metadata",
+                    &metadata_arg,
+                    "--database-url",
+                    &ingest_url,
+                    "--json",
+                ],
+            )
+            .with_context(|| format!("lamlog ingest into PostgreSQL on {label}"))?,
+        );
+
+        let db = paths.scratch.join(format!("memory-{run}.db"));
         let _ = std::fs::remove_file(&db);
         let db_arg = db.to_string_lossy().into_owned();
-        ingest.push(peak_rss_mb(
-            lamlog_cli,
-            &[
-                "ingest",
-                &batch_arg,
-                "--metadata",
-                &metadata_arg,
-                "--db",
-                &db_arg,
-            ],
-        )?);
+        sqlite.push(
+            peak_rss_mb(
+                paths.lamlog_cli,
+                &[
+                    "ingest",
+                    &file_arg,
+                    "--metadata",
+                    &metadata_arg,
+                    "--db",
+                    &db_arg,
+                    "--json",
+                ],
+            )
+            .with_context(|| format!("lamlog ingest into SQLite on {label}"))?,
+        );
+        let _ = std::fs::remove_file(&db);
     }
     Ok(Memory {
+        label: label.to_owned(),
         batch,
         handler_peak_mb: Spread::of(&handler).unwrap_or(Spread::NONE),
-        ingest_peak_mb: Spread::of(&ingest).unwrap_or(Spread::NONE),
+        handler_wall_ms: Spread::of(&wall).unwrap_or(Spread::NONE),
+        ingest_postgres_peak_mb: Spread::of(&postgres).unwrap_or(Spread::NONE),
+        ingest_sqlite_peak_mb: Spread::of(&sqlite).unwrap_or(Spread::NONE),
     })
-}
-
-/// The `handle-once` child: one Kinesis event through the batch driver into
-/// PostgreSQL, as the Lambda handler runs it. Metadata comes from the file
-/// rather than DynamoDB, which holds a few dozen small items either way.
-pub async fn handle_once(
-    batch_file: &Path,
-    metadata: &Path,
-    database_url: &str,
-) -> anyhow::Result<()> {
-    // A fresh schema each run, so every run inserts the batch rather than
-    // finding the previous run's rows.
-    let (admin, connection) = tokio_postgres::connect(database_url, tokio_postgres::NoTls).await?;
-    tokio::spawn(connection);
-    admin
-        .batch_execute(&format!("DROP SCHEMA IF EXISTS {MEMORY_SCHEMA} CASCADE"))
-        .await?;
-    drop(admin);
-    let mut config = PostgresConfig::new(database_url);
-    config.pool_size = 1;
-    config.schema = Some(MEMORY_SCHEMA.to_owned());
-    let store = PostgresStore::connect(&config).await?;
-    let mut pipeline = Pipeline {
-        enricher: Enricher::new(
-            FileSource::load(metadata)?,
-            MetaCache::new(
-                lamlog::enrich::cache::DEFAULT_TTL,
-                lamlog::enrich::cache::DEFAULT_CAPACITY,
-            ),
-        ),
-        store,
-        notifier: TableOnly,
-        settings: Settings::default(),
-    };
-    let bytes = crate::workload::read(batch_file)?;
-    let event: serde_json::Value = serde_json::from_slice(&bytes)?;
-    drop(bytes);
-    let records = event
-        .get("Records")
-        .and_then(|records| records.as_array())
-        .context("the batch has no Records array")?;
-    let source = batch_file.to_string_lossy();
-    for slice in records.chunks(SLICE_RECORDS) {
-        let slice_event = serde_json::to_vec(&serde_json::json!({ "Records": slice }))?;
-        pipeline
-            .run(BatchInput {
-                source: &source,
-                bytes: &slice_event,
-                format: lamlog_core::decode::Format::Kinesis,
-                received_at_ms: lamlog::generate::DEFAULT_START_MS,
-            })
-            .await?;
-    }
-    Ok(())
 }

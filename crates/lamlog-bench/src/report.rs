@@ -1,16 +1,14 @@
 //! Runs the chosen sections, prints their tables and gathers every figure
 //! into one JSON document (`bench/results.json`).
 
-use std::path::PathBuf;
-
 use anyhow::Context;
 use serde::Serialize;
 
 use crate::ablation::{self, Ablation};
-use crate::cold_start;
 use crate::cost::{CostInputs, CostProjection, CASE_STUDY_USD};
+use crate::lambda::{self, LambdaEnv, Schema};
 use crate::memory::{self, Memory};
-use crate::stats::group;
+use crate::stats::{group, Spread};
 use crate::throughput::{self, Throughput};
 use crate::workload::{self, Workload};
 
@@ -65,6 +63,25 @@ pub struct Cost {
     pub case_study_usd: (f64, f64),
 }
 
+/// The cold-start section.
+#[derive(Debug, Clone, Serialize)]
+pub struct ColdStart {
+    /// The event handled first.
+    pub event: workload::BatchShape,
+    /// Process start → first `/next`, ms (successful runs only).
+    pub init_ms: Spread,
+    /// Process start → response posted, ms (successful runs only).
+    pub first_event_ms: Spread,
+    /// Peak RSS once the first event was handled, MB.
+    pub peak_rss_mb: Spread,
+    /// Runs that failed (not counted above), with why.
+    pub failed_runs: Vec<String>,
+    /// `target/release/bootstrap` as built (the release profile strips it).
+    pub bootstrap_bytes: u64,
+    /// The same after `strip` (equal when it was already stripped).
+    pub bootstrap_stripped_bytes: Option<u64>,
+}
+
 /// Everything measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct Results {
@@ -81,7 +98,7 @@ pub struct Results {
     /// See `throughput`.
     pub memory: Vec<Memory>,
     /// See `throughput`.
-    pub cold_start: Option<serde_json::Value>,
+    pub cold_start: Option<ColdStart>,
     /// See `throughput`.
     pub ablation: Option<Ablation>,
     /// See `throughput`.
@@ -130,7 +147,8 @@ pub async fn run(sections: &Sections, quick: bool, database_url: &str) -> anyhow
         .map_or(0, |since| since.as_secs() as i64);
     let machine = machine();
     let (functions, invocations) = if quick { (50, 25_000) } else { (50, 60_000) };
-    let (rounds, memory_runs, ablation_rounds) = if quick { (8, 2, 3) } else { (60, 5, 15) };
+    let (rounds, memory_runs, ablation_rounds) = if quick { (8, 3, 3) } else { (60, 5, 15) };
+    let cold_runs = if quick { 5 } else { 15 };
     println!(
         "lamlog-bench{}: {} cores ({}), {}",
         if quick { " --quick" } else { "" },
@@ -176,35 +194,17 @@ pub async fn run(sections: &Sections, quick: bool, database_url: &str) -> anyhow
         print_throughput(&measured);
         results.throughput = Some(measured);
     }
-    if sections.has("memory") {
-        let lamlog_cli = memory::build_lamlog_cli()?;
-        let (fullest, shape) = work.fullest_file()?;
-        let mut cases = vec![(fullest, shape)];
-        // The fullest file stops at Lambda's 6 MB payload limit, a few
-        // thousand records of this generator's size; the 10,000-record case
-        // takes the first 10,000 records, whatever their size.
-        if let Some(ten_thousand) = work.batches(10_000, 1)?.into_iter().next() {
-            let path = scratch.join("batch-10000.json");
-            std::fs::write(&path, &ten_thousand)
-                .with_context(|| format!("writing {}", path.display()))?;
-            cases.push((path, workload::shape_of(&ten_thousand)));
-        }
-        for (file, shape) in cases {
-            let measured = memory::measure(
-                &file,
-                shape,
-                &metadata,
-                database_url,
-                &lamlog_cli,
-                &scratch,
-                memory_runs,
-            )?;
-            print_memory(&measured);
-            results.memory.push(measured);
-        }
-    }
-    if sections.has("cold-start") {
-        results.cold_start = cold_start_section(first_batch, &mut results.missing);
+    if sections.has("memory") || sections.has("cold-start") {
+        lambda_sections(
+            sections,
+            &work,
+            first_batch,
+            &metadata,
+            database_url,
+            (memory_runs, cold_runs),
+            &mut results,
+        )
+        .await?;
     }
     if sections.has("ablation") || sections.has("cost") {
         let measured = ablation::run(first_batch, &metadata, database_url, ablation_rounds).await?;
@@ -222,18 +222,132 @@ pub async fn run(sections: &Sections, quick: bool, database_url: &str) -> anyhow
     Ok(results)
 }
 
-fn cold_start_section(_event: &[u8], missing: &mut Vec<String>) -> Option<serde_json::Value> {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../lamlog-lambda/Cargo.toml");
-    if !manifest.exists() {
-        missing.push(
-            "cold start and bootstrap size: crates/lamlog-lambda (the bootstrap binary) is not in this tree yet".to_owned(),
-        );
-        return None;
+/// The sections that run the release binaries: memory and cold start.
+/// A binary that cannot be built is an error; a path that fails to run is
+/// reported as missing, with why, and the other sections go on.
+async fn lambda_sections(
+    sections: &Sections,
+    work: &Workload,
+    first_batch: &[u8],
+    metadata: &std::path::Path,
+    database_url: &str,
+    (memory_runs, cold_runs): (usize, usize),
+    results: &mut Results,
+) -> anyhow::Result<()> {
+    let scratch = work.dir.with_file_name("lambda");
+    std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
+    let bootstrap = lambda::build_binary("lamlog-lambda", "bootstrap")?;
+    let (fullest, fullest_shape) = work.fullest_file()?;
+    let mut keys = std::collections::BTreeSet::new();
+    for file in &work.files {
+        keys.extend(ablation::keys_of(&workload::read(file)?));
     }
-    let _ = cold_start::measure_once;
-    missing
-        .push("cold start: the bootstrap exists but this harness does not drive it yet".to_owned());
-    None
+    let key_list: Vec<String> = keys.iter().cloned().collect();
+    let ten_thousand = workload::report_only_event(&key_list, 10_000)?;
+    let ten_thousand_file = scratch.join("report-only-10000.json");
+    std::fs::write(&ten_thousand_file, &ten_thousand)
+        .with_context(|| format!("writing {}", ten_thousand_file.display()))?;
+    let env = LambdaEnv::start(
+        metadata,
+        &keys,
+        Schema::new(database_url, "lamlog_bench_lambda"),
+        &scratch,
+    )
+    .await?;
+
+    if sections.has("cold-start") {
+        let mut runs = Vec::new();
+        let mut failed_runs = Vec::new();
+        for _ in 0..cold_runs {
+            match env.run(&bootstrap, first_batch).await {
+                Ok(run) => runs.push(run),
+                Err(error) => failed_runs.push(format!("{error:#}")),
+            }
+        }
+        let spread = |pick: &dyn Fn(&crate::cold_start::Run) -> f64| {
+            Spread::of(&runs.iter().map(pick).collect::<Vec<f64>>()).unwrap_or(Spread::NONE)
+        };
+        let bootstrap_bytes = std::fs::metadata(&bootstrap)
+            .with_context(|| format!("reading {}", bootstrap.display()))?
+            .len();
+        let measured = ColdStart {
+            event: workload::shape_of(first_batch),
+            init_ms: spread(&|run| run.init_ms),
+            first_event_ms: spread(&|run| run.first_event_ms),
+            peak_rss_mb: spread(&|run| run.peak_rss_kb as f64 / 1024.0),
+            failed_runs,
+            bootstrap_bytes,
+            bootstrap_stripped_bytes: stripped_size(&bootstrap, &scratch),
+        };
+        print_cold_start(&measured);
+        if runs.is_empty() {
+            results.missing.push(format!(
+                "cold start: every run failed; the first: {}",
+                measured.failed_runs.first().map_or("", String::as_str)
+            ));
+        }
+        results.cold_start = Some(measured);
+    }
+
+    if sections.has("memory") {
+        let lamlog_cli = lambda::build_binary("lamlog", "lamlog")?;
+        let paths = memory::Paths {
+            bootstrap: &bootstrap,
+            lamlog_cli: &lamlog_cli,
+            metadata,
+            scratch: &scratch,
+        };
+        let ingest_schema = Schema::new(database_url, memory::INGEST_SCHEMA);
+        let cases = [
+            (
+                "fullest generated file (6 MB limit)",
+                fullest,
+                fullest_shape,
+            ),
+            (
+                "10,000 one-REPORT records (record limit)",
+                ten_thousand_file,
+                workload::shape_of(&ten_thousand),
+            ),
+        ];
+        for (label, file, shape) in cases {
+            match memory::measure(
+                label,
+                &file,
+                shape,
+                &env,
+                &ingest_schema,
+                &paths,
+                memory_runs,
+            )
+            .await
+            {
+                Ok(measured) => {
+                    print_memory(&measured);
+                    results.memory.push(measured);
+                }
+                Err(error) => results.missing.push(format!("memory: {error:#}")),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The size of `binary` after `strip`, through a copy in `scratch`.
+fn stripped_size(binary: &std::path::Path, scratch: &std::path::Path) -> Option<u64> {
+    let copy = scratch.join("bootstrap.stripped");
+    let status = std::process::Command::new("strip")
+        .arg("-o")
+        .arg(&copy)
+        .arg(binary)
+        .status()
+        .ok()?;
+    let size = status
+        .success()
+        .then(|| std::fs::metadata(&copy).ok().map(|meta| meta.len()))
+        .flatten();
+    let _ = std::fs::remove_file(&copy);
+    size
 }
 
 fn cost_section(ablation: &Ablation) -> Cost {
@@ -287,19 +401,63 @@ fn print_throughput(measured: &Throughput) {
 
 fn print_memory(measured: &Memory) {
     println!(
-        "## memory (peak RSS, one process per run): {} records, {:.2} MB",
-        measured.batch.records,
+        "## memory (peak RSS, one process per run): {}: {} records, {} log events, {:.2} MB",
+        measured.label,
+        group(measured.batch.records as f64, 0),
+        group(measured.batch.log_events as f64, 0),
         measured.batch.bytes as f64 / 1e6
     );
     println!("| path | peak RSS MB, median (min–max) |\n|---|---|");
     println!(
-        "| handler path (Pipeline::run → PostgreSQL) | {} |",
+        "| handler: release bootstrap, mock runtime API → PostgreSQL, slices of 500 | {} |",
         measured.handler_peak_mb.display(1)
     );
     println!(
-        "| lamlog ingest (SQLite) | {} |\n",
-        measured.ingest_peak_mb.display(1)
+        "| lamlog ingest → PostgreSQL, one transaction | {} |",
+        measured.ingest_postgres_peak_mb.display(1)
     );
+    println!(
+        "| lamlog ingest → SQLite | {} |",
+        measured.ingest_sqlite_peak_mb.display(1)
+    );
+    println!(
+        "handler: process start → response posted, ms: {}\n",
+        measured.handler_wall_ms.display(0)
+    );
+}
+
+fn print_cold_start(measured: &ColdStart) {
+    println!(
+        "## cold start: release bootstrap, mock runtime API, first event {} records ({} log events)",
+        measured.event.records,
+        group(measured.event.log_events as f64, 0)
+    );
+    println!("| figure | median (min–max) |\n|---|---|");
+    println!(
+        "| process start → first /next (init), ms | {} |",
+        measured.init_ms.display(1)
+    );
+    println!(
+        "| process start → first response posted, ms | {} |",
+        measured.first_event_ms.display(1)
+    );
+    println!(
+        "| peak RSS after the first event, MB | {} |",
+        measured.peak_rss_mb.display(1)
+    );
+    let mb = |bytes: u64| bytes as f64 / 1e6;
+    println!(
+        "bootstrap: {:.2} MB as built, {} after strip; {} failed run(s)",
+        mb(measured.bootstrap_bytes),
+        measured
+            .bootstrap_stripped_bytes
+            .map_or_else(|| "n/a".to_owned(), |bytes| format!("{:.2} MB", mb(bytes))),
+        measured.failed_runs.len()
+    );
+    for failure in &measured.failed_runs {
+        println!("failed run: {failure}");
+    }
+    println!();
 }
 
 fn print_ablation(measured: &Ablation) {

@@ -141,3 +141,90 @@ pub fn shape_of(kinesis_event: &[u8]) -> BatchShape {
         bytes: kinesis_event.len() as u64,
     }
 }
+
+/// A Kinesis event of `records` records, each the smallest realistic one: a
+/// gzip'd CloudWatch Logs payload holding one invocation's REPORT line, for
+/// the functions `keys` (`account#function`) in turn, every field Lambda
+/// sends present. It is the other extreme of Lambda's limits from the
+/// generator's files, which reach 6 MB at a few thousand records: the most
+/// records (10,000) an event can hold.
+pub fn report_only_event(keys: &[String], records: usize) -> anyhow::Result<Vec<u8>> {
+    use base64::Engine;
+    use std::io::Write;
+
+    let functions: Vec<(&str, &str)> = keys
+        .iter()
+        .filter_map(|key| key.split_once('#'))
+        .filter(|(_, function)| !function.contains('/'))
+        .collect();
+    if functions.is_empty() {
+        bail!("no account#function key to make records for");
+    }
+    let start_ms = lamlog::generate::DEFAULT_START_MS;
+    let stream_arn = "arn:aws:kinesis:us-east-1:123456789012:stream/lamlog-logs";
+    let mut out = Vec::with_capacity(records * 800);
+    out.extend_from_slice(b"{\"Records\":[");
+    for index in 0..records {
+        let (account, function) = functions[index % functions.len()];
+        let timestamp = start_ms + index as i64 * 10;
+        let duration = 3 + index % 97;
+        let payload = serde_json::json!({
+            "messageType": "DATA_MESSAGE",
+            "owner": account,
+            "logGroup": format!("/aws/lambda/{function}"),
+            "logStream": "2026/11/27/[$LATEST]0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+            "subscriptionFilters": ["lamlog"],
+            "logEvents": [{
+                "id": format!("{:056}", index),
+                "timestamp": timestamp,
+                "message": format!(
+                    "REPORT RequestId: 00000000-0000-4000-8000-{index:012}\tDuration: {duration}.25 ms\t\
+                     Billed Duration: {} ms\tMemory Size: 128 MB\tMax Memory Used: {} MB\t\n",
+                    duration + 1,
+                    40 + index % 80
+                ),
+            }],
+        });
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gzip.write_all(&serde_json::to_vec(&payload)?)?;
+        let data = base64::engine::general_purpose::STANDARD.encode(gzip.finish()?);
+        let sequence = format!("4959{index:052}");
+        let record = serde_json::json!({
+            "kinesis": {
+                "kinesisSchemaVersion": "1.0",
+                "partitionKey": function,
+                "sequenceNumber": sequence,
+                "data": data,
+                "approximateArrivalTimestamp": timestamp as f64 / 1000.0,
+            },
+            "eventSource": "aws:kinesis",
+            "eventVersion": "1.0",
+            "eventID": format!("shardId-000000000000:{sequence}"),
+            "eventName": "aws:kinesis:record",
+            "invokeIdentityArn": "arn:aws:iam::123456789012:role/lamlog",
+            "awsRegion": "us-east-1",
+            "eventSourceARN": stream_arn,
+        });
+        if index > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut out, &record)?;
+    }
+    out.extend_from_slice(b"]}");
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_only_event_decodes_to_one_invocation_a_record() {
+        let keys = vec!["123456789012#orders".to_owned(), "1#/custom/x".to_owned()];
+        let event = report_only_event(&keys, 25).unwrap();
+        let shape = shape_of(&event);
+        assert_eq!(shape.records, 25);
+        assert_eq!(shape.log_events, 25);
+        assert!(report_only_event(&["nohash".to_owned()], 1).is_err());
+    }
+}

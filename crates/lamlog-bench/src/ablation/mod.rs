@@ -78,7 +78,7 @@ pub struct Ablation {
 }
 
 /// The metadata keys of a Kinesis event's invocations.
-fn keys_of(kinesis_event: &[u8]) -> Vec<String> {
+pub fn keys_of(kinesis_event: &[u8]) -> Vec<String> {
     let mut assembler = Assembler::new();
     for record in decode(kinesis_event, Format::Kinesis, &DecodeLimits::default()).records {
         if let Ok(Record::Data(envelope)) = record {
