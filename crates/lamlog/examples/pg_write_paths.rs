@@ -36,17 +36,13 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use lamlog::store::postgres::invocation_row::{column_list, SqlRow, COLUMN_TYPES};
 use lamlog::store::postgres::{PostgresConfig, PostgresStore};
 use lamlog::store::{Store, StoreBatch, StoredInvocation};
 use lamlog_core::assemble::Invocation;
 use lamlog_core::judge::AlertRules;
 use lamlog_core::meta::Architecture;
 use tokio_postgres::types::ToSql;
-
-const COLUMNS: &str = "account, function, request_id, log_group, version, start_time_ms, \
-    duration_ms, billed_duration_ms, memory_size_mb, max_memory_used_mb, init_duration_ms, \
-    restore_duration_ms, billed_restore_duration_ms, xray_trace_id, timeout_seconds, cold_start, \
-    status, status_flags, error_type, enriched, tenant, architecture, region, cost_usd";
 
 /// 2025-06-15T10:00:00Z.
 const BASE_MS: i64 = 1_749_981_600_000;
@@ -82,39 +78,9 @@ fn invocations(path: &str, round: usize, size: usize) -> Vec<StoredInvocation> {
     rows
 }
 
-/// The 24 column values of a row, owned.
-fn values(row: &StoredInvocation) -> Vec<Box<dyn ToSql + Sync + Send>> {
-    let invocation = &row.invocation;
-    vec![
-        Box::new(invocation.account.clone()),
-        Box::new(invocation.function.clone()),
-        Box::new(invocation.request_id.clone()),
-        Box::new(invocation.log_group.clone()),
-        Box::new(invocation.version.clone()),
-        Box::new(invocation.start_time_ms),
-        Box::new(invocation.duration_ms),
-        Box::new(invocation.billed_duration_ms.map(|value| value as i64)),
-        Box::new(invocation.memory_size_mb.map(i64::from)),
-        Box::new(invocation.max_memory_used_mb.map(i64::from)),
-        Box::new(invocation.init_duration_ms),
-        Box::new(invocation.restore_duration_ms),
-        Box::new(
-            invocation
-                .billed_restore_duration_ms
-                .map(|value| value as i64),
-        ),
-        Box::new(invocation.xray_trace_id.clone()),
-        Box::new(invocation.timeout_seconds),
-        Box::new(invocation.cold_start),
-        Box::new(invocation.status().as_str().to_owned()),
-        Box::new(i16::from(invocation.status_flags.0)),
-        Box::new(invocation.error_type.clone()),
-        Box::new(row.enriched),
-        Box::new(row.tenant.clone()),
-        Box::new(row.architecture.as_str().to_owned()),
-        Box::new(row.region.clone()),
-        Box::new(row.cost_usd),
-    ]
+/// Each row's values, in [`column_list`] order.
+fn sql_rows(rows: &[StoredInvocation]) -> anyhow::Result<Vec<SqlRow<'_>>> {
+    Ok(rows.iter().map(SqlRow::new).collect::<Result<_, _>>()?)
 }
 
 async fn multi_row(
@@ -122,12 +88,10 @@ async fn multi_row(
     rows: &[StoredInvocation],
 ) -> anyhow::Result<()> {
     let transaction = client.transaction().await?;
+    let columns = column_list("");
     for chunk in rows.chunks(2_500) {
-        let owned: Vec<Box<dyn ToSql + Sync + Send>> = chunk.iter().flat_map(values).collect();
-        let params: Vec<&(dyn ToSql + Sync)> = owned
-            .iter()
-            .map(|value| value.as_ref() as &(dyn ToSql + Sync))
-            .collect();
+        let sql_rows = sql_rows(chunk)?;
+        let params: Vec<&(dyn ToSql + Sync)> = sql_rows.iter().flat_map(SqlRow::values).collect();
         let tuples: Vec<String> = (0..chunk.len())
             .map(|row| {
                 let placeholders: Vec<String> = (1..=24)
@@ -137,7 +101,7 @@ async fn multi_row(
             })
             .collect();
         let sql = format!(
-            "INSERT INTO invocations ({COLUMNS}) VALUES {} ON CONFLICT DO NOTHING",
+            "INSERT INTO invocations ({columns}) VALUES {} ON CONFLICT DO NOTHING",
             tuples.join(", ")
         );
         transaction.execute(&sql, &params).await?;
@@ -154,17 +118,13 @@ async fn per_row(
     let placeholders: Vec<String> = (1..=24).map(|column| format!("${column}")).collect();
     let statement = transaction
         .prepare(&format!(
-            "INSERT INTO invocations ({COLUMNS}) VALUES ({}) ON CONFLICT DO NOTHING",
+            "INSERT INTO invocations ({}) VALUES ({}) ON CONFLICT DO NOTHING",
+            column_list(""),
             placeholders.join(", ")
         ))
         .await?;
-    for row in rows {
-        let owned = values(row);
-        let params: Vec<&(dyn ToSql + Sync)> = owned
-            .iter()
-            .map(|value| value.as_ref() as &(dyn ToSql + Sync))
-            .collect();
-        transaction.execute(&statement, &params).await?;
+    for row in sql_rows(rows)? {
+        transaction.execute(&statement, &row.values()).await?;
     }
     transaction.commit().await?;
     Ok(())
@@ -177,49 +137,19 @@ async fn copy_only(
     client: &mut tokio_postgres::Client,
     rows: &[StoredInvocation],
 ) -> anyhow::Result<()> {
-    use tokio_postgres::types::Type;
-    let types = [
-        Type::TEXT,
-        Type::TEXT,
-        Type::TEXT,
-        Type::TEXT,
-        Type::TEXT,
-        Type::INT8,
-        Type::FLOAT8,
-        Type::INT8,
-        Type::INT8,
-        Type::INT8,
-        Type::FLOAT8,
-        Type::FLOAT8,
-        Type::INT8,
-        Type::TEXT,
-        Type::FLOAT8,
-        Type::BOOL,
-        Type::TEXT,
-        Type::INT2,
-        Type::TEXT,
-        Type::BOOL,
-        Type::TEXT,
-        Type::TEXT,
-        Type::TEXT,
-        Type::FLOAT8,
-    ];
     let transaction = client.transaction().await?;
     let sink = transaction
         .copy_in(&format!(
-            "COPY invocations ({COLUMNS}) FROM STDIN (FORMAT binary)"
+            "COPY invocations ({}) FROM STDIN (FORMAT binary)",
+            column_list("")
         ))
         .await?;
     let mut writer = std::pin::pin!(tokio_postgres::binary_copy::BinaryCopyInWriter::new(
-        sink, &types
+        sink,
+        &COLUMN_TYPES
     ));
-    for row in rows {
-        let owned = values(row);
-        let params: Vec<&(dyn ToSql + Sync)> = owned
-            .iter()
-            .map(|value| value.as_ref() as &(dyn ToSql + Sync))
-            .collect();
-        writer.as_mut().write(&params).await?;
+    for row in sql_rows(rows)? {
+        writer.as_mut().write(&row.values()).await?;
     }
     writer.as_mut().finish().await?;
     transaction.commit().await?;

@@ -64,6 +64,14 @@ mod write;
 pub use migrate::SCHEMA_VERSION;
 pub use tls::TlsMode;
 
+/// An `invocations` row as the store writes it: the column list, the column
+/// types for binary `COPY`, and a row's values in that order. For baselines
+/// that write rows outside the store (`examples/pg_write_paths.rs`); the
+/// store itself writes through [`Store::write_batch`](crate::store::Store::write_batch).
+pub mod invocation_row {
+    pub use super::rows::{column_list, SqlRow, COLUMN_TYPES};
+}
+
 /// How long a new connection may take before the attempt fails.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 

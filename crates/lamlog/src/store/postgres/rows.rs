@@ -45,7 +45,7 @@ pub(super) const COLUMNS: [&str; 24] = [
 ];
 
 /// The types of [`COLUMNS`], for binary `COPY`.
-pub(super) const COLUMN_TYPES: [Type; 24] = [
+pub const COLUMN_TYPES: [Type; 24] = [
     Type::TEXT,
     Type::TEXT,
     Type::TEXT,
@@ -73,7 +73,7 @@ pub(super) const COLUMN_TYPES: [Type; 24] = [
 ];
 
 /// [`COLUMNS`] joined by commas, each prefixed with `prefix` (`"i."`, `""`).
-pub(super) fn column_list(prefix: &str) -> String {
+pub fn column_list(prefix: &str) -> String {
     COLUMNS
         .iter()
         .map(|column| format!("{prefix}{column}"))
@@ -82,7 +82,7 @@ pub(super) fn column_list(prefix: &str) -> String {
 }
 
 /// A row as PostgreSQL values, in [`COLUMNS`] order.
-pub(super) struct SqlRow<'a> {
+pub struct SqlRow<'a> {
     row: &'a StoredInvocation,
     start_time_ms: Option<i64>,
     billed_duration_ms: Option<i64>,
@@ -96,7 +96,7 @@ pub(super) struct SqlRow<'a> {
 
 impl<'a> SqlRow<'a> {
     /// Converts a row, refusing integers no `BIGINT` holds.
-    pub(super) fn new(row: &'a StoredInvocation) -> Result<SqlRow<'a>, StoreError> {
+    pub fn new(row: &'a StoredInvocation) -> Result<SqlRow<'a>, StoreError> {
         let invocation = &row.invocation;
         let too_big = |column: &str, value: u64| {
             StoreError::Statement(format!(
@@ -126,7 +126,7 @@ impl<'a> SqlRow<'a> {
     }
 
     /// The values, in [`COLUMNS`] order.
-    pub(super) fn values(&self) -> [&(dyn ToSql + Sync); 24] {
+    pub fn values(&self) -> [&(dyn ToSql + Sync); 24] {
         let invocation = &self.row.invocation;
         [
             &invocation.account,
