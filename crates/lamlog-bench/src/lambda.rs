@@ -10,9 +10,6 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
 use lamlog::enrich::dynamodb::item::meta_item;
 use lamlog::enrich::file::FileSource;
 use lamlog::enrich::MetaSource;
@@ -153,25 +150,7 @@ impl LambdaEnv {
     ) -> anyhow::Result<LambdaEnv> {
         let moto = Moto::start()?;
         let client = dynamo::client(&moto.endpoint, &RequestCounter::default()).await;
-        client
-            .create_table()
-            .table_name(TABLE)
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name(PARTITION_KEY)
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()?,
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name(PARTITION_KEY)
-                    .key_type(KeyType::Hash)
-                    .build()?,
-            )
-            .send()
-            .await
-            .context("creating the metadata table in moto")?;
+        dynamo::create_table(&client, TABLE, PARTITION_KEY).await?;
         let keys: Vec<String> = keys.iter().cloned().collect();
         let metadata = FileSource::load(metadata_file)?.fetch(&keys).await?;
         for (key, resolved) in &metadata {

@@ -125,27 +125,33 @@ pub async fn client(endpoint: &str, counter: &RequestCounter) -> Client {
     Client::from_conf(config)
 }
 
-/// Creates the metadata table and puts one item per entry of `metadata`.
-pub async fn seed(client: &Client, metadata: &BTreeMap<String, Resolved>) -> anyhow::Result<()> {
+/// Creates an on-demand table `table` with the string hash key `partition_key`.
+pub async fn create_table(client: &Client, table: &str, partition_key: &str) -> anyhow::Result<()> {
     client
         .create_table()
-        .table_name(TABLE)
+        .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(
             AttributeDefinition::builder()
-                .attribute_name(PARTITION_KEY)
+                .attribute_name(partition_key)
                 .attribute_type(ScalarAttributeType::S)
                 .build()?,
         )
         .key_schema(
             KeySchemaElement::builder()
-                .attribute_name(PARTITION_KEY)
+                .attribute_name(partition_key)
                 .key_type(KeyType::Hash)
                 .build()?,
         )
         .send()
         .await
-        .context("creating the metadata table in moto")?;
+        .with_context(|| format!("creating the table {table} in moto"))?;
+    Ok(())
+}
+
+/// Creates the metadata table and puts one item per entry of `metadata`.
+pub async fn seed(client: &Client, metadata: &BTreeMap<String, Resolved>) -> anyhow::Result<()> {
+    create_table(client, TABLE, PARTITION_KEY).await?;
     for (key, resolved) in metadata {
         let mut item = HashMap::new();
         item.insert(PARTITION_KEY.to_owned(), AttributeValue::S(key.clone()));
