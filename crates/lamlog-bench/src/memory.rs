@@ -100,6 +100,18 @@ pub async fn measure(
     let file_arg = event_file.to_string_lossy().into_owned();
     let metadata_arg = paths.metadata.to_string_lossy().into_owned();
     let ingest_url = ingest_schema.url();
+    // Peak RSS of `lamlog ingest` of the event into the store `store_args` names.
+    let ingest_peak = |store_args: &[&str]| {
+        let mut args = vec![
+            "ingest",
+            file_arg.as_str(),
+            "--metadata",
+            metadata_arg.as_str(),
+            "--json",
+        ];
+        args.extend_from_slice(store_args);
+        peak_rss_mb(paths.lamlog_cli, &args)
+    };
     let (mut handler, mut wall, mut postgres, mut sqlite) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for run in 0..runs {
@@ -112,38 +124,15 @@ pub async fn measure(
 
         ingest_schema.fresh().await?;
         postgres.push(
-            peak_rss_mb(
-                paths.lamlog_cli,
-                &[
-                    "ingest",
-                    &file_arg,
-                    "--metadata",
-                    &metadata_arg,
-                    "--database-url",
-                    &ingest_url,
-                    "--json",
-                ],
-            )
-            .with_context(|| format!("lamlog ingest into PostgreSQL on {label}"))?,
+            ingest_peak(&["--database-url", ingest_url.as_str()])
+                .with_context(|| format!("lamlog ingest into PostgreSQL on {label}"))?,
         );
 
         let db = paths.scratch.join(format!("memory-{run}.db"));
         let _ = std::fs::remove_file(&db);
-        let db_arg = db.to_string_lossy().into_owned();
         sqlite.push(
-            peak_rss_mb(
-                paths.lamlog_cli,
-                &[
-                    "ingest",
-                    &file_arg,
-                    "--metadata",
-                    &metadata_arg,
-                    "--db",
-                    &db_arg,
-                    "--json",
-                ],
-            )
-            .with_context(|| format!("lamlog ingest into SQLite on {label}"))?,
+            ingest_peak(&["--db", db.to_string_lossy().as_ref()])
+                .with_context(|| format!("lamlog ingest into SQLite on {label}"))?,
         );
         let _ = std::fs::remove_file(&db);
     }
