@@ -20,7 +20,7 @@ use lamlog::batch::{Pipeline, Settings};
 use lamlog::enrich::{EnrichError, Enricher, MetaCache, MetaSource, Resolved};
 use lamlog::notify::TableOnly;
 use lamlog::store::postgres::{PostgresConfig, PostgresStore};
-use lamlog::store::{FunctionSummary, MinuteRow, Store, StoreBatch, StoreError, WriteOutcome};
+use lamlog::store::EitherStore;
 
 use super::dynamo::{self, BatchGetSource, ClientSlot, PerKeySource, RequestCounter};
 use super::naive_store::{NaiveStore, WriteMode};
@@ -94,61 +94,9 @@ impl MetaSource for AnySource {
     }
 }
 
-/// The stores of the ablation behind one type.
-#[derive(Debug)]
-pub enum AnyStore {
-    /// Rows 1–4.
-    Naive(NaiveStore),
-    /// Row 5.
-    Shipped(PostgresStore),
-}
-
-impl Store for AnyStore {
-    async fn write_batch(&mut self, batch: &StoreBatch<'_>) -> Result<WriteOutcome, StoreError> {
-        match self {
-            AnyStore::Naive(store) => store.write_batch(batch).await,
-            AnyStore::Shipped(store) => store.write_batch(batch).await,
-        }
-    }
-
-    async fn function_summaries(
-        &mut self,
-        since_ms: Option<i64>,
-    ) -> Result<Vec<FunctionSummary>, StoreError> {
-        match self {
-            AnyStore::Naive(store) => store.function_summaries(since_ms).await,
-            AnyStore::Shipped(store) => store.function_summaries(since_ms).await,
-        }
-    }
-
-    async fn minute_rows(&mut self, since_ms: Option<i64>) -> Result<Vec<MinuteRow>, StoreError> {
-        match self {
-            AnyStore::Naive(store) => store.minute_rows(since_ms).await,
-            AnyStore::Shipped(store) => store.minute_rows(since_ms).await,
-        }
-    }
-
-    async fn dump(&mut self) -> Result<String, StoreError> {
-        match self {
-            AnyStore::Naive(store) => store.dump().await,
-            AnyStore::Shipped(store) => store.dump().await,
-        }
-    }
-
-    async fn tune_samples(
-        &mut self,
-        function: Option<&str>,
-        since_ms: Option<i64>,
-        limit_per_size: usize,
-    ) -> Result<Vec<lamlog_core::tune::Sample>, StoreError> {
-        match self {
-            AnyStore::Naive(store) => store.tune_samples(function, since_ms, limit_per_size).await,
-            AnyStore::Shipped(store) => {
-                store.tune_samples(function, since_ms, limit_per_size).await
-            }
-        }
-    }
-}
+/// The stores of the ablation behind one type: `Left` the naive store of
+/// rows 1–4, `Right` the shipped store of row 5.
+pub type AnyStore = EitherStore<NaiveStore, PostgresStore>;
 
 /// One row, ready to run batches.
 pub struct Variant {
@@ -185,9 +133,9 @@ impl Variant {
                 let mut config = PostgresConfig::new(database_url);
                 config.pool_size = 1;
                 config.schema = Some(SHIPPED_SCHEMA.to_owned());
-                AnyStore::Shipped(PostgresStore::connect(&config).await?)
+                EitherStore::Right(PostgresStore::connect(&config).await?)
             }
-            _ => AnyStore::Naive(NaiveStore::connect(database_url, write_mode(technique)).await?),
+            _ => EitherStore::Left(NaiveStore::connect(database_url, write_mode(technique)).await?),
         };
         Ok(Variant {
             technique,
@@ -214,7 +162,7 @@ impl Variant {
         if self.technique.clients_per_batch() {
             self.slot
                 .replace(dynamo::client(&self.endpoint, &self.counter).await);
-            self.pipeline.store = AnyStore::Naive(
+            self.pipeline.store = EitherStore::Left(
                 NaiveStore::connect(&self.database_url, write_mode(self.technique)).await?,
             );
         }

@@ -5,11 +5,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use lamlog::store::Store;
+use lamlog::store::{EitherStore, Store};
 
 use super::input::{parse_since, Since};
 use super::now_ms;
-use super::store::{CliStore, StoreArgs};
+use super::store::StoreArgs;
 
 /// Look after the database: drop old invocations, or print its content.
 #[derive(Debug, Args)]
@@ -56,7 +56,7 @@ pub fn run(args: DbArgs) -> anyhow::Result<ExitCode> {
                 let cutoff_ms = now_ms().saturating_sub(age_ms);
                 let target = store.target();
                 match target.open(true).await? {
-                    CliStore::Postgres(store) => {
+                    EitherStore::Right(store) => {
                         let dropped = store.prune_partitions_before(cutoff_ms).await?;
                         writeln!(
                             out,
@@ -68,7 +68,7 @@ pub fn run(args: DbArgs) -> anyhow::Result<ExitCode> {
                             writeln!(out, "  {name}")?;
                         }
                     }
-                    CliStore::Sqlite(mut store) => {
+                    EitherStore::Left(mut store) => {
                         let deleted = store.prune_before(cutoff_ms)?;
                         writeln!(
                             out,

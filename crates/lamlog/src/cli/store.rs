@@ -11,7 +11,7 @@ use anyhow::Context;
 use clap::Args;
 use lamlog::store::postgres::{redact_url, PostgresConfig, PostgresStore};
 use lamlog::store::sqlite::SqliteStore;
-use lamlog::store::{FunctionSummary, MinuteRow, Store, StoreBatch, StoreError, WriteOutcome};
+use lamlog::store::EitherStore;
 
 /// The `--db` and `--database-url` flags shared by ingest, report and tune.
 #[derive(Debug, Clone, Args)]
@@ -75,69 +75,18 @@ impl StoreTarget {
                 }
                 let store = SqliteStore::open(path)
                     .with_context(|| format!("opening {}", path.display()))?;
-                Ok(CliStore::Sqlite(store))
+                Ok(EitherStore::Left(store))
             }
             StoreTarget::Postgres(config) => {
                 let store = PostgresStore::connect(config)
                     .await
                     .with_context(|| format!("connecting to {}", redact_url(&config.url)))?;
-                Ok(CliStore::Postgres(store))
+                Ok(EitherStore::Right(store))
             }
         }
     }
 }
 
-/// One of the two stores, behind the one trait.
-pub enum CliStore {
-    /// The embedded default.
-    Sqlite(SqliteStore),
-    /// The production database.
-    Postgres(PostgresStore),
-}
-
-impl Store for CliStore {
-    async fn write_batch(&mut self, batch: &StoreBatch<'_>) -> Result<WriteOutcome, StoreError> {
-        match self {
-            CliStore::Sqlite(store) => store.write_batch(batch).await,
-            CliStore::Postgres(store) => store.write_batch(batch).await,
-        }
-    }
-
-    async fn function_summaries(
-        &mut self,
-        since_ms: Option<i64>,
-    ) -> Result<Vec<FunctionSummary>, StoreError> {
-        match self {
-            CliStore::Sqlite(store) => store.function_summaries(since_ms).await,
-            CliStore::Postgres(store) => store.function_summaries(since_ms).await,
-        }
-    }
-
-    async fn minute_rows(&mut self, since_ms: Option<i64>) -> Result<Vec<MinuteRow>, StoreError> {
-        match self {
-            CliStore::Sqlite(store) => store.minute_rows(since_ms).await,
-            CliStore::Postgres(store) => store.minute_rows(since_ms).await,
-        }
-    }
-
-    async fn dump(&mut self) -> Result<String, StoreError> {
-        match self {
-            CliStore::Sqlite(store) => store.dump().await,
-            CliStore::Postgres(store) => store.dump().await,
-        }
-    }
-
-    async fn tune_samples(
-        &mut self,
-        function: Option<&str>,
-        since_ms: Option<i64>,
-        limit_per_size: usize,
-    ) -> Result<Vec<lamlog_core::tune::Sample>, StoreError> {
-        match self {
-            CliStore::Sqlite(store) => store.tune_samples(function, since_ms, limit_per_size).await,
-            CliStore::Postgres(store) => {
-                store.tune_samples(function, since_ms, limit_per_size).await
-            }
-        }
-    }
-}
+/// SQLite (the embedded default, `Left`) or PostgreSQL (the production
+/// database, `Right`), behind the one trait.
+pub type CliStore = EitherStore<SqliteStore, PostgresStore>;

@@ -236,3 +236,54 @@ pub trait Store {
         limit_per_size: usize,
     ) -> Result<Vec<lamlog_core::tune::Sample>, StoreError>;
 }
+
+/// One of two stores chosen at run time, behind the one trait: every call
+/// goes to the one that is there. The CLI holds SQLite or PostgreSQL this
+/// way, the benchmark its naive or shipped store.
+#[derive(Debug)]
+pub enum EitherStore<L, R> {
+    /// The first kind.
+    Left(L),
+    /// The second kind.
+    Right(R),
+}
+
+/// Calls `$call` on whichever store `$either` holds.
+macro_rules! either {
+    ($either:expr, $store:ident => $call:expr) => {
+        match $either {
+            EitherStore::Left($store) => $call,
+            EitherStore::Right($store) => $call,
+        }
+    };
+}
+
+impl<L: Store, R: Store> Store for EitherStore<L, R> {
+    async fn write_batch(&mut self, batch: &StoreBatch<'_>) -> Result<WriteOutcome, StoreError> {
+        either!(self, store => store.write_batch(batch).await)
+    }
+
+    async fn function_summaries(
+        &mut self,
+        since_ms: Option<i64>,
+    ) -> Result<Vec<FunctionSummary>, StoreError> {
+        either!(self, store => store.function_summaries(since_ms).await)
+    }
+
+    async fn minute_rows(&mut self, since_ms: Option<i64>) -> Result<Vec<MinuteRow>, StoreError> {
+        either!(self, store => store.minute_rows(since_ms).await)
+    }
+
+    async fn dump(&mut self) -> Result<String, StoreError> {
+        either!(self, store => store.dump().await)
+    }
+
+    async fn tune_samples(
+        &mut self,
+        function: Option<&str>,
+        since_ms: Option<i64>,
+        limit_per_size: usize,
+    ) -> Result<Vec<lamlog_core::tune::Sample>, StoreError> {
+        either!(self, store => store.tune_samples(function, since_ms, limit_per_size).await)
+    }
+}
