@@ -158,23 +158,10 @@ impl Config {
         })
     }
 
-    /// The database URL with any password replaced, for logs.
+    /// The database URL with any password replaced, for logs (by the one
+    /// redaction function every part of lamlog uses).
     pub fn redacted_database_url(&self) -> String {
-        redact_url(&self.database_url)
-    }
-}
-
-/// `scheme://user:secret@host/db` → `scheme://user:***@host/db`.
-fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let Some((credentials, host)) = rest.rsplit_once('@') else {
-        return url.to_owned();
-    };
-    match credentials.split_once(':') {
-        Some((user, _secret)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
+        lamlog::redact::redact_url(&self.database_url)
     }
 }
 
@@ -242,6 +229,25 @@ mod tests {
         );
         let missing = read(&[("LAMLOG_METADATA_TABLE", "meta")]).unwrap_err();
         assert_eq!(missing.to_string(), "DATABASE_URL is required");
+    }
+
+    #[test]
+    fn every_form_of_database_password_is_redacted() {
+        for url in [
+            "postgres://lamlog:hunter2@db/lamlog",
+            "postgres://lamlog@db/lamlog?sslmode=verify-full&password=hunter2",
+            "postgresql://lamlog@db/lamlog?PASSWORD=hunter2",
+            "host=db user=lamlog password=hunter2 dbname=lamlog",
+            "host=db password = 'hun ter2' user=lamlog",
+        ] {
+            let config = read(&[("DATABASE_URL", url), ("LAMLOG_METADATA_TABLE", "meta")]).unwrap();
+            let shown = config.redacted_database_url();
+            assert!(
+                !shown.contains("hunter2") && !shown.contains("ter2"),
+                "{url} → {shown}"
+            );
+            assert!(shown.contains("***"), "{shown}");
+        }
     }
 
     fn config_error(extra: &[(&str, &str)]) -> String {

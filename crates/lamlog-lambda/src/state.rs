@@ -15,7 +15,7 @@ use lamlog::batch::{Pipeline, Settings};
 use lamlog::enrich::dynamodb::{DynamoDbSource, SdkBatchGet};
 use lamlog::enrich::{Enricher, MetaCache};
 use lamlog::notify::sns::SnsNotifier;
-use lamlog::notify::{Notifier, NotifyError, TableOnly};
+use lamlog::notify::{Notifier, TableOnly, Undelivered};
 use lamlog::store::Store;
 use lamlog_core::judge::Alert;
 use tokio::time::Instant;
@@ -36,7 +36,7 @@ pub enum AlertSink {
 }
 
 impl Notifier for AlertSink {
-    async fn notify(&mut self, alerts: &[Alert]) -> Result<(), NotifyError> {
+    async fn notify(&mut self, alerts: &[Alert]) -> Result<(), Undelivered> {
         match self {
             AlertSink::Sns(notifier) => notifier.notify(alerts).await,
             AlertSink::TableOnly(notifier) => notifier.notify(alerts).await,

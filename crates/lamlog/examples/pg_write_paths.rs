@@ -221,6 +221,7 @@ async fn main() -> anyhow::Result<()> {
                             dead_letters: &[],
                             metadata: &metadata,
                             rules: &rules,
+                            received_at_ms: 1_793_491_200_000,
                         };
                         store.write_batch(&batch).await?;
                     }

@@ -240,6 +240,7 @@ impl Setup {
             dead_letters,
             metadata: &self.metadata,
             rules: &self.rules,
+            received_at_ms: 1_793_491_200_000,
         };
         match store.write_batch(&batch).await {
             Ok(outcome) => outcome,

@@ -174,6 +174,9 @@ pub struct DynamoDbSource<T = SdkBatchGet> {
     transport: T,
     partition_key: String,
     deadline: Duration,
+    /// The caller's deadline (the Lambda's, less a margin), when set: no
+    /// fetch waits past it, whatever `deadline` allows.
+    caller_deadline: Option<Instant>,
     backoff: Backoff,
     calls: AtomicU64,
     invalid_items: AtomicU64,
@@ -187,6 +190,7 @@ impl<T: BatchGet> DynamoDbSource<T> {
             transport,
             partition_key: partition_key.to_owned(),
             deadline,
+            caller_deadline: None,
             backoff: Backoff::default(),
             calls: AtomicU64::new(0),
             invalid_items: AtomicU64::new(0),
@@ -286,7 +290,10 @@ pub fn chunk_keys(keys: &[String]) -> Vec<Vec<String>> {
 
 impl<T: BatchGet> MetaSource for DynamoDbSource<T> {
     async fn fetch(&self, keys: &[String]) -> Result<BTreeMap<String, Resolved>, EnrichError> {
-        let deadline = Instant::now() + self.deadline;
+        let own_deadline = Instant::now() + self.deadline;
+        let deadline = self
+            .caller_deadline
+            .map_or(own_deadline, |caller| caller.min(own_deadline));
         let chunks = chunk_keys(keys)
             .into_iter()
             .map(|chunk| self.fetch_chunk(chunk, deadline));
@@ -295,6 +302,10 @@ impl<T: BatchGet> MetaSource for DynamoDbSource<T> {
             resolved.extend(answer?);
         }
         Ok(resolved)
+    }
+
+    fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.caller_deadline = deadline;
     }
 }
 
