@@ -7,5 +7,7 @@ pub mod batch;
 pub mod enrich;
 pub mod generate;
 pub mod notify;
+#[cfg(feature = "replay")]
+pub mod replay;
 pub mod store;
 pub mod tune_chart;
