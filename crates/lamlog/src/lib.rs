@@ -9,5 +9,7 @@ pub mod enrich;
 pub mod generate;
 pub mod notify;
 pub mod redact;
+#[cfg(feature = "replay")]
+pub mod replay;
 pub mod store;
 pub mod tune_chart;
