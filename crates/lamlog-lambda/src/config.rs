@@ -20,6 +20,7 @@
 //! | `LAMLOG_SLICE_RETRIES` | 2 | in-process retries of a slice that failed transiently |
 //! | `LAMLOG_LOG_LEVEL` | `AWS_LAMBDA_LOG_LEVEL`, else `info` | `error` … `trace` |
 //! | `AWS_ENDPOINT_URL` | none | send every AWS call there (moto in tests) |
+//! | `AWS_ENDPOINT_URL_SNS` | `AWS_ENDPOINT_URL` | send SNS calls there instead (AWS's service-specific variable) |
 //! | `AWS_REGION` | set by Lambda | |
 //! | `AWS_LAMBDA_FUNCTION_NAME` | set by Lambda | the EMF dimension |
 
@@ -54,6 +55,8 @@ pub struct Config {
     pub log_level: tracing::Level,
     /// AWS endpoint override.
     pub aws_endpoint_url: Option<String>,
+    /// Where SNS calls go instead, when set.
+    pub sns_endpoint_url: Option<String>,
     /// AWS region, when set.
     pub aws_region: Option<String>,
     /// The function's name, for the EMF dimension.
@@ -153,6 +156,7 @@ impl Config {
             },
             log_level,
             aws_endpoint_url: get("AWS_ENDPOINT_URL"),
+            sns_endpoint_url: get("AWS_ENDPOINT_URL_SNS"),
             aws_region: get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION")),
             function_name: get("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|| "lamlog".to_owned()),
         })
