@@ -188,8 +188,10 @@ def query(url, sql):
     if url.startswith("sqlite://"):
         db = sqlite3.connect(url[len("sqlite://"):])
         return [tuple(str(value) for value in row) for row in db.execute(sql).fetchall()]
-    out = subprocess.run(["psql", url, "-tAc", sql], capture_output=True, text=True, check=True).stdout
-    return [tuple(line.split("|")) for line in out.splitlines() if line]
+    # Fields apart by the unit separator: dedup keys hold '|'.
+    out = subprocess.run(["psql", url, "-tA", "-F", "\x1f", "-c", sql], capture_output=True, text=True,
+                         check=True).stdout
+    return [tuple(line.split("\x1f")) for line in out.splitlines() if line]
 
 
 def poisoned(records):

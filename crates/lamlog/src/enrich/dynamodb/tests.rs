@@ -165,6 +165,31 @@ async fn a_call_that_hangs_is_cut_at_the_deadline() {
     assert_eq!(started.elapsed(), Duration::from_millis(500));
 }
 
+#[tokio::test(start_paused = true)]
+async fn the_callers_deadline_cuts_retries_short() {
+    // The source alone would retry for 5 s; the Lambda has 700 ms left.
+    let table = ScriptedTable {
+        failures: Mutex::new(u32::MAX),
+        ..ScriptedTable::default()
+    };
+    let mut source = DynamoDbSource::new(table, "pk", Duration::from_secs(5));
+    let started = Instant::now();
+    source.set_deadline(Some(started + Duration::from_millis(700)));
+    let error = source.fetch(&keys(3)).await.unwrap_err();
+    assert!(error.is_transient(), "{error}");
+    assert!(
+        started.elapsed() <= Duration::from_millis(700),
+        "{:?}",
+        started.elapsed()
+    );
+    // A later deadline than the source's own changes nothing.
+    source.set_deadline(Some(Instant::now() + Duration::from_secs(3600)));
+    let started = Instant::now();
+    source.fetch(&keys(3)).await.unwrap_err();
+    assert!(started.elapsed() <= Duration::from_secs(5));
+    assert!(started.elapsed() > Duration::from_secs(2));
+}
+
 /// A transport whose every call is refused as malformed.
 struct Refusing;
 
