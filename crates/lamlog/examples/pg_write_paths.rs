@@ -221,6 +221,8 @@ async fn main() -> anyhow::Result<()> {
                             dead_letters: &[],
                             metadata: &metadata,
                             rules: &rules,
+                            // After every row, as a consumer's clock is.
+                            received_at_ms: BASE_MS + 86_400_000,
                         };
                         store.write_batch(&batch).await?;
                     }

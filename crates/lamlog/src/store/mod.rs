@@ -109,6 +109,10 @@ pub struct StoreBatch<'a> {
     pub metadata: &'a BTreeMap<String, FunctionMeta>,
     /// Default alert rules.
     pub rules: &'a AlertRules,
+    /// When the batch was received (epoch ms): the clock that bounds how far
+    /// its start times may move a function's watermark (see
+    /// [`lamlog_core::window::WATERMARK_SKEW_MS`]).
+    pub received_at_ms: i64,
 }
 
 /// What a batch write did.
@@ -124,6 +128,10 @@ pub struct WriteOutcome {
     pub dead_letters: u64,
     /// Alerts whose dedup key is new: these are to be notified.
     pub new_alerts: Vec<Alert>,
+    /// Inserted or changed rows whose error-rate window had already been
+    /// judged (they came later than the grace period); the window is judged
+    /// again with them.
+    pub late_invocations: u64,
 }
 
 /// Why a store call failed.
