@@ -53,6 +53,7 @@ use tokio_postgres::error::SqlState;
 use crate::store::{FunctionSummary, MinuteRow, Store, StoreBatch, StoreError, WriteOutcome};
 
 mod alerts;
+mod locks;
 mod migrate;
 mod partitions;
 mod read;

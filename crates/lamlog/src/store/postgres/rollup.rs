@@ -26,7 +26,8 @@ use lamlog_core::meta::meta_key;
 use lamlog_core::rollup::{contribution, rollup_delta};
 
 use super::failed;
-use super::write::{lock_key, Change, LOCK_KEYS};
+use super::locks::{lock_key, LOCK_KEYS};
+use super::write::Change;
 use crate::store::{StoreBatch, StoreError};
 
 const UPSERT_MINUTES: &str = "
