@@ -9,13 +9,16 @@
 //!   (account, function, request id) with [`Invocation::merge`], a lattice
 //!   join; a row that does not change is not written.
 //! - Rollups (`function_minute`, `function_minute_histogram`) move only by
-//!   [`lamlog_core::rollup::rollup_delta`] of rows this transaction inserted
-//!   or changed. Every rollup figure is an integer, so totals are exact.
+//!   rows this transaction inserted or changed: a row's old
+//!   [`lamlog_core::rollup::contribution`] leaves its minute and its new one
+//!   joins its (possibly other) minute. Every rollup figure is an integer, so
+//!   totals are exact.
 //! - Alerts: for each changed row, `invocation_alerts(new) − invocation_alerts(old)`
 //!   is upserted by dedup key; a new key counts as a new alert, an existing one
 //!   adds an occurrence and keeps the least request id as its example.
-//!   Windows whose end plus grace the function's watermark passes in this batch
-//!   are judged once with [`lamlog_core::judge::window_alert`].
+//!   Windows are judged with [`lamlog_core::judge::window_alert`] when the
+//!   function's watermark passes their end plus grace, and again when the
+//!   batch changes a closed one ([`lamlog_core::window`]).
 //! - Dead letters are inserted if absent, keyed by [`DeadLetter::dedup_key`].
 //!
 //! The result: the stored content is identical for any split of the same

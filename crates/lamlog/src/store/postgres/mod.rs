@@ -60,6 +60,7 @@ mod read;
 mod rollup;
 mod rows;
 mod tls;
+mod windows;
 mod write;
 
 pub use migrate::SCHEMA_VERSION;

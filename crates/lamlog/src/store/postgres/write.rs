@@ -23,8 +23,10 @@
 //!    of pending rows whose REPORT came. Each statement's row count is checked
 //!    against what the merge expects; a mismatch means someone wrote without
 //!    the key locks, and the batch is rolled back as [`StoreError::Busy`].
-//! 6. **Rollups, watermarks, window alerts** (`rollup.rs`) and **invocation
-//!    alerts** (`alerts.rs`), from the (old, merged) pairs of changed rows.
+//! 6. **Lock the functions** of the changed reported rows (`locks.rs`), then
+//!    **rollups** (`rollup.rs`), **watermarks and window alerts**
+//!    (`windows.rs`) and **invocation alerts** (`alerts.rs`), from the (old,
+//!    merged) pairs of changed rows.
 //! 7. **Dead letters**, inserted if absent, in one statement.
 //! 8. **Commit.**
 //!
@@ -44,9 +46,9 @@ use lamlog_core::assemble::InvocationKey;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 
-use super::locks::{key_slot_lock, LOCK_KEYS};
+use super::locks::{self, key_slot_lock, LOCK_KEYS};
 use super::rows::{self, SqlRow};
-use super::{alerts, failed, partitions, rollup, PostgresStore};
+use super::{alerts, failed, partitions, rollup, windows, PostgresStore};
 use crate::store::{DeadLetter, StoreBatch, StoreError, StoredInvocation, WriteOutcome};
 
 /// Also, for this transaction only: silences the "already exists, skipping"
@@ -144,10 +146,23 @@ async fn write_in_transaction(
         let changes = merge(incoming, &existing, &mut outcome);
         if !changes.is_empty() {
             write_changes(&transaction, &changes).await?;
-            rollup::add_rollups(&transaction, &changes).await?;
-            let window_alerts = rollup::advance_watermarks(&transaction, batch, &changes).await?;
+            let rows: Vec<rollup::RowChange<'_>> = changes
+                .iter()
+                .map(|change| rollup::RowChange {
+                    old: change.old,
+                    new: &change.merged,
+                })
+                .collect();
+            let reported_functions = rows
+                .iter()
+                .filter(|row| row.new.invocation.is_reported())
+                .map(|row| (row.account(), row.function()));
+            locks::lock_functions(&transaction, reported_functions).await?;
+            rollup::add_rollups(&transaction, &rows).await?;
+            let judged = windows::advance_and_judge(&transaction, batch, &rows).await?;
+            outcome.late_invocations = judged.late_invocations;
             outcome.new_alerts =
-                alerts::upsert_alerts(&transaction, batch, &changes, window_alerts).await?;
+                alerts::upsert_alerts(&transaction, batch, &changes, judged.alerts).await?;
         }
     }
     outcome.dead_letters = insert_dead_letters(&transaction, batch.dead_letters).await?;
