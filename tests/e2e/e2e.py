@@ -13,9 +13,17 @@
    - moto stopped, cold start (empty cache) -> reported from the first record;
    - PostgreSQL taken away (the function's connections terminated, new ones
      refused) -> reported from the first record; committed once it is back;
+   - SNS unreachable (its endpoint a closed port) while DynamoDB and the store
+     work -> every batch still commits; its alerts wait in the outbox;
+   - a poison record (PostgreSQL): a forged record in the middle of a batch
+     whose log group is too long for the primary key's index -> it is
+     dead-lettered with PostgreSQL's message, the rest of the batch commits,
+     and the next batches go through;
 6. the rest, warm: p50/p99 of the handler's own time per 200-record batch;
-7. the store equals a clean `lamlog ingest` of the same files, and every alert
-   stored after moto's restart is read back from SQS with its attributes.
+7. the store equals a clean `lamlog ingest` of the same files (less the
+   poison's dead letter), nothing is left unsent, and every alert stored
+   after moto's restart is read back from SQS with its attributes at least
+   once (the run prints how many arrived twice).
 
 Store: DATABASE_URL; a PostgreSQL URL gets a fresh database `lamlog_e2e` on
 the same server (default: a fresh SQLite file, with the `sqlite` feature).
@@ -23,7 +31,7 @@ LAMLOG_E2E_RELEASE=1 runs the function in release mode (latency figures);
 LAMLOG_E2E_INVOCATIONS (16000) sets the workload's size.
 Everything listens on 127.0.0.1 only. Fails (exit 1) when a service is missing.
 """
-import glob, json, os, socket, sqlite3, subprocess, sys, tempfile, time, tomllib
+import base64, glob, gzip, json, os, random, socket, sqlite3, subprocess, sys, tempfile, time, tomllib
 
 import boto3
 
@@ -175,6 +183,37 @@ def store_counts(url):
             for name, q in queries.items()}
 
 
+def query(url, sql):
+    """The rows of `sql` on the store `url`, as tuples of text."""
+    if url.startswith("sqlite://"):
+        db = sqlite3.connect(url[len("sqlite://"):])
+        return [tuple(str(value) for value in row) for row in db.execute(sql).fetchall()]
+    out = subprocess.run(["psql", url, "-tAc", sql], capture_output=True, text=True, check=True).stdout
+    return [tuple(line.split("|")) for line in out.splitlines() if line]
+
+
+def poisoned(records):
+    """`records` with a forged record in the middle: a CloudWatch payload whose
+    log group names a function too long for PostgreSQL's primary key index
+    (incompressible, so TOAST cannot shrink it). It parses and assembles; only
+    the database can refuse it."""
+    rng = random.Random(7)
+    name = "poison-" + "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789-_") for _ in range(9000))
+    payload = {"messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": f"/aws/lambda/{name}",
+               "logStream": "2026/11/29/[$LATEST]e2e", "subscriptionFilters": ["lamlog"],
+               "logEvents": [{"id": "1", "timestamp": 1_793_491_200_000,
+                              "message": "START RequestId: poison-1 Version: $LATEST\n"},
+                             {"id": "2", "timestamp": 1_793_491_200_000,
+                              "message": "REPORT RequestId: poison-1\tDuration: 10.00 ms\tBilled Duration: 10 ms\t"
+                                         "Memory Size: 128 MB\tMax Memory Used: 64 MB\t\n"}]}
+    middle = len(records) // 2
+    forged = json.loads(json.dumps(records[middle - 1]))
+    forged["kinesis"]["data"] = base64.b64encode(gzip.compress(json.dumps(payload).encode())).decode()
+    forged["kinesis"]["sequenceNumber"] = records[middle - 1]["kinesis"]["sequenceNumber"] + "5"
+    forged["eventID"] = forged["eventID"] + "5"
+    return records[:middle] + [forged] + records[middle:]
+
+
 def dump(lamlog, url):
     """Every table as canonical text (`lamlog db dump`), whichever the store."""
     store = ["--db", url[len("sqlite://"):]] if url.startswith("sqlite://") else ["--database-url", url]
@@ -310,7 +349,7 @@ def main():
 
     # Phase 3: moto back (state lost: seed it again); the retry commits.
     # Alerts sent so far went to the old moto; every later one must arrive.
-    alerts_before_restart = store_counts(database_url)["alerts"]
+    keys_before_restart = {row[0] for row in query(database_url, "SELECT dedup_key FROM alerts")}
     moto = start_moto(moto_port)
     topic_again, queue = seed(endpoint, metadata)
     check(topic_again == topic, "same topic ARN after restart")
@@ -335,12 +374,46 @@ def main():
         response = function.invoke(batches[2])
         check(response == {"batchItemFailures": []}, f"PostgreSQL back: batch 2 retried and committed: {response}")
 
-    # Phase 5: the rest, warm; the handler's latency per 200-record batch.
+    # Phase 5: SNS unreachable while DynamoDB and the store work: every batch
+    # commits, its alerts wait in the outbox (sent once due, further on).
+    function.close()
+    closed_port = free_port()
+    function = Function({**env, "AWS_ENDPOINT_URL_SNS": f"http://127.0.0.1:{closed_port}"}, features, release)
+    sns_down = batches[3:8]
+    for path in sns_down:
+        response = function.invoke(path)
+        check(response == {"batchItemFailures": []}, f"SNS down: {os.path.basename(path)} committed anyway: {response}")
+    sns_down_at = time.monotonic()
+    emf = function.emf()
+    failed_alerts = sum(line["AlertsFailed"] for line in emf)
+    check(failed_alerts > 0 and emf[-1]["AlertsUnsent"] > 0,
+          f"SNS down: {failed_alerts} alerts not delivered, {emf[-1]['AlertsUnsent']} waiting in the outbox")
+    function.close()
+    function = Function(env, features, release)
+
+    # Phase 6 (PostgreSQL): a poison record in the middle of a 200-record batch.
+    rest = batches[8:]
+    if postgres:
+        poison_path = os.path.join(WORK, "batch-poisoned.json")
+        write_event(poison_path, poisoned(records_of(rest[0])))
+        response = function.invoke(poison_path)
+        check(response == {"batchItemFailures": []}, f"poison: the batch committed: {response}")
+        refused = query(database_url, "SELECT count(*) FROM dead_letters WHERE reason LIKE "
+                                      "'%database refused%' AND convert_from(raw, 'UTF8') LIKE '%poison-%'")
+        check(refused == [("1",)], f"poison: dead-lettered with the database's message ({refused})")
+        rest = rest[1:]
+
+    # Phase 7: the rest, warm; the handler's latency per 200-record batch.
     seen = len(function.emf())
-    for path in batches[3:]:
+    for path in rest:
         response = function.invoke(path)
         check(response == {"batchItemFailures": []}, f"{os.path.basename(path)} committed")
     warm = [line["HandlerMilliseconds"] for line in function.emf()[seen:] if line["Records"] == 200]
+    # What SNS missed is due a minute after it was raised; a batch after that
+    # (a replay: it stores nothing) sends it.
+    time.sleep(max(0.0, 62.0 - (time.monotonic() - sns_down_at)))
+    response = function.invoke(batches[0])
+    check(response == {"batchItemFailures": []}, "a replayed batch after the outbox delay committed")
     function.close()
     check(len(warm) >= 10, f"{len(warm)} warm 200-record batches timed")
     print(f"latency: {len(warm)} warm 200-record batches, handler ms p50 {percentile(warm, 0.5):.1f} "
@@ -351,15 +424,27 @@ def main():
     subprocess.run([lamlog, "ingest", "--db", reference, "--metadata", os.path.join(workload, "metadata.toml"),
                     *files], check=True, capture_output=True)
     got, want = store_counts(database_url), store_counts(f"sqlite://{reference}")
+    if postgres:
+        got["dead_letters"] -= 1  # the poison, which the files do not hold
     check(got == want, f"store after faults and replays counts as a clean ingest: {got}")
-    check(dump(lamlog, database_url) == dump(lamlog, f"sqlite://{reference}"),
+    got_dump = b"\n".join(line for line in dump(lamlog, database_url).split(b"\n")
+                          if not (line.startswith(b"dead_letters ") and b"database refused" in line))
+    check(got_dump == dump(lamlog, f"sqlite://{reference}"),
           "store after faults and replays equals a clean ingest, row for row (`lamlog db dump`)")
+    unsent = query(database_url, "SELECT count(*) FROM alerts WHERE sent_at_ms IS NULL")
+    check(unsent == [("0",)], f"no alert left unsent in the outbox ({unsent})")
     alerts = drain(endpoint, queue)
-    sent = got["alerts"] - alerts_before_restart
-    check(len(alerts) == sent and sent > 0,
-          f"{len(alerts)} alerts read back from SQS: every alert stored after the restart ({sent})")
+    received = [message["MessageAttributes"]["dedup_key"]["StringValue"] for message in alerts]
+    expected = {row[0] for row in query(database_url, "SELECT dedup_key FROM alerts")} - keys_before_restart
+    missing = expected - set(received)
+    check(expected and not missing,
+          f"every alert stored after the restart arrived in SQS at least once ({len(expected)} alerts, "
+          f"{len(missing)} missing)")
+    print(f"alerts: {len(received)} messages for {len(set(received))} alerts, "
+          f"{len(received) - len(set(received))} duplicates", flush=True)
     attributes = alerts[0]["MessageAttributes"]
-    check({"severity", "kind", "function"} <= set(attributes), f"alert attributes {sorted(attributes)}")
+    check({"severity", "kind", "function", "account", "dedup_key"} <= set(attributes),
+          f"alert attributes {sorted(attributes)}")
     print("e2e: all checks passed; work dir", WORK, flush=True)
 
 

@@ -52,6 +52,21 @@ impl AlertKind {
             AlertKind::SlowColdStart => "slow_cold_start",
         }
     }
+
+    /// The kind named `name` (its [`AlertKind::as_str`]), if any: how a
+    /// stored alert is read back.
+    pub fn from_name(name: &str) -> Option<AlertKind> {
+        [
+            AlertKind::Timeout,
+            AlertKind::OutOfMemory,
+            AlertKind::MemoryPressure,
+            AlertKind::NearTimeout,
+            AlertKind::ErrorRate,
+            AlertKind::SlowColdStart,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == name)
+    }
 }
 
 /// How urgent an alert is.
@@ -71,6 +86,13 @@ impl Severity {
             Severity::Warning => "warning",
             Severity::Critical => "critical",
         }
+    }
+
+    /// The severity named `name` (its [`Severity::as_str`]), if any.
+    pub fn from_name(name: &str) -> Option<Severity> {
+        [Severity::Warning, Severity::Critical]
+            .into_iter()
+            .find(|severity| severity.as_str() == name)
     }
 }
 

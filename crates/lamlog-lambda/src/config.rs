@@ -20,6 +20,7 @@
 //! | `LAMLOG_SLICE_RETRIES` | 2 | in-process retries of a slice that failed transiently |
 //! | `LAMLOG_LOG_LEVEL` | `AWS_LAMBDA_LOG_LEVEL`, else `info` | `error` … `trace` |
 //! | `AWS_ENDPOINT_URL` | none | send every AWS call there (moto in tests) |
+//! | `AWS_ENDPOINT_URL_SNS` | `AWS_ENDPOINT_URL` | send SNS calls there instead (AWS's service-specific variable) |
 //! | `AWS_REGION` | set by Lambda | |
 //! | `AWS_LAMBDA_FUNCTION_NAME` | set by Lambda | the EMF dimension |
 
@@ -54,6 +55,8 @@ pub struct Config {
     pub log_level: tracing::Level,
     /// AWS endpoint override.
     pub aws_endpoint_url: Option<String>,
+    /// Where SNS calls go instead, when set.
+    pub sns_endpoint_url: Option<String>,
     /// AWS region, when set.
     pub aws_region: Option<String>,
     /// The function's name, for the EMF dimension.
@@ -153,28 +156,16 @@ impl Config {
             },
             log_level,
             aws_endpoint_url: get("AWS_ENDPOINT_URL"),
+            sns_endpoint_url: get("AWS_ENDPOINT_URL_SNS"),
             aws_region: get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION")),
             function_name: get("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|| "lamlog".to_owned()),
         })
     }
 
-    /// The database URL with any password replaced, for logs.
+    /// The database URL with any password replaced, for logs (by the one
+    /// redaction function every part of lamlog uses).
     pub fn redacted_database_url(&self) -> String {
-        redact_url(&self.database_url)
-    }
-}
-
-/// `scheme://user:secret@host/db` → `scheme://user:***@host/db`.
-fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let Some((credentials, host)) = rest.rsplit_once('@') else {
-        return url.to_owned();
-    };
-    match credentials.split_once(':') {
-        Some((user, _secret)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
+        lamlog::redact::redact_url(&self.database_url)
     }
 }
 
@@ -242,6 +233,25 @@ mod tests {
         );
         let missing = read(&[("LAMLOG_METADATA_TABLE", "meta")]).unwrap_err();
         assert_eq!(missing.to_string(), "DATABASE_URL is required");
+    }
+
+    #[test]
+    fn every_form_of_database_password_is_redacted() {
+        for url in [
+            "postgres://lamlog:hunter2@db/lamlog",
+            "postgres://lamlog@db/lamlog?sslmode=verify-full&password=hunter2",
+            "postgresql://lamlog@db/lamlog?PASSWORD=hunter2",
+            "host=db user=lamlog password=hunter2 dbname=lamlog",
+            "host=db password = 'hun ter2' user=lamlog",
+        ] {
+            let config = read(&[("DATABASE_URL", url), ("LAMLOG_METADATA_TABLE", "meta")]).unwrap();
+            let shown = config.redacted_database_url();
+            assert!(
+                !shown.contains("hunter2") && !shown.contains("ter2"),
+                "{url} → {shown}"
+            );
+            assert!(shown.contains("***"), "{shown}");
+        }
     }
 
     fn config_error(extra: &[(&str, &str)]) -> String {

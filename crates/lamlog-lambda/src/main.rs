@@ -45,9 +45,10 @@ async fn main() -> anyhow::Result<()> {
         // times the function's concurrency.
         let mut postgres = lamlog::store::postgres::PostgresConfig::new(url.clone());
         postgres.pool_size = 1;
-        let store = lamlog::store::postgres::PostgresStore::connect(&postgres)
-            .await
-            .with_context(|| format!("connecting to {}", config.redacted_database_url()))?;
+        // Lazily: a database that is down fails the first batches, which
+        // Kinesis retries, instead of init, which would crash-loop.
+        let store = lamlog::store::postgres::PostgresStore::connect_lazily(&postgres)
+            .with_context(|| format!("configuring {}", config.redacted_database_url()))?;
         return serve(&config, store).await;
     }
     #[cfg(feature = "sqlite")]

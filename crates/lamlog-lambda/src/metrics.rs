@@ -55,8 +55,16 @@ pub struct InvocationMetrics {
     pub records_not_committed: u64,
     /// 1 when the handler stopped early because the deadline was near.
     pub stopped_at_deadline: u64,
-    /// Slices that committed but whose alerts could not all be sent.
-    pub notify_failures: u64,
+    /// Alerts delivered and marked sent (new and resent).
+    pub alerts_sent: u64,
+    /// Of those handed to the notifier, alerts of earlier batches (the
+    /// outbox's backlog).
+    pub alerts_resent: u64,
+    /// Alerts the notifier did not deliver: they wait in the outbox.
+    pub alerts_failed: u64,
+    /// Alerts stored and not sent after the last slice, when something was
+    /// left (the outbox's depth; 0 when all was sent).
+    pub alerts_unsent: u64,
 }
 
 impl InvocationMetrics {
@@ -73,11 +81,15 @@ impl InvocationMetrics {
         self.cache_misses += summary.cache.misses;
         self.store_ms += summary.store_ms;
         self.alerts += summary.outcome.new_alerts.len() as u64;
+        self.alerts_sent += summary.delivery.sent;
+        self.alerts_resent += summary.delivery.resent;
+        self.alerts_failed += summary.delivery.failed;
+        self.alerts_unsent = summary.delivery.unsent;
     }
 
     /// The EMF document for this invocation of `function_name` at `timestamp_ms`.
     pub fn emf(&self, function_name: &str, timestamp_ms: i64) -> Value {
-        let counts: [(&str, u64); 16] = [
+        let counts: [(&str, u64); 19] = [
             ("Records", self.records),
             ("Lines", self.lines),
             ("Invocations", self.invocations),
@@ -93,7 +105,10 @@ impl InvocationMetrics {
             ("SliceRetries", self.slice_retries),
             ("RecordsNotCommitted", self.records_not_committed),
             ("StoppedAtDeadline", self.stopped_at_deadline),
-            ("NotifyFailures", self.notify_failures),
+            ("AlertsSent", self.alerts_sent),
+            ("AlertsResent", self.alerts_resent),
+            ("AlertsFailed", self.alerts_failed),
+            ("AlertsUnsent", self.alerts_unsent),
         ];
         let mut definitions: Vec<Value> = counts
             .iter()
@@ -143,7 +158,7 @@ mod tests {
         assert_eq!(document["FunctionName"], "lamlog-fn");
         assert_eq!(document["_aws"]["Timestamp"], 1_793_491_200_000_i64);
         let declared = directive["Metrics"].as_array().unwrap();
-        assert_eq!(declared.len(), 18);
+        assert_eq!(declared.len(), 21);
         for definition in declared {
             let name = definition["Name"].as_str().unwrap();
             assert!(document[name].is_number(), "{name}");

@@ -15,7 +15,7 @@ use lamlog::batch::{Pipeline, Settings};
 use lamlog::enrich::dynamodb::{DynamoDbSource, SdkBatchGet};
 use lamlog::enrich::{Enricher, MetaCache};
 use lamlog::notify::sns::SnsNotifier;
-use lamlog::notify::{Notifier, NotifyError, TableOnly};
+use lamlog::notify::{Notifier, TableOnly, Undelivered};
 use lamlog::store::Store;
 use lamlog_core::judge::Alert;
 use tokio::time::Instant;
@@ -36,7 +36,7 @@ pub enum AlertSink {
 }
 
 impl Notifier for AlertSink {
-    async fn notify(&mut self, alerts: &[Alert]) -> Result<(), NotifyError> {
+    async fn notify(&mut self, alerts: &[Alert]) -> Result<(), Undelivered> {
         match self {
             AlertSink::Sns(notifier) => notifier.notify(alerts).await,
             AlertSink::TableOnly(notifier) => notifier.notify(alerts).await,
@@ -77,10 +77,16 @@ impl<S: Store> State<S> {
         let cache = MetaCache::new(config.cache_ttl, config.cache_capacity);
         let enricher = Enricher::new(source, cache).on_unavailable(config.enrich_policy);
         let notifier = match &config.alert_topic_arn {
-            Some(topic_arn) => AlertSink::Sns(SnsNotifier::new(
-                aws_sdk_sns::Client::new(&shared),
-                topic_arn,
-            )),
+            Some(topic_arn) => {
+                let mut sns = aws_sdk_sns::config::Builder::from(&shared);
+                if let Some(endpoint_url) = &config.sns_endpoint_url {
+                    sns = sns.endpoint_url(endpoint_url);
+                }
+                AlertSink::Sns(SnsNotifier::new(
+                    aws_sdk_sns::Client::from_conf(sns.build()),
+                    topic_arn,
+                ))
+            }
             None => AlertSink::TableOnly(TableOnly),
         };
         State {

@@ -1,14 +1,17 @@
 //! The batch driver: one batch through every stage, in order.
 //!
 //! ```text
-//! decode → parse + assemble → enrich → price → store (+ judge, in its transaction) → notify
+//! decode → parse + assemble → enrich → price → store (+ judge, in its transaction) → deliver
 //! ```
 //!
 //! This is the one place where the order of the stages lives. `lamlog ingest`
 //! and the Lambda function call the same [`Pipeline::run`]; they differ only in
 //! the backends they hand it. A record that cannot be decoded becomes a dead
 //! letter in the same transaction as the rest of the batch, so nothing is lost
-//! and nothing stops the batch.
+//! and nothing stops the batch; an invocation the database refuses is found
+//! by bisection and dead-lettered too ([`crate::store::poison`]). Alerts are
+//! stored unsent and delivered after the commit ([`crate::deliver`]): a
+//! delivery failure never fails a committed batch.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
@@ -19,8 +22,10 @@ use lamlog_core::judge::AlertRules;
 use lamlog_core::meta::{meta_key, FunctionMeta};
 use lamlog_core::price::{price, Billing, PriceTable};
 
+use crate::deliver::{deliver, Delivery};
 use crate::enrich::{CacheStats, EnrichError, Enricher, MetaSource, Resolved};
-use crate::notify::{Notifier, NotifyError};
+use crate::notify::Notifier;
+use crate::store::poison::write_isolating_poison;
 use crate::store::{DeadLetter, Store, StoreBatch, StoreError, StoredInvocation, WriteOutcome};
 
 /// The pure settings of a pipeline: prices, billing, alert rules, limits.
@@ -34,6 +39,8 @@ pub struct Settings {
     pub rules: AlertRules,
     /// Decode limits.
     pub limits: DecodeLimits,
+    /// When set (by [`Pipeline::set_deadline`]), no stage waits past it.
+    pub deadline: Option<tokio::time::Instant>,
 }
 
 impl Default for Settings {
@@ -43,6 +50,7 @@ impl Default for Settings {
             billing: Billing::default(),
             rules: AlertRules::default(),
             limits: DecodeLimits::default(),
+            deadline: None,
         }
     }
 }
@@ -79,6 +87,8 @@ pub struct BatchSummary {
     pub cache: CacheStats,
     /// Time spent in the store's transaction.
     pub store_ms: f64,
+    /// What the alert delivery after the commit did.
+    pub delivery: Delivery,
 }
 
 /// Why a batch failed. Nothing of it was committed.
@@ -90,9 +100,6 @@ pub enum BatchError {
     /// The store refused the batch.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The batch committed but its new alerts could not be sent.
-    #[error(transparent)]
-    Notify(#[from] NotifyError),
 }
 
 impl BatchError {
@@ -101,7 +108,6 @@ impl BatchError {
         match self {
             BatchError::Enrich(error) => error.is_transient(),
             BatchError::Store(error) => error.is_transient(),
-            BatchError::Notify(error) => error.is_transient(),
         }
     }
 }
@@ -120,6 +126,17 @@ pub struct Pipeline<M, S, N> {
 }
 
 impl<M: MetaSource, S: Store, N: Notifier> Pipeline<M, S, N> {
+    /// Bounds every wait of later batches — metadata fetches and their
+    /// retries, the store's connection, locks and statements — by
+    /// `deadline`. The Lambda handler sets it to its deadline less a margin
+    /// before each slice, so that a slice runs out of time as a transient
+    /// error it can report, never as a Lambda timeout.
+    pub fn set_deadline(&mut self, deadline: Option<tokio::time::Instant>) {
+        self.settings.deadline = deadline;
+        self.enricher.set_deadline(deadline);
+        self.store.set_deadline(deadline);
+    }
+
     /// Runs one batch through every stage.
     pub async fn run(&mut self, input: BatchInput<'_>) -> Result<BatchSummary, BatchError> {
         let decoded = decode(input.bytes, input.format, &self.settings.limits);
@@ -159,14 +176,15 @@ impl<M: MetaSource, S: Store, N: Notifier> Pipeline<M, S, N> {
         }
         let (invocations, lines) = assembler.finish();
         summary.lines = lines;
-        self.store_invocations(invocations, &dead_letters, summary, received_at_ms)
+        self.store_invocations(source, invocations, &dead_letters, summary, received_at_ms)
             .await
     }
 
-    /// Enriches, prices, stores and notifies assembled invocations received
-    /// at `received_at_ms` (epoch ms).
+    /// Enriches, prices and stores assembled invocations, then delivers the
+    /// alerts outbox. `source` names the input in dead letters.
     pub async fn store_invocations(
         &mut self,
+        source: &str,
         invocations: Vec<Invocation>,
         dead_letters: &[DeadLetter],
         mut summary: BatchSummary,
@@ -200,9 +218,26 @@ impl<M: MetaSource, S: Store, N: Notifier> Pipeline<M, S, N> {
             received_at_ms,
         };
         let started = Instant::now();
-        summary.outcome = self.store.write_batch(&batch).await?;
+        summary.outcome = write_isolating_poison(&mut self.store, &batch, source).await?;
         summary.store_ms = started.elapsed().as_secs_f64() * 1000.0;
-        self.notifier.notify(&summary.outcome.new_alerts).await?;
+        let delivering = deliver(
+            &mut self.store,
+            &mut self.notifier,
+            &summary.outcome.new_alerts,
+            received_at_ms,
+        );
+        summary.delivery = match self.settings.deadline {
+            None => delivering.await,
+            // What is not sent by then waits in the outbox.
+            Some(deadline) => tokio::time::timeout_at(deadline, delivering)
+                .await
+                .unwrap_or_else(|_| Delivery {
+                    error: Some(
+                        "out of time before the deadline; alerts wait in the outbox".to_owned(),
+                    ),
+                    ..Delivery::default()
+                }),
+        };
         Ok(summary)
     }
 

@@ -4,8 +4,12 @@
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod batch;
+pub mod deliver;
 pub mod enrich;
 pub mod generate;
 pub mod notify;
+pub mod redact;
+#[cfg(feature = "replay")]
+pub mod replay;
 pub mod store;
 pub mod tune_chart;

@@ -168,7 +168,8 @@ async fn a_missing_topic_is_an_unavailable_error() {
         .notify(&[alert(1, AlertKind::Timeout, Severity::Critical)])
         .await
         .unwrap_err();
-    assert!(error.is_transient());
+    assert_eq!(error.undelivered, [0]);
+    assert!(error.error.is_transient());
     assert!(error.to_string().contains("PublishBatch"), "{error}");
     // No alerts, no call.
     notifier.notify(&[]).await.unwrap();

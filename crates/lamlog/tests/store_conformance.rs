@@ -1,7 +1,8 @@
 //! One conformance suite for every `Store` backend.
 //!
 //! The tests are written once, as generic functions over `S: Store` in
-//! `store_conformance/` (`suite.rs`, `alert_suite.rs`, `window_suite.rs`, and the
+//! `store_conformance/` (`suite.rs`, `alert_suite.rs`, `window_suite.rs`,
+//! `outbox_suite.rs`, and the
 //! split-and-replay property in `stream.rs`); the `store_conformance!`
 //! macro instantiates them for one backend from a factory expression (an
 //! `async` closure that returns a fresh, empty store). Adding a backend is one more line at the
@@ -15,6 +16,8 @@
 mod alert_suite;
 #[path = "store_conformance/evidence.rs"]
 mod evidence;
+#[path = "store_conformance/outbox_suite.rs"]
+mod outbox_suite;
 #[cfg(feature = "postgres")]
 #[path = "postgres/schema.rs"]
 mod postgres_schema;
@@ -81,6 +84,21 @@ macro_rules! store_conformance {
             #[tokio::test]
             async fn late_errors_raise_a_closed_window_late() {
                 window_suite::late_errors_raise_a_closed_window_late(fresh().await).await;
+            }
+
+            #[tokio::test]
+            async fn alerts_wait_in_the_outbox_until_delivered() {
+                outbox_suite::alerts_wait_in_the_outbox_until_delivered(fresh().await).await;
+            }
+
+            #[tokio::test]
+            async fn new_alerts_are_sent_by_their_batch_and_marked() {
+                outbox_suite::new_alerts_are_sent_by_their_batch_and_marked(fresh().await).await;
+            }
+
+            #[tokio::test]
+            async fn a_claim_is_oldest_first_and_holds_for_a_while() {
+                outbox_suite::a_claim_is_oldest_first_and_holds_for_a_while(fresh().await).await;
             }
 
             #[tokio::test]

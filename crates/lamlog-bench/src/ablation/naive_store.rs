@@ -17,7 +17,10 @@
 
 use std::collections::BTreeMap;
 
-use lamlog::store::{FunctionSummary, MinuteRow, Store, StoreBatch, StoreError, WriteOutcome};
+use lamlog::store::{
+    AlertOutbox, FunctionSummary, MinuteRow, Store, StoreBatch, StoreError, WriteOutcome,
+};
+use lamlog_core::judge::Alert;
 use tokio_postgres::{Client, NoTls};
 
 /// The schema the naive stores write in.
@@ -119,6 +122,22 @@ const ROLLUP_MANY: &str = "INSERT INTO lamlog_bench_naive.function_minute \
     ON CONFLICT (account, function, minute_ms) DO UPDATE SET \
     invocations = function_minute.invocations + EXCLUDED.invocations, \
     duration_sum_us = function_minute.duration_sum_us + EXCLUDED.duration_sum_us";
+
+/// The naive baselines raise no alerts (the case study's parser has none), so
+/// their outbox is always empty.
+impl AlertOutbox for NaiveStore {
+    async fn claim_unsent_alerts(&mut self, _: i64, _: usize) -> Result<Vec<Alert>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    async fn mark_alerts_sent(&mut self, _: &[&str], _: i64) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn unsent_alert_count(&mut self) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+}
 
 impl Store for NaiveStore {
     async fn write_batch(&mut self, batch: &StoreBatch<'_>) -> Result<WriteOutcome, StoreError> {

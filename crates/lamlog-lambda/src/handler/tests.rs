@@ -8,7 +8,10 @@ use base64::Engine;
 use lamlog::batch::Settings;
 use lamlog::enrich::{EnrichError, Enricher, MetaCache, Resolved};
 use lamlog::notify::TableOnly;
-use lamlog::store::{FunctionSummary, MinuteRow, StoreBatch, StoreError, WriteOutcome};
+use lamlog::store::{
+    AlertOutbox, FunctionSummary, MinuteRow, StoreBatch, StoreError, WriteOutcome,
+};
+use lamlog_core::judge::Alert;
 
 use super::*;
 
@@ -28,6 +31,21 @@ struct FakeStore {
     latency: Duration,
     failures: BTreeMap<usize, fn() -> StoreError>,
     attempts: usize,
+}
+
+/// The fake store raises no alerts, so its outbox is always empty.
+impl AlertOutbox for FakeStore {
+    async fn claim_unsent_alerts(&mut self, _: i64, _: usize) -> Result<Vec<Alert>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    async fn mark_alerts_sent(&mut self, _: &[&str], _: i64) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn unsent_alert_count(&mut self) -> Result<u64, StoreError> {
+        Ok(0)
+    }
 }
 
 impl Store for FakeStore {
@@ -196,6 +214,28 @@ async fn a_batch_that_commits_reports_no_failures() {
         metrics.cache_misses, 1,
         "one function, asked once, then cached as absent"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slice_whose_data_is_refused_is_bisected_and_blocks_nothing() {
+    // The first write (the whole first slice) is refused for its data; its
+    // halves go in, and so does every later slice.
+    let store = FakeStore {
+        failures: BTreeMap::from([(
+            1,
+            (|| StoreError::Rejected("bigint out of range".to_owned())) as fn() -> StoreError,
+        )]),
+        ..FakeStore::default()
+    };
+    let written = Arc::clone(&store.written);
+    let mut pipeline = pipeline(store, false);
+    let event = kinesis_event(25, &[]);
+    let outcome = handle(&mut pipeline, &options(10), &event, far_deadline(), 0)
+        .await
+        .unwrap();
+    assert!(failures(&outcome).is_empty(), "{:?}", outcome.response);
+    assert_eq!(written.lock().unwrap().invocations, 25);
+    assert_eq!(outcome.metrics.failed_slices, 0);
 }
 
 #[tokio::test(start_paused = true)]

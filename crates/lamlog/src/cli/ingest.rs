@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Args;
 use lamlog::batch::{BatchInput, BatchSummary, Pipeline, Settings};
 use lamlog::enrich::{CacheStats, Enricher, MetaCache};
-use lamlog::notify::{JsonLinesNotifier, Notifier, NotifyError};
+use lamlog::notify::{JsonLinesNotifier, Notifier, Undelivered};
 use lamlog_core::judge::Alert;
 use serde::Serialize;
 
@@ -64,7 +64,7 @@ enum CliNotifier {
 }
 
 impl Notifier for CliNotifier {
-    async fn notify(&mut self, alerts: &[Alert]) -> Result<(), NotifyError> {
+    async fn notify(&mut self, alerts: &[Alert]) -> Result<(), Undelivered> {
         match self {
             CliNotifier::TableOnly => Ok(()),
             CliNotifier::JsonLines(notifier) => notifier.notify(alerts).await,
@@ -91,6 +91,10 @@ struct IngestSummary {
     dead_letters: u64,
     undecodable_records: u64,
     new_alerts: u64,
+    alerts_sent: u64,
+    alerts_unsent: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alert_delivery_error: Option<String>,
     cache: CacheStats,
     cache_hit_rate: f64,
     elapsed_s: f64,
@@ -115,6 +119,11 @@ impl IngestSummary {
         self.dead_letters += batch.outcome.dead_letters;
         self.undecodable_records += batch.undecodable_records;
         self.new_alerts += batch.outcome.new_alerts.len() as u64;
+        self.alerts_sent += batch.delivery.sent;
+        self.alerts_unsent = batch.delivery.unsent;
+        if let Some(error) = &batch.delivery.error {
+            self.alert_delivery_error = Some(error.clone());
+        }
         self.cache.hits += batch.cache.hits;
         self.cache.misses += batch.cache.misses;
     }
@@ -265,7 +274,20 @@ fn print_summary(summary: &IngestSummary, json: bool) -> anyhow::Result<()> {
         "  dead letters {:>10}  ({} undecodable records in this run)",
         summary.dead_letters, summary.undecodable_records
     )?;
-    writeln!(out, "  new alerts   {:>10}", summary.new_alerts)?;
+    writeln!(
+        out,
+        "  new alerts   {:>10}  ({} sent{})",
+        summary.new_alerts,
+        summary.alerts_sent,
+        if summary.alerts_unsent > 0 {
+            format!(", {} waiting in the outbox", summary.alerts_unsent)
+        } else {
+            String::new()
+        }
+    )?;
+    if let Some(error) = &summary.alert_delivery_error {
+        eprintln!("warning: alerts not all delivered (they stay in the outbox and are sent by a later run): {error}");
+    }
     writeln!(
         out,
         "  cache        {:>9.1}%  hit rate ({} hits, {} misses)",

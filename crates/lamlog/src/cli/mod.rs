@@ -10,6 +10,7 @@ mod generate;
 mod ingest;
 mod input;
 mod parse;
+mod replay;
 mod report;
 mod report_html;
 mod store;
@@ -41,6 +42,7 @@ enum Command {
     Generate(generate::GenerateArgs),
     Tune(tune::TuneArgs),
     Db(db::DbArgs),
+    Replay(replay::ReplayArgs),
 }
 
 /// Runs the command line and turns its outcome into an exit code.
@@ -54,6 +56,7 @@ pub fn main() -> ExitCode {
         Command::Generate(args) => generate::run(args),
         Command::Tune(args) => tune::run(args),
         Command::Db(args) => db::run(args),
+        Command::Replay(args) => replay::run(args),
     };
     match outcome {
         Ok(code) => code,

@@ -321,13 +321,32 @@ fn print_row(recommendation: &Recommendation) {
 
 #[cfg(test)]
 mod tests {
-    use lamlog::store::{FunctionSummary, MinuteRow, StoreBatch, StoreError, WriteOutcome};
+    use lamlog::store::{
+        AlertOutbox, FunctionSummary, MinuteRow, StoreBatch, StoreError, WriteOutcome,
+    };
+    use lamlog_core::judge::Alert;
     use lamlog_core::tune::Sample;
 
     use super::*;
 
     /// A store that only answers `tune_samples`.
     struct Samples(Vec<Sample>);
+
+    impl AlertOutbox for Samples {
+        async fn claim_unsent_alerts(
+            &mut self,
+            _: i64,
+            _: usize,
+        ) -> Result<Vec<Alert>, StoreError> {
+            unimplemented!()
+        }
+        async fn mark_alerts_sent(&mut self, _: &[&str], _: i64) -> Result<(), StoreError> {
+            unimplemented!()
+        }
+        async fn unsent_alert_count(&mut self) -> Result<u64, StoreError> {
+            unimplemented!()
+        }
+    }
 
     impl Store for Samples {
         async fn write_batch(&mut self, _: &StoreBatch<'_>) -> Result<WriteOutcome, StoreError> {

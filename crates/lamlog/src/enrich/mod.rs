@@ -70,6 +70,11 @@ pub trait MetaSource {
     /// Fetches the metadata of `keys` (`account#name`, distinct). Keys with no
     /// metadata are simply absent from the answer.
     async fn fetch(&self, keys: &[String]) -> Result<BTreeMap<String, Resolved>, EnrichError>;
+
+    /// Bounds every wait of later fetches, retries included, by `deadline`
+    /// (`None`: only the source's own limits). A source that does no I/O
+    /// has nothing to bound.
+    fn set_deadline(&mut self, _deadline: Option<tokio::time::Instant>) {}
 }
 
 /// What the enrich stage does when its source is unavailable
@@ -134,6 +139,11 @@ impl<S: MetaSource> Enricher<S> {
     /// The source, for its own counters.
     pub fn source(&self) -> &S {
         &self.source
+    }
+
+    /// Bounds the source's waits by `deadline` (see [`MetaSource::set_deadline`]).
+    pub fn set_deadline(&mut self, deadline: Option<tokio::time::Instant>) {
+        self.source.set_deadline(deadline);
     }
 
     /// Lookups answered without the source because it was unavailable and

@@ -1,8 +1,14 @@
-//! Notify: tell someone about the alerts a batch raised for the first time.
+//! Notify: tell someone about the alerts the pipeline raised.
 //!
-//! Alerts are always stored (the `alerts` table is the record); a notifier
-//! only forwards the ones whose dedup key is new, after the batch committed,
-//! so a replayed batch never notifies twice.
+//! Alerts are always stored first: the `alerts` table is the record, and it is
+//! also the **outbox** (see [`crate::deliver`]). A notifier is handed alerts
+//! that are committed but not yet marked sent, and answers which of them it
+//! could not deliver; only the others are marked sent. So a notifier never
+//! decides whether an alert is lost: an alert it fails to deliver stays in the
+//! outbox and is handed to a notifier again by a later batch.
+//!
+//! Delivery is therefore at least once. Each alert carries its dedup key
+//! (`Alert::dedup_key`) so that a subscriber can drop a repeat.
 
 use lamlog_core::judge::Alert;
 
@@ -30,19 +36,43 @@ impl NotifyError {
     }
 }
 
+/// The alerts of one [`Notifier::notify`] call that were not delivered, and
+/// why. Every alert not listed was delivered.
+#[derive(Debug, thiserror::Error)]
+#[error("{} alert(s) not delivered: {error}", .undelivered.len())]
+pub struct Undelivered {
+    /// Indexes, into the slice given to `notify`, of the alerts not delivered.
+    pub undelivered: Vec<usize>,
+    /// The last error seen.
+    #[source]
+    pub error: NotifyError,
+}
+
+impl Undelivered {
+    /// None of `count` alerts was delivered.
+    pub fn all(count: usize, error: NotifyError) -> Undelivered {
+        Undelivered {
+            undelivered: (0..count).collect(),
+            error,
+        }
+    }
+}
+
 /// Somewhere alerts go besides the `alerts` table.
 #[allow(async_fn_in_trait)]
 pub trait Notifier {
-    /// Sends the alerts, in order.
-    async fn notify(&mut self, alerts: &[Alert]) -> Result<(), NotifyError>;
+    /// Sends the alerts, in order. On failure, names the ones not delivered
+    /// (a delivery it cannot be sure of counts as not delivered: sending an
+    /// alert twice is allowed, losing it is not).
+    async fn notify(&mut self, alerts: &[Alert]) -> Result<(), Undelivered>;
 }
 
-/// Keeps alerts in the table only.
+/// Keeps alerts in the table only: every alert counts as delivered.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TableOnly;
 
 impl Notifier for TableOnly {
-    async fn notify(&mut self, _alerts: &[Alert]) -> Result<(), NotifyError> {
+    async fn notify(&mut self, _alerts: &[Alert]) -> Result<(), Undelivered> {
         Ok(())
     }
 }

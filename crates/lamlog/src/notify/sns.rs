@@ -1,9 +1,11 @@
-//! Alerts to an SNS topic, ten at a time with `PublishBatch`.
+//! Alerts to an SNS topic with `PublishBatch`.
 //!
-//! Each alert is one message: its JSON as the body, and three message
-//! attributes — `severity`, `kind`, `function` — so that subscribers can
-//! filter (an SNS subscription filter policy such as
-//! `{"severity": ["critical"]}`) without parsing the body.
+//! Each alert is one message: its JSON as the body, and message attributes —
+//! `severity`, `kind`, `account`, `function` and `dedup_key` — so that
+//! subscribers can filter (an SNS subscription filter policy such as
+//! `{"severity": ["critical"]}`) and drop repeats without parsing the body.
+//! Delivery is at least once (the `alerts` table is an outbox, see
+//! [`crate::deliver`]), so the dedup key is what makes a repeat recognisable.
 //!
 //! A FIFO topic (its ARN ends with `.fifo`) also gets:
 //! - `MessageDeduplicationId` = the alert's dedup key, so that SNS itself
@@ -13,18 +15,41 @@
 //! - `MessageGroupId` = `account#function`, which keeps one function's
 //!   alerts in order.
 //!
-//! An entry SNS refuses fails the call with [`NotifyError::Unavailable`],
-//! naming each failed entry's alert and SNS's reason.
+//! **Chunks are independent.** Alerts go in chunks of at most ten entries and
+//! at most [`MAX_BATCH_BYTES`]. A chunk that fails does not stop the next one,
+//! except when the service could not be reached at all (every later chunk
+//! would wait out the same timeouts). Within a chunk, the entries SNS refuses
+//! for a reason of its own (not the sender's fault: throttling, an internal
+//! error) are sent again, alone, up to [`ENTRY_RETRIES`] times; entries that
+//! succeeded are never sent again. What is still refused is reported as
+//! undelivered and stays in the outbox.
 
+use std::future::Future;
+use std::time::Duration;
+
+use aws_sdk_sns::error::SdkError;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 use lamlog_core::judge::Alert;
 use lamlog_core::meta::meta_key;
 
-use super::{Notifier, NotifyError};
+use super::{Notifier, NotifyError, Undelivered};
 use crate::store::fnv1a_64;
 
 /// PublishBatch's limit on entries per call.
 pub const MAX_ENTRIES_PER_CALL: usize = 10;
+
+/// PublishBatch's limit on the total size of a call's messages, attributes
+/// included (256 KiB).
+pub const MAX_BATCH_BYTES: usize = 256 * 1024;
+
+/// The most a message body may take: an alert's `message` is cut (at a
+/// character boundary) so that its JSON stays under this, leaving room for
+/// the attributes within one SNS message's 256 KiB.
+pub const MAX_BODY_BYTES: usize = 200 * 1024;
+
+/// How many more times an entry SNS refused (not by the sender's fault) is
+/// sent within one `notify` call.
+pub const ENTRY_RETRIES: u32 = 2;
 
 /// SNS's limit on a deduplication or group id.
 pub const MAX_FIFO_ID_CHARS: usize = 128;
@@ -35,7 +60,29 @@ pub struct SnsNotifier {
     client: aws_sdk_sns::Client,
     topic_arn: String,
     fifo: bool,
+    retry_delay: Duration,
     published: u64,
+}
+
+/// One entry SNS refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryFailure {
+    /// The entry's id in the call.
+    pub id: String,
+    /// SNS's code and message.
+    pub reason: String,
+    /// Whether SNS blames the request (then sending it again cannot help).
+    pub sender_fault: bool,
+}
+
+/// How one `PublishBatch` call ended.
+#[derive(Debug)]
+pub enum CallError {
+    /// The service was not reached, or did not answer: later calls would fare
+    /// no better.
+    Unreachable(String),
+    /// The service answered with an error for the whole call.
+    Refused(String),
 }
 
 impl SnsNotifier {
@@ -45,6 +92,7 @@ impl SnsNotifier {
             client,
             topic_arn: topic_arn.to_owned(),
             fifo: topic_arn.ends_with(".fifo"),
+            retry_delay: Duration::from_millis(100),
             published: 0,
         }
     }
@@ -54,15 +102,16 @@ impl SnsNotifier {
         self.published
     }
 
-    fn entry(&self, index: usize, alert: &Alert) -> Result<PublishBatchRequestEntry, NotifyError> {
-        let body = serde_json::to_string(alert)
-            .map_err(|error| NotifyError::Unavailable(format!("serializing alert: {error}")))?;
+    fn entry(&self, id: usize, alert: &Alert) -> Result<PublishBatchRequestEntry, NotifyError> {
+        let body = message_body(alert)?;
         let mut entry = PublishBatchRequestEntry::builder()
-            .id(format!("alert-{index}"))
+            .id(format!("alert-{id}"))
             .message(body)
             .message_attributes("severity", string_attribute(alert.severity.as_str())?)
             .message_attributes("kind", string_attribute(alert.kind.as_str())?)
-            .message_attributes("function", string_attribute(&alert.function)?);
+            .message_attributes("account", string_attribute(&alert.account)?)
+            .message_attributes("function", string_attribute(&alert.function)?)
+            .message_attributes("dedup_key", string_attribute(&alert.dedup_key)?);
         if self.fifo {
             entry = entry
                 .message_deduplication_id(fifo_id(&alert.dedup_key))
@@ -72,14 +121,181 @@ impl SnsNotifier {
             .build()
             .map_err(|error| NotifyError::Unavailable(format!("building the sns entry: {error}")))
     }
+
+    async fn publish(
+        &self,
+        entries: Vec<PublishBatchRequestEntry>,
+    ) -> Result<Vec<EntryFailure>, CallError> {
+        let output = self
+            .client
+            .publish_batch()
+            .topic_arn(&self.topic_arn)
+            .set_publish_batch_request_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|error| {
+                let text = format!(
+                    "sns PublishBatch: {}",
+                    aws_sdk_sns::error::DisplayErrorContext(&error)
+                );
+                match error {
+                    SdkError::ServiceError(_) => CallError::Refused(text),
+                    _ => CallError::Unreachable(text),
+                }
+            })?;
+        Ok(output
+            .failed()
+            .iter()
+            .map(|failure| EntryFailure {
+                id: failure.id().to_owned(),
+                reason: format!("{} {}", failure.code(), failure.message().unwrap_or("")),
+                sender_fault: failure.sender_fault(),
+            })
+            .collect())
+    }
+}
+
+/// The alert's JSON, its `message` cut to keep the body under
+/// [`MAX_BODY_BYTES`].
+fn message_body(alert: &Alert) -> Result<String, NotifyError> {
+    let serialize = |alert: &Alert| {
+        serde_json::to_string(alert)
+            .map_err(|error| NotifyError::Unavailable(format!("serializing alert: {error}")))
+    };
+    let body = serialize(alert)?;
+    if body.len() <= MAX_BODY_BYTES {
+        return Ok(body);
+    }
+    let mut cut = alert.clone();
+    let excess = body.len() - MAX_BODY_BYTES;
+    let keep = cut.message.len().saturating_sub(excess + 3);
+    cut.message = format!("{}...", truncate_at_char(&cut.message, keep));
+    cut.function = truncate_at_char(&cut.function, 1024).to_owned();
+    cut.account = truncate_at_char(&cut.account, 1024).to_owned();
+    serialize(&cut)
+}
+
+/// The longest prefix of `text` of at most `max_bytes` that ends on a
+/// character boundary.
+pub fn truncate_at_char(text: &str, max_bytes: usize) -> &str {
+    if text.len() <= max_bytes {
+        return text;
+    }
+    let mut end = max_bytes;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 fn string_attribute(value: &str) -> Result<MessageAttributeValue, NotifyError> {
+    // SNS refuses an empty string attribute.
+    let value = if value.is_empty() { "-" } else { value };
     MessageAttributeValue::builder()
         .data_type("String")
-        .string_value(value)
+        .string_value(truncate_at_char(value, 1024))
         .build()
         .map_err(|error| NotifyError::Unavailable(format!("building a message attribute: {error}")))
+}
+
+/// The size SNS counts for an entry: body, attribute names, types and values.
+fn entry_bytes(entry: &PublishBatchRequestEntry) -> usize {
+    let attributes: usize = entry
+        .message_attributes()
+        .map(|attributes| {
+            attributes
+                .iter()
+                .map(|(name, value)| {
+                    name.len() + value.data_type().len() + value.string_value().unwrap_or("").len()
+                })
+                .sum()
+        })
+        .unwrap_or(0);
+    entry.message().len() + attributes
+}
+
+/// Splits entries (with their alert indexes) into chunks of at most
+/// [`MAX_ENTRIES_PER_CALL`] entries and [`MAX_BATCH_BYTES`] bytes, in order.
+pub fn chunks(
+    entries: Vec<(usize, PublishBatchRequestEntry)>,
+) -> Vec<Vec<(usize, PublishBatchRequestEntry)>> {
+    let mut chunks: Vec<Vec<(usize, PublishBatchRequestEntry)>> = Vec::new();
+    let mut bytes = 0;
+    for (index, entry) in entries {
+        let size = entry_bytes(&entry);
+        let fits = chunks.last().is_some_and(|chunk| {
+            chunk.len() < MAX_ENTRIES_PER_CALL && bytes + size <= MAX_BATCH_BYTES
+        });
+        if !fits {
+            chunks.push(Vec::new());
+            bytes = 0;
+        }
+        bytes += size;
+        if let Some(chunk) = chunks.last_mut() {
+            chunk.push((index, entry));
+        }
+    }
+    chunks
+}
+
+/// Sends one chunk with `send`, then sends again what SNS refused by no fault
+/// of the sender, up to `retries` times, waiting `delay` (doubling) between
+/// rounds. Returns the alert indexes not delivered with the last reason, and
+/// whether the service was unreachable.
+pub async fn send_chunk<F, Fut>(
+    chunk: Vec<(usize, PublishBatchRequestEntry)>,
+    retries: u32,
+    delay: Duration,
+    mut send: F,
+) -> (Vec<usize>, Option<String>, bool)
+where
+    F: FnMut(Vec<PublishBatchRequestEntry>) -> Fut,
+    Fut: Future<Output = Result<Vec<EntryFailure>, CallError>>,
+{
+    let mut pending = chunk;
+    let mut attempt = 0;
+    loop {
+        let entries: Vec<PublishBatchRequestEntry> =
+            pending.iter().map(|(_, entry)| entry.clone()).collect();
+        let failures = match send(entries).await {
+            Ok(failures) => failures,
+            Err(CallError::Unreachable(reason)) => {
+                let indexes = pending.iter().map(|(index, _)| *index).collect();
+                return (indexes, Some(reason), true);
+            }
+            Err(CallError::Refused(reason)) => {
+                let indexes = pending.iter().map(|(index, _)| *index).collect();
+                return (indexes, Some(reason), false);
+            }
+        };
+        if failures.is_empty() {
+            return (Vec::new(), None, false);
+        }
+        let retryable = failures.iter().all(|failure| !failure.sender_fault);
+        let reason = failures
+            .iter()
+            .map(|failure| {
+                let fault = if failure.sender_fault {
+                    " (sender fault)"
+                } else {
+                    ""
+                };
+                format!("{}: {}{fault}", failure.id, failure.reason)
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        pending.retain(|(_, entry)| {
+            failures
+                .iter()
+                .any(|failure| entry.id() == failure.id.as_str())
+        });
+        if !retryable || attempt >= retries {
+            let indexes = pending.iter().map(|(index, _)| *index).collect();
+            return (indexes, Some(format!("sns refused {reason}")), false);
+        }
+        tokio::time::sleep(delay.saturating_mul(1 << attempt.min(16))).await;
+        attempt += 1;
+    }
 }
 
 /// A FIFO deduplication or group id for `key`: the key itself when SNS
@@ -97,89 +313,47 @@ pub fn fifo_id(key: &str) -> String {
 }
 
 impl Notifier for SnsNotifier {
-    async fn notify(&mut self, alerts: &[Alert]) -> Result<(), NotifyError> {
-        for group in alerts.chunks(MAX_ENTRIES_PER_CALL) {
-            let entries = group
-                .iter()
-                .enumerate()
-                .map(|(index, alert)| self.entry(index, alert))
-                .collect::<Result<Vec<_>, _>>()?;
-            let output = self
-                .client
-                .publish_batch()
-                .topic_arn(&self.topic_arn)
-                .set_publish_batch_request_entries(Some(entries))
-                .send()
-                .await
-                .map_err(|error| {
-                    NotifyError::Unavailable(format!(
-                        "sns PublishBatch: {}",
-                        aws_sdk_sns::error::DisplayErrorContext(&error)
-                    ))
-                })?;
-            self.published += output.successful().len() as u64;
-            if !output.failed().is_empty() {
-                let details: Vec<String> = output
-                    .failed()
-                    .iter()
-                    .map(|failure| {
-                        let alert = failure
-                            .id()
-                            .strip_prefix("alert-")
-                            .and_then(|index| index.parse::<usize>().ok())
-                            .and_then(|index| group.get(index))
-                            .map_or("?", |alert| alert.dedup_key.as_str());
-                        format!(
-                            "{alert}: {} {}{}",
-                            failure.code(),
-                            failure.message().unwrap_or(""),
-                            if failure.sender_fault() {
-                                " (sender fault)"
-                            } else {
-                                ""
-                            }
-                        )
-                    })
-                    .collect();
-                return Err(NotifyError::Unavailable(format!(
-                    "sns refused {} of {} alerts: {}",
-                    details.len(),
-                    group.len(),
-                    details.join("; ")
-                )));
+    async fn notify(&mut self, alerts: &[Alert]) -> Result<(), Undelivered> {
+        let mut undelivered = Vec::new();
+        let mut last_error = None;
+        let mut entries = Vec::with_capacity(alerts.len());
+        for (index, alert) in alerts.iter().enumerate() {
+            match self.entry(index, alert) {
+                Ok(entry) => entries.push((index, entry)),
+                Err(error) => {
+                    undelivered.push(index);
+                    last_error = Some(error);
+                }
             }
         }
-        Ok(())
+        let mut unreachable = false;
+        for chunk in chunks(entries) {
+            if unreachable {
+                undelivered.extend(chunk.iter().map(|(index, _)| *index));
+                continue;
+            }
+            let sent = chunk.len();
+            let (failed, reason, cannot_reach) =
+                send_chunk(chunk, ENTRY_RETRIES, self.retry_delay, |entries| {
+                    self.publish(entries)
+                })
+                .await;
+            self.published += (sent - failed.len()) as u64;
+            unreachable = cannot_reach;
+            undelivered.extend(failed);
+            if let Some(reason) = reason {
+                last_error = Some(NotifyError::Unavailable(reason));
+            }
+        }
+        match last_error {
+            None => Ok(()),
+            Some(error) => {
+                undelivered.sort_unstable();
+                Err(Undelivered { undelivered, error })
+            }
+        }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn short_keys_are_their_own_fifo_id() {
-        let key = "timeout|123456789012|orders-api|1793491200000";
-        assert_eq!(fifo_id(key), key);
-        let limit = "k".repeat(MAX_FIFO_ID_CHARS);
-        assert_eq!(fifo_id(&limit), limit);
-    }
-
-    #[test]
-    fn long_or_odd_keys_are_hashed_to_a_stable_valid_id() {
-        let long = format!("timeout|1|{}|0", "f".repeat(200));
-        let id = fifo_id(&long);
-        assert!(id.len() <= MAX_FIFO_ID_CHARS, "{}", id.len());
-        assert!(id.chars().all(|c| c.is_ascii_graphic()));
-        assert_eq!(id, fifo_id(&long), "stable");
-        let other = format!("timeout|1|{}|1", "f".repeat(200));
-        assert_ne!(
-            fifo_id(&other),
-            id,
-            "the hash tells keys with one prefix apart"
-        );
-        let spaced = fifo_id("timeout|1|my function é|0");
-        assert!(spaced.chars().all(|c| c.is_ascii_graphic()), "{spaced}");
-        assert!(spaced.starts_with("timeout|1|myfunction|0~"), "{spaced}");
-    }
-}
+mod tests;

@@ -19,6 +19,9 @@
 //!   Windows are judged with [`lamlog_core::judge::window_alert`] when the
 //!   function's watermark passes their end plus grace, and again when the
 //!   batch changes a closed one ([`lamlog_core::window`]).
+//!   A new alert is stored unsent: the table is an outbox ([`AlertOutbox`]),
+//!   whose sent marks are not part of the stored content that must match
+//!   across splits (they depend on when a notifier answered).
 //! - Dead letters are inserted if absent, keyed by [`DeadLetter::dedup_key`].
 //!
 //! The result: the stored content is identical for any split of the same
@@ -28,9 +31,10 @@ use std::collections::BTreeMap;
 
 use lamlog_core::assemble::Invocation;
 use lamlog_core::decode::SourcePosition;
-use lamlog_core::judge::{Alert, AlertRules};
+use lamlog_core::judge::{Alert, AlertKind, AlertRules, Severity};
 use lamlog_core::meta::{Architecture, FunctionMeta};
 
+pub mod poison;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "sqlite")]
@@ -114,9 +118,17 @@ pub struct StoreBatch<'a> {
     pub rules: &'a AlertRules,
     /// When the batch was received (epoch ms): the clock that bounds how far
     /// its start times may move a function's watermark (see
-    /// [`lamlog_core::window::WATERMARK_SKEW_MS`]).
+    /// [`lamlog_core::window::WATERMARK_SKEW_MS`]); alerts it raises are
+    /// stored as raised then, and wait in the outbox from then on.
     pub received_at_ms: i64,
 }
+
+/// How long a stored alert that is not marked sent waits before any writer's
+/// outbox pass may send it: the batch that raised it sends it right after its
+/// commit, so only an alert whose sender failed or died is picked up by
+/// another. It is also how long an alert claimed by an outbox pass is left to
+/// that pass before it is due again.
+pub const UNSENT_ALERT_DELAY_MS: i64 = 60_000;
 
 /// What a batch write did.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
@@ -143,9 +155,16 @@ pub enum StoreError {
     /// The database could not be reached or the connection broke.
     #[error("database connection failed: {0}")]
     Connection(String),
-    /// A statement failed (constraint, syntax, disk full, …).
+    /// A statement failed for a reason of the database's (a missing table,
+    /// a permission, disk full, …): the batch is not to blame.
     #[error("database statement failed: {0}")]
     Statement(String),
+    /// The database refused the data itself: a value out of range, a key too
+    /// large for its index, a violated constraint. The same data will fail
+    /// every time, so it is isolated and dead-lettered
+    /// ([`poison`](crate::store::poison)) rather than retried.
+    #[error("database refused the data: {0}")]
+    Rejected(String),
     /// Another writer holds a lock the statement needs; retrying helps.
     #[error("database busy: {0}")]
     Busy(String),
@@ -159,6 +178,12 @@ impl StoreError {
     /// decides between retry-then-report-partial-failure and giving up.
     pub fn is_transient(&self) -> bool {
         matches!(self, StoreError::Connection(_) | StoreError::Busy(_))
+    }
+
+    /// Whether the batch's content caused it ([`StoreError::Rejected`]): the
+    /// one error a batch is bisected for.
+    pub fn is_poison(&self) -> bool {
+        matches!(self, StoreError::Rejected(_))
     }
 }
 
@@ -219,9 +244,17 @@ pub struct MinuteRow {
 
 /// A durable home for invocations, rollups, alerts and dead letters.
 #[allow(async_fn_in_trait)]
-pub trait Store {
+pub trait Store: AlertOutbox {
     /// Writes one batch in one transaction (see the module comment for the contract).
     async fn write_batch(&mut self, batch: &StoreBatch<'_>) -> Result<WriteOutcome, StoreError>;
+
+    /// Bounds every wait of later writes — getting a connection, locks,
+    /// statements — by `deadline` (`None`: only the store's own limits). A
+    /// write that runs out of time fails with a transient error
+    /// ([`StoreError::Busy`]), so that the caller reports it for retry
+    /// instead of being stopped mid-transaction. An embedded store whose
+    /// waits are short by construction may ignore it.
+    fn set_deadline(&mut self, _deadline: Option<tokio::time::Instant>) {}
 
     /// Per-function totals over minutes ≥ `since_ms`, ordered by cost, highest first.
     async fn function_summaries(
@@ -246,6 +279,47 @@ pub trait Store {
         since_ms: Option<i64>,
         limit_per_size: usize,
     ) -> Result<Vec<lamlog_core::tune::Sample>, StoreError>;
+}
+
+/// The alerts outbox: the `alerts` table's rows not yet marked sent.
+///
+/// Every alert is stored unsent, due [`UNSENT_ALERT_DELAY_MS`] after its
+/// batch was received. It is marked sent only once a notifier delivered it
+/// (see [`crate::deliver`]), so an alert can be sent twice but never lost.
+#[allow(async_fn_in_trait)]
+pub trait AlertOutbox {
+    /// Up to `limit` unsent alerts that are due at `now_ms`, longest due
+    /// first, returned oldest first. Each is claimed: it is not due again
+    /// before `now_ms + UNSENT_ALERT_DELAY_MS`, so that two writers draining
+    /// the outbox at once rarely send the same alert.
+    async fn claim_unsent_alerts(
+        &mut self,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<Alert>, StoreError>;
+
+    /// Marks the alerts with these dedup keys sent at `now_ms`.
+    async fn mark_alerts_sent(
+        &mut self,
+        dedup_keys: &[&str],
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
+
+    /// How many stored alerts are not marked sent.
+    async fn unsent_alert_count(&mut self) -> Result<u64, StoreError>;
+}
+
+/// Reads a stored alert's kind and severity back; an unknown name means the
+/// row was not written by this build.
+pub fn stored_kind_and_severity(
+    kind: &str,
+    severity: &str,
+) -> Result<(AlertKind, Severity), StoreError> {
+    let kind_read = AlertKind::from_name(kind)
+        .ok_or_else(|| StoreError::Statement(format!("alerts: unknown kind {kind:?}")))?;
+    let severity_read = Severity::from_name(severity)
+        .ok_or_else(|| StoreError::Statement(format!("alerts: unknown severity {severity:?}")))?;
+    Ok((kind_read, severity_read))
 }
 
 /// One of two stores chosen at run time, behind the one trait: every call
@@ -274,6 +348,10 @@ impl<L: Store, R: Store> Store for EitherStore<L, R> {
         either!(self, store => store.write_batch(batch).await)
     }
 
+    fn set_deadline(&mut self, deadline: Option<tokio::time::Instant>) {
+        either!(self, store => store.set_deadline(deadline))
+    }
+
     async fn function_summaries(
         &mut self,
         since_ms: Option<i64>,
@@ -296,5 +374,27 @@ impl<L: Store, R: Store> Store for EitherStore<L, R> {
         limit_per_size: usize,
     ) -> Result<Vec<lamlog_core::tune::Sample>, StoreError> {
         either!(self, store => store.tune_samples(function, since_ms, limit_per_size).await)
+    }
+}
+
+impl<L: AlertOutbox, R: AlertOutbox> AlertOutbox for EitherStore<L, R> {
+    async fn claim_unsent_alerts(
+        &mut self,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<Alert>, StoreError> {
+        either!(self, store => store.claim_unsent_alerts(now_ms, limit).await)
+    }
+
+    async fn mark_alerts_sent(
+        &mut self,
+        dedup_keys: &[&str],
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        either!(self, store => store.mark_alerts_sent(dedup_keys, now_ms).await)
+    }
+
+    async fn unsent_alert_count(&mut self) -> Result<u64, StoreError> {
+        either!(self, store => store.unsent_alert_count().await)
     }
 }

@@ -6,7 +6,10 @@
 //! A test that cannot reach it fails: it never skips.
 
 use lamlog::store::postgres::{PostgresConfig, PostgresStore};
-use lamlog::store::{FunctionSummary, MinuteRow, Store, StoreBatch, StoreError, WriteOutcome};
+use lamlog::store::{
+    AlertOutbox, FunctionSummary, MinuteRow, Store, StoreBatch, StoreError, WriteOutcome,
+};
+use lamlog_core::judge::Alert;
 
 /// The database the tests use.
 pub fn database_url() -> String {
@@ -89,9 +92,35 @@ impl Drop for TestStore {
     }
 }
 
+impl AlertOutbox for TestStore {
+    async fn claim_unsent_alerts(
+        &mut self,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<Alert>, StoreError> {
+        self.store.claim_unsent_alerts(now_ms, limit).await
+    }
+
+    async fn mark_alerts_sent(
+        &mut self,
+        dedup_keys: &[&str],
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.store.mark_alerts_sent(dedup_keys, now_ms).await
+    }
+
+    async fn unsent_alert_count(&mut self) -> Result<u64, StoreError> {
+        self.store.unsent_alert_count().await
+    }
+}
+
 impl Store for TestStore {
     async fn write_batch(&mut self, batch: &StoreBatch<'_>) -> Result<WriteOutcome, StoreError> {
         self.store.write_batch(batch).await
+    }
+
+    fn set_deadline(&mut self, deadline: Option<tokio::time::Instant>) {
+        self.store.set_deadline(deadline);
     }
 
     async fn function_summaries(

@@ -3,6 +3,7 @@
 //! One call to [`DynamoDbSource::fetch`] gets the metadata of the distinct
 //! keys the cache could not answer:
 //!
+//! - keys longer than [`MAX_KEY_BYTES`] are absent (no item can have them);
 //! - the keys are split into chunks of at most [`MAX_KEYS_PER_CALL`] (100,
 //!   BatchGetItem's limit), and the chunks are fetched **concurrently**;
 //! - keys DynamoDB leaves in `UnprocessedKeys` (throttling, the 16 MB answer
@@ -36,6 +37,12 @@ pub use backoff::Backoff;
 
 /// BatchGetItem's limit on keys per call.
 pub const MAX_KEYS_PER_CALL: usize = 100;
+
+/// DynamoDB's limit on a partition key's size. A longer key (a forged or
+/// absurd log group name) cannot name an item: it is answered as absent
+/// without a call, because asking would make DynamoDB refuse the whole call,
+/// and with it every key of the batch.
+pub const MAX_KEY_BYTES: usize = 2048;
 
 /// The default partition key attribute.
 pub const DEFAULT_PARTITION_KEY: &str = "pk";
@@ -174,6 +181,9 @@ pub struct DynamoDbSource<T = SdkBatchGet> {
     transport: T,
     partition_key: String,
     deadline: Duration,
+    /// The caller's deadline (the Lambda's, less a margin), when set: no
+    /// fetch waits past it, whatever `deadline` allows.
+    caller_deadline: Option<Instant>,
     backoff: Backoff,
     calls: AtomicU64,
     invalid_items: AtomicU64,
@@ -187,6 +197,7 @@ impl<T: BatchGet> DynamoDbSource<T> {
             transport,
             partition_key: partition_key.to_owned(),
             deadline,
+            caller_deadline: None,
             backoff: Backoff::default(),
             calls: AtomicU64::new(0),
             invalid_items: AtomicU64::new(0),
@@ -274,9 +285,13 @@ impl<T: BatchGet> DynamoDbSource<T> {
     }
 }
 
-/// Splits distinct keys into BatchGetItem-sized chunks, in order.
+/// Splits distinct keys into BatchGetItem-sized chunks, in order, leaving
+/// out keys no item can have (longer than [`MAX_KEY_BYTES`]).
 pub fn chunk_keys(keys: &[String]) -> Vec<Vec<String>> {
-    let distinct: BTreeSet<&String> = keys.iter().collect();
+    let distinct: BTreeSet<&String> = keys
+        .iter()
+        .filter(|key| key.len() <= MAX_KEY_BYTES)
+        .collect();
     let distinct: Vec<String> = distinct.into_iter().cloned().collect();
     distinct
         .chunks(MAX_KEYS_PER_CALL)
@@ -286,7 +301,10 @@ pub fn chunk_keys(keys: &[String]) -> Vec<Vec<String>> {
 
 impl<T: BatchGet> MetaSource for DynamoDbSource<T> {
     async fn fetch(&self, keys: &[String]) -> Result<BTreeMap<String, Resolved>, EnrichError> {
-        let deadline = Instant::now() + self.deadline;
+        let own_deadline = Instant::now() + self.deadline;
+        let deadline = self
+            .caller_deadline
+            .map_or(own_deadline, |caller| caller.min(own_deadline));
         let chunks = chunk_keys(keys)
             .into_iter()
             .map(|chunk| self.fetch_chunk(chunk, deadline));
@@ -295,6 +313,10 @@ impl<T: BatchGet> MetaSource for DynamoDbSource<T> {
             resolved.extend(answer?);
         }
         Ok(resolved)
+    }
+
+    fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.caller_deadline = deadline;
     }
 }
 

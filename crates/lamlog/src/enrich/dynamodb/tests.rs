@@ -73,6 +73,17 @@ fn keys_are_deduplicated_and_chunked_by_one_hundred() {
     assert_eq!(chunk_keys(&keys(101)).len(), 2);
 }
 
+#[test]
+fn a_key_too_long_for_dynamodb_is_never_asked_for() {
+    // DynamoDB refuses a whole BatchGetItem that names a key past 2048 bytes
+    // ("Size of hashkey has exceeded the maximum size limit"): a forged log
+    // group name must not spoil its batch's lookup.
+    let too_long = format!("123456789012#{}", "x".repeat(MAX_KEY_BYTES));
+    let at_limit = "k".repeat(MAX_KEY_BYTES);
+    let chunks = chunk_keys(&[too_long, at_limit.clone(), keys(1)[0].clone()]);
+    assert_eq!(chunks, [vec![keys(1)[0].clone(), at_limit]]);
+}
+
 #[tokio::test(start_paused = true)]
 async fn chunks_are_fetched_concurrently() {
     let wanted = keys(250);

@@ -25,7 +25,7 @@ use lamlog_core::meta::meta_key;
 
 use super::failed;
 use super::write::Change;
-use crate::store::{StoreBatch, StoreError};
+use crate::store::{StoreBatch, StoreError, UNSENT_ALERT_DELAY_MS};
 
 const SELECT_ALERTS: &str = "
     SELECT dedup_key, request_id, message, severity, occurrences
@@ -35,9 +35,10 @@ const SELECT_ALERTS: &str = "
 const UPSERT_ALERTS: &str = "
     INSERT INTO alerts (
         dedup_key, kind, severity, account, function, request_id, window_start_ms, message,
-        occurrences)
-    SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[],
-                         $6::TEXT[], $7::BIGINT[], $8::TEXT[], $9::BIGINT[])
+        occurrences, raised_at_ms, next_attempt_ms)
+    SELECT *, $10::BIGINT, $11::BIGINT
+      FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[],
+                  $6::TEXT[], $7::BIGINT[], $8::TEXT[], $9::BIGINT[])
     ON CONFLICT (dedup_key) DO UPDATE SET
         severity = excluded.severity,
         request_id = excluded.request_id,
@@ -119,7 +120,7 @@ pub(super) async fn upsert_alerts(
             rows.insert(alert.dedup_key.clone(), new_row(alert));
         }
     }
-    let inserted = write_rows(transaction, &rows).await?;
+    let inserted = write_rows(transaction, &rows, batch.received_at_ms).await?;
     Ok(new_keys
         .into_iter()
         .filter(|key| inserted.contains(key))
@@ -193,9 +194,12 @@ async fn read_stored(
 }
 
 /// Upserts the dirty rows; returns the keys the upsert inserted.
+/// A new row is stored unsent, raised at `received_at_ms` (existing rows keep
+/// their outbox columns).
 async fn write_rows(
     transaction: &Transaction<'_>,
     rows: &BTreeMap<String, AlertRow>,
+    received_at_ms: i64,
 ) -> Result<HashSet<String>, StoreError> {
     let dirty: Vec<&AlertRow> = rows.values().filter(|row| row.dirty).collect();
     if dirty.is_empty() {
@@ -234,6 +238,8 @@ async fn write_rows(
                 &windows,
                 &messages,
                 &occurrences,
+                &received_at_ms,
+                &received_at_ms.saturating_add(UNSENT_ALERT_DELAY_MS),
             ],
         )
         .await

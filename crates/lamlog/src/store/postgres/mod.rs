@@ -44,10 +44,12 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tokio::time::Instant;
 use tokio_postgres::error::SqlState;
 
 use crate::store::{FunctionSummary, MinuteRow, Store, StoreBatch, StoreError, WriteOutcome};
@@ -55,6 +57,7 @@ use crate::store::{FunctionSummary, MinuteRow, Store, StoreBatch, StoreError, Wr
 mod alerts;
 mod locks;
 mod migrate;
+mod outbox;
 mod partitions;
 mod read;
 mod rollup;
@@ -63,6 +66,7 @@ mod tls;
 mod windows;
 mod write;
 
+pub use crate::redact::redact_url;
 pub use migrate::SCHEMA_VERSION;
 pub use tls::TlsMode;
 
@@ -76,6 +80,20 @@ pub mod invocation_row {
 
 /// How long a new connection may take before the attempt fails.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// TCP keepalive: probe an idle connection after this long…
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(10);
+/// …every this long…
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
+/// …and give the connection up after this many unanswered probes.
+const KEEPALIVE_RETRIES: u32 = 3;
+
+/// Below this much time left before the deadline a write is not started.
+const MIN_WRITE_TIME: Duration = Duration::from_millis(50);
+
+/// How long after its server-side timeouts a write's client side gives up
+/// on an answer (the server then could not even say it cancelled).
+const CLIENT_GRACE: Duration = Duration::from_millis(250);
 
 /// How the store reaches its database. Its `Debug` shows the URL without its
 /// password.
@@ -130,6 +148,13 @@ pub struct PostgresStore {
     known_days: Arc<Mutex<BTreeSet<i64>>>,
     /// The URL with its password hidden, for error messages.
     redacted_url: Arc<str>,
+    /// The schema to migrate, when the configuration names one.
+    schema: Option<Arc<str>>,
+    /// Whether the schema is known to be up to date: set by the first
+    /// connection, which migrates (see [`PostgresStore::connect_lazily`]).
+    ready: Arc<AtomicBool>,
+    /// No write waits past this (see [`Store::set_deadline`]).
+    deadline: Option<Instant>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -148,6 +173,19 @@ impl PostgresStore {
     /// server cannot be reached and [`StoreError::Migration`] when the schema
     /// is newer than this build.
     pub async fn connect(config: &PostgresConfig) -> Result<PostgresStore, StoreError> {
+        let store = PostgresStore::connect_lazily(config)?;
+        let client = store.client().await?;
+        drop(client);
+        Ok(store)
+    }
+
+    /// Builds the pool without connecting: the first call that needs the
+    /// database connects and migrates. This is what the Lambda does at cold
+    /// start, so that a database that is down fails the first batch (which
+    /// Kinesis then retries) instead of the function's init, and init costs
+    /// no round trip. Fails only on a configuration that can never work (an
+    /// invalid URL, TLS settings, schema name).
+    pub fn connect_lazily(config: &PostgresConfig) -> Result<PostgresStore, StoreError> {
         let redacted = redact_url(&config.url);
         let (url, tls_mode) = tls::split_ssl_mode(&config.url)
             .map_err(|message| StoreError::Connection(format!("{redacted}: {message}")))?;
@@ -157,6 +195,14 @@ impl PostgresStore {
         if pg_config.get_connect_timeout().is_none() {
             pg_config.connect_timeout(CONNECT_TIMEOUT);
         }
+        // A peer that vanishes (a failover, a dropped NAT entry) is noticed
+        // within about idle + interval × retries, not at the OS default of
+        // two hours; deadlines bound the rest.
+        pg_config
+            .keepalives(true)
+            .keepalives_idle(KEEPALIVE_IDLE)
+            .keepalives_interval(KEEPALIVE_INTERVAL)
+            .keepalives_retries(KEEPALIVE_RETRIES);
         if let Some(schema) = &config.schema {
             check_schema_name(schema)?;
             pg_config.options(format!("-c search_path={schema}"));
@@ -178,16 +224,44 @@ impl PostgresStore {
             .map_err(|error| {
                 StoreError::Connection(format!("{redacted}: building the pool: {error}"))
             })?;
-        let store = PostgresStore {
+        Ok(PostgresStore {
             pool,
             known_days: Arc::new(Mutex::new(BTreeSet::new())),
             redacted_url: Arc::from(redacted.as_str()),
+            schema: config.schema.as_deref().map(Arc::from),
+            ready: Arc::new(AtomicBool::new(false)),
+            deadline: None,
+        })
+    }
+
+    /// Brings the schema up to date and learns the existing day partitions,
+    /// once per store (its clones share the answer).
+    async fn prepare(&self, client: &mut deadpool_postgres::Client) -> Result<(), StoreError> {
+        if self.ready.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        migrate::migrate(client, self.schema.as_deref()).await?;
+        let days = partitions::existing_days(client).await?;
+        self.remember_days(days);
+        self.ready.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// The time left before the deadline, if one is set; a
+    /// [`StoreError::Busy`] when too little is left to start a write.
+    fn time_left(&self) -> Result<Option<Duration>, StoreError> {
+        let Some(deadline) = self.deadline else {
+            return Ok(None);
         };
-        let mut client = store.client().await?;
-        migrate::migrate(&mut client, config.schema.as_deref()).await?;
-        let days = partitions::existing_days(&client).await?;
-        store.remember_days(days);
-        Ok(store)
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left < MIN_WRITE_TIME {
+            return Err(StoreError::Busy(format!(
+                "{}: {} ms left before the deadline, too little to write",
+                self.redacted_url,
+                left.as_millis()
+            )));
+        }
+        Ok(Some(left))
     }
 
     /// The URL this store connects to, with its password hidden.
@@ -234,8 +308,14 @@ impl PostgresStore {
         Ok(days?.into_iter().map(partitions::partition_name).collect())
     }
 
-    /// A connection from the pool.
+    /// A connection from the pool, with the schema up to date.
     async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {
+        let mut client = self.pooled_client().await?;
+        let prepared = self.prepare(&mut client).await;
+        release_on_error(client, prepared)
+    }
+
+    async fn pooled_client(&self) -> Result<deadpool_postgres::Client, StoreError> {
         self.pool.get().await.map_err(|error| {
             let message = format!("{}: getting a connection: {error}", self.redacted_url);
             match error {
@@ -276,78 +356,29 @@ impl PostgresStore {
 /// failed with [`StoreError::Connection`] is dropped rather than handed to the
 /// next caller, who would find it dead (the pool's own check only sees a
 /// connection as closed once its background task has noticed).
-fn release<T>(client: deadpool_postgres::Client, result: &Result<T, StoreError>) {
-    if matches!(result, Err(StoreError::Connection(_))) || client.is_closed() {
-        drop(deadpool_postgres::Object::take(client));
-    }
-}
-
-/// `url` with the password (of the user-info part, a `password=` query
-/// parameter, or a `password=` of a `key=value` connection string) replaced
-/// by `***`; what every error message shows.
-pub fn redact_url(url: &str) -> String {
-    if !url.contains("://") {
-        return redact_key_values(url);
-    }
-    let mut redacted = url.to_owned();
-    if let Some(scheme_end) = redacted.find("://") {
-        let authority_start = scheme_end + 3;
-        let authority_end = redacted[authority_start..]
-            .find(['/', '?'])
-            .map_or(redacted.len(), |offset| authority_start + offset);
-        if let Some(at) = redacted[authority_start..authority_end].rfind('@') {
-            let user_info_end = authority_start + at;
-            if let Some(colon) = redacted[authority_start..user_info_end].find(':') {
-                redacted.replace_range(authority_start + colon + 1..user_info_end, "***");
-            }
+/// `client` when `result` is fine; otherwise the error, the client released
+/// (see [`release`]).
+fn release_on_error(
+    client: deadpool_postgres::Client,
+    result: Result<(), StoreError>,
+) -> Result<deadpool_postgres::Client, StoreError> {
+    match result {
+        Ok(()) => Ok(client),
+        Err(error) => {
+            release_if(client, matches!(error, StoreError::Connection(_)));
+            Err(error)
         }
     }
-    if let Some(query_start) = redacted.find('?') {
-        let (base, query) = redacted.split_at(query_start + 1);
-        let parameters: Vec<String> = query
-            .split('&')
-            .map(|parameter| match parameter.split_once('=') {
-                Some((name, _)) if name.eq_ignore_ascii_case("password") => format!("{name}=***"),
-                _ => parameter.to_owned(),
-            })
-            .collect();
-        redacted = format!("{base}{}", parameters.join("&"));
-    }
-    redacted
 }
 
-/// `host=db password='a b' user=u` → `host=db password=*** user=u`.
-fn redact_key_values(text: &str) -> String {
-    let mut redacted = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(found) = rest.find("password") {
-        let (before, from) = rest.split_at(found);
-        redacted.push_str(before);
-        let after_name = from["password".len()..].trim_start();
-        let Some(value) = after_name.strip_prefix('=') else {
-            redacted.push_str("password");
-            rest = &from["password".len()..];
-            continue;
-        };
-        let value = value.trim_start();
-        let value_end = match value.strip_prefix('\'') {
-            // A quoted value ends at the next quote that is not escaped.
-            Some(quoted) => {
-                let mut escaped = false;
-                let close = quoted.char_indices().find(|(_, character)| {
-                    let closes = *character == '\'' && !escaped;
-                    escaped = *character == '\\' && !escaped;
-                    closes
-                });
-                close.map_or(value.len(), |(index, _)| index + 2)
-            }
-            None => value.find(char::is_whitespace).unwrap_or(value.len()),
-        };
-        redacted.push_str("password=***");
-        rest = &value[value_end..];
+fn release<T>(client: deadpool_postgres::Client, result: &Result<T, StoreError>) {
+    release_if(client, matches!(result, Err(StoreError::Connection(_))));
+}
+
+fn release_if(client: deadpool_postgres::Client, broken: bool) {
+    if broken || client.is_closed() {
+        drop(deadpool_postgres::Object::take(client));
     }
-    redacted.push_str(rest);
-    redacted
 }
 
 /// Schema names are put into SQL text (`CREATE SCHEMA`, `search_path`), so
@@ -372,8 +403,12 @@ fn check_schema_name(schema: &str) -> Result<(), StoreError> {
 /// - a closed connection, an I/O failure, SQLSTATE class 08 (connection
 ///   exception) or 57P01–57P03 (the server shut the session down) are
 ///   [`StoreError::Connection`];
-/// - 40001 (serialization failure), 40P01 (deadlock detected) and 55P03
-///   (lock not available) are [`StoreError::Busy`];
+/// - 40001 (serialization failure), 40P01 (deadlock detected), 55P03
+///   (lock not available: `lock_timeout`) and 57014 (query cancelled:
+///   `statement_timeout`) are [`StoreError::Busy`];
+/// - classes 22 (data exception), 23 (integrity constraint violation) and
+///   54 (program limit exceeded, such as a key too large for its index) are
+///   [`StoreError::Rejected`]: the data is to blame;
 /// - anything else is [`StoreError::Statement`].
 ///
 /// Both of the first two are transient: the batch is retried whole.
@@ -386,7 +421,9 @@ fn classify(context: &str, error: tokio_postgres::Error) -> StoreError {
         Some(code)
             if code == &SqlState::T_R_SERIALIZATION_FAILURE
                 || code == &SqlState::T_R_DEADLOCK_DETECTED
-                || code == &SqlState::LOCK_NOT_AVAILABLE =>
+                || code == &SqlState::LOCK_NOT_AVAILABLE
+                // `statement_timeout` (set from the deadline) cancelled it.
+                || code == &SqlState::QUERY_CANCELED =>
         {
             StoreError::Busy(message)
         }
@@ -397,6 +434,15 @@ fn classify(context: &str, error: tokio_postgres::Error) -> StoreError {
                 || code == &SqlState::CANNOT_CONNECT_NOW =>
         {
             StoreError::Connection(message)
+        }
+        // Data exception, integrity constraint violation, program limit
+        // exceeded (a key too large for its index): the data is refused.
+        Some(code)
+            if code.code().starts_with("22")
+                || code.code().starts_with("23")
+                || code.code().starts_with("54") =>
+        {
+            StoreError::Rejected(message)
         }
         Some(_) => StoreError::Statement(message),
         // No SQLSTATE: the failure is below SQL (I/O, TLS, protocol), so
@@ -429,8 +475,35 @@ fn failed(context: &'static str) -> impl Fn(tokio_postgres::Error) -> StoreError
 }
 
 impl Store for PostgresStore {
+    /// With a deadline, the transaction runs with `statement_timeout` and
+    /// `lock_timeout` set to the time left (advisory-lock waits included),
+    /// and the client gives up [`CLIENT_GRACE`] later, dropping the pool's
+    /// connections, should the server not answer at all.
     async fn write_batch(&mut self, batch: &StoreBatch<'_>) -> Result<WriteOutcome, StoreError> {
-        write::write_batch(self, batch).await
+        let Some(budget) = self.time_left()? else {
+            return write::write_batch(self, batch, None).await;
+        };
+        let bounded = tokio::time::timeout(
+            budget.saturating_add(CLIENT_GRACE),
+            write::write_batch(self, batch, Some(budget)),
+        )
+        .await;
+        match bounded {
+            Ok(written) => written,
+            Err(_elapsed) => {
+                // A connection abandoned mid-statement cannot be reused.
+                self.pool.retain(|_, _| false);
+                Err(StoreError::Connection(format!(
+                    "{}: no answer within the {} ms left before the deadline",
+                    self.redacted_url,
+                    budget.as_millis()
+                )))
+            }
+        }
+    }
+
+    fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.deadline = deadline;
     }
 
     async fn function_summaries(
@@ -473,33 +546,6 @@ impl Store for PostgresStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(
-            redact_url("postgres://postgres:hunter2@127.0.0.1:1/test"),
-            "postgres://postgres:***@127.0.0.1:1/test"
-        );
-        assert_eq!(
-            redact_url("postgres://u:p%40ss@db/x?sslmode=require&password=hunter2"),
-            "postgres://u:***@db/x?sslmode=require&password=***"
-        );
-        assert_eq!(
-            redact_url("postgres://postgres@127.0.0.1:5432/test"),
-            "postgres://postgres@127.0.0.1:5432/test"
-        );
-        assert_eq!(redact_url("host=db user=u"), "host=db user=u");
-        assert_eq!(
-            redact_url("host=db password=hunter2 user=u"),
-            "host=db password=*** user=u"
-        );
-        assert_eq!(
-            redact_url("host=db password = 'hun \\' ter2' user=u"),
-            "host=db password=*** user=u"
-        );
-        let config = PostgresConfig::new("postgres://u:hunter2@db/x");
-        assert!(!format!("{config:?}").contains("hunter2"));
-    }
 
     #[test]
     fn schema_names_are_plain_identifiers() {

@@ -99,7 +99,7 @@ impl<'a> SqlRow<'a> {
     pub fn new(row: &'a StoredInvocation) -> Result<SqlRow<'a>, StoreError> {
         let invocation = &row.invocation;
         let too_big = |column: &str, value: u64| {
-            StoreError::Statement(format!(
+            StoreError::Rejected(format!(
                 "{column} {value} of request {:?} of {} does not fit a database integer",
                 invocation.request_id, invocation.function
             ))

@@ -40,6 +40,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
 
 use deadpool_postgres::Transaction;
 use lamlog_core::assemble::InvocationKey;
@@ -94,9 +95,12 @@ pub(super) struct Change<'a> {
 }
 
 /// Writes `batch` in one transaction; see the module comment.
+/// Writes `batch` in one transaction; with a `budget`, every statement and
+/// lock wait of the transaction is limited to it.
 pub(super) async fn write_batch(
     store: &PostgresStore,
     batch: &StoreBatch<'_>,
+    budget: Option<Duration>,
 ) -> Result<WriteOutcome, StoreError> {
     let incoming = clean_batch(batch.invocations)?;
     let days: BTreeSet<i64> = incoming
@@ -108,7 +112,7 @@ pub(super) async fn write_batch(
     store.ensure_days(days).await?;
 
     let mut client = store.client().await?;
-    let written = write_in_transaction(&mut client, batch, &incoming).await;
+    let written = write_in_transaction(&mut client, batch, &incoming, budget).await;
     super::release(client, &written);
     written
 }
@@ -117,11 +121,22 @@ async fn write_in_transaction(
     client: &mut deadpool_postgres::Client,
     batch: &StoreBatch<'_>,
     incoming: &BTreeMap<InvocationKey, Cow<'_, StoredInvocation>>,
+    budget: Option<Duration>,
 ) -> Result<WriteOutcome, StoreError> {
     let transaction = client
         .transaction()
         .await
         .map_err(failed("starting the batch transaction"))?;
+    if let Some(budget) = budget {
+        // Local to this transaction: the pooled connection keeps no limit.
+        let milliseconds = budget.as_millis().max(1);
+        transaction
+            .batch_execute(&format!(
+                "SET LOCAL statement_timeout = {milliseconds}; SET LOCAL lock_timeout = {milliseconds}"
+            ))
+            .await
+            .map_err(failed("setting the transaction's timeouts"))?;
+    }
     let mut outcome = WriteOutcome::default();
     if !incoming.is_empty() {
         let mut key_locks: Vec<i64> = incoming
@@ -423,7 +438,7 @@ async fn insert_dead_letters(
         by_key.entry(cleaned.dedup_key.clone()).or_insert(cleaned);
     }
     let too_big = |what: &str| {
-        StoreError::Statement(format!(
+        StoreError::Rejected(format!(
             "dead letter {what} does not fit a database integer"
         ))
     };

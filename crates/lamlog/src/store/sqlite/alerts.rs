@@ -21,15 +21,15 @@ use lamlog_core::meta::meta_key;
 use rusqlite::{OptionalExtension, Transaction};
 
 use super::failed;
-use crate::store::{StoreBatch, StoreError};
+use crate::store::{StoreBatch, StoreError, UNSENT_ALERT_DELAY_MS};
 
 const SELECT_ALERT_EXAMPLE: &str = "SELECT request_id FROM alerts WHERE dedup_key = ?1";
 
 const INSERT_ALERT: &str = "
     INSERT INTO alerts (
         dedup_key, kind, severity, account, function, request_id, window_start_ms, message,
-        occurrences)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1)
+        occurrences, raised_at_ms, next_attempt_ms)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9, ?10)
     ON CONFLICT (dedup_key) DO NOTHING";
 
 const ADD_OCCURRENCE: &str = "UPDATE alerts SET occurrences = occurrences + 1 WHERE dedup_key = ?1";
@@ -68,7 +68,7 @@ pub(super) fn upsert_invocation_alerts(
             .map_err(failed("reading alerts"))?;
         match (raised_before, stored_example) {
             (_, None) => {
-                insert_alert(transaction, &alert)?;
+                insert_alert(transaction, batch, &alert)?;
                 new_alerts.push(alert);
             }
             (None, Some(example_request_id)) => {
@@ -90,9 +90,11 @@ pub(super) fn upsert_invocation_alerts(
     Ok(())
 }
 
-/// Inserts `alert` unless its dedup key is stored; returns whether it was new.
+/// Inserts `alert` unsent, raised when the batch was received; false when
+/// its key is already stored.
 pub(super) fn insert_alert(
     transaction: &Transaction<'_>,
+    batch: &StoreBatch<'_>,
     alert: &Alert,
 ) -> Result<bool, StoreError> {
     let inserted = transaction
@@ -107,6 +109,8 @@ pub(super) fn insert_alert(
                 alert.request_id,
                 alert.window_start_ms,
                 alert.message,
+                batch.received_at_ms,
+                batch.received_at_ms.saturating_add(UNSENT_ALERT_DELAY_MS),
             ])
         })
         .map_err(failed("inserting alerts"))?;

@@ -25,10 +25,15 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 
-use crate::store::{FunctionSummary, MinuteRow, Store, StoreBatch, StoreError, WriteOutcome};
+use lamlog_core::judge::Alert;
+
+use crate::store::{
+    AlertOutbox, FunctionSummary, MinuteRow, Store, StoreBatch, StoreError, WriteOutcome,
+};
 
 mod alerts;
 mod invocation_row;
+mod outbox;
 mod read;
 mod rollup;
 #[cfg(test)]
@@ -54,13 +59,19 @@ struct Migration {
 }
 
 /// Every migration this build knows, in version order.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: include_str!("migrations/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: include_str!("migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        sql: include_str!("migrations/0002_alert_outbox.sql"),
+    },
+];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// A [`Store`] in one SQLite database.
 #[derive(Debug)]
@@ -190,13 +201,18 @@ fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
 
 /// Classifies a SQLite error: a lock held by another writer is
 /// [`StoreError::Busy`] (worth a retry), a file that cannot be opened is
-/// [`StoreError::Connection`], anything else is [`StoreError::Statement`].
+/// [`StoreError::Connection`], data SQLite refuses (too big, a constraint, a
+/// type mismatch) is [`StoreError::Rejected`], anything else is
+/// [`StoreError::Statement`].
 /// `context` says what was being done, in lowercase.
 fn classify(context: &str, error: rusqlite::Error) -> StoreError {
     let message = format!("{context}: {error}");
     match error.sqlite_error_code() {
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy(message),
         Some(ErrorCode::CannotOpen | ErrorCode::NotADatabase) => StoreError::Connection(message),
+        Some(ErrorCode::TooBig | ErrorCode::ConstraintViolation | ErrorCode::TypeMismatch) => {
+            StoreError::Rejected(message)
+        }
         _ => StoreError::Statement(message),
     }
 }
@@ -204,6 +220,28 @@ fn classify(context: &str, error: rusqlite::Error) -> StoreError {
 /// [`classify`] as a closure for `map_err`.
 fn failed(context: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
     move |error| classify(context, error)
+}
+
+impl AlertOutbox for SqliteStore {
+    async fn claim_unsent_alerts(
+        &mut self,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<Alert>, StoreError> {
+        outbox::claim_unsent_alerts(&self.connection, now_ms, limit)
+    }
+
+    async fn mark_alerts_sent(
+        &mut self,
+        dedup_keys: &[&str],
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        outbox::mark_alerts_sent(&mut self.connection, dedup_keys, now_ms)
+    }
+
+    async fn unsent_alert_count(&mut self) -> Result<u64, StoreError> {
+        outbox::unsent_alert_count(&self.connection)
+    }
 }
 
 impl Store for SqliteStore {

@@ -83,7 +83,7 @@ pub(super) fn advance_and_judge(
     let meta = batch.metadata.get(&meta_key(account, function));
     for counts in tally.counts(account, function) {
         if let Some(alert) = window_alert(&counts, meta, rules) {
-            if alerts::insert_alert(transaction, &alert)? {
+            if alerts::insert_alert(transaction, batch, &alert)? {
                 outcome.new_alerts.push(alert);
             }
         }
