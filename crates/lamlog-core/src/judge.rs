@@ -9,9 +9,10 @@
 //!   `alerts(new) − alerts(old)` on each change emits, over any split or replay
 //!   of the stream, exactly the alerts of the final state.
 //! - **Window rules** look at a closed window of rollups: the error rate of a
-//!   function over [`AlertRules::window_ms`]. [`window_alert`] is called once
-//!   per window when the stream's watermark passes its end plus a grace period,
-//!   so it sees final counts.
+//!   function over [`AlertRules::window_ms`]. [`window_alert`] is called
+//!   when the stream's watermark passes the window's end plus a grace period,
+//!   so it sees the counts of every line within the grace period, and again
+//!   when later lines change the window (see [`crate::window`]).
 //!
 //! An alert's dedup key is (kind, account, function, window start): the same
 //! alert in the same window is stored and sent once.

@@ -18,3 +18,4 @@ pub mod parse;
 pub mod price;
 pub mod rollup;
 pub mod tune;
+pub mod window;

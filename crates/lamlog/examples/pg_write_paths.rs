@@ -221,7 +221,8 @@ async fn main() -> anyhow::Result<()> {
                             dead_letters: &[],
                             metadata: &metadata,
                             rules: &rules,
-                            received_at_ms: 1_793_491_200_000,
+                            // After every row, as a consumer's clock is.
+                            received_at_ms: BASE_MS + 86_400_000,
                         };
                         store.write_batch(&batch).await?;
                     }

@@ -197,7 +197,7 @@ async fn concurrent_writers_with_overlapping_batches_store_each_invocation_once(
             dead_letters: &[],
             metadata: &setup.metadata,
             rules: &setup.rules,
-            received_at_ms: 1_793_491_200_000,
+            received_at_ms: setup.received_at_ms,
         };
         let (batch_a, batch_b) = (batch(&first), batch(&second));
         let (outcome_a, outcome_b) = tokio::join!(
@@ -247,7 +247,7 @@ async fn a_connection_killed_mid_batch_commits_nothing_and_the_retry_succeeds() 
         dead_letters: &dead_letters,
         metadata: &setup.metadata,
         rules: &setup.rules,
-        received_at_ms: 1_793_491_200_000,
+        received_at_ms: setup.received_at_ms,
     };
     let killer = async {
         let waiting =

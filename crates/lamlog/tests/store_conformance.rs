@@ -1,7 +1,8 @@
 //! One conformance suite for every `Store` backend.
 //!
 //! The tests are written once, as generic functions over `S: Store` in
-//! `store_conformance/` (`suite.rs`, `alert_suite.rs`, `outbox_suite.rs`, and the
+//! `store_conformance/` (`suite.rs`, `alert_suite.rs`, `window_suite.rs`,
+//! `outbox_suite.rs`, and the
 //! split-and-replay property in `stream.rs`); the `store_conformance!`
 //! macro instantiates them for one backend from a factory expression (an
 //! `async` closure that returns a fresh, empty store). Adding a backend is one more line at the
@@ -24,6 +25,8 @@ mod postgres_schema;
 mod stream;
 #[path = "store_conformance/suite.rs"]
 mod suite;
+#[path = "store_conformance/window_suite.rs"]
+mod window_suite;
 
 use lamlog::store::Store;
 
@@ -66,6 +69,21 @@ macro_rules! store_conformance {
             #[tokio::test]
             async fn window_alert_fires_once_after_grace() {
                 alert_suite::window_alert_fires_once_after_grace(fresh().await).await;
+            }
+
+            #[tokio::test]
+            async fn a_moved_report_moves_its_rollups() {
+                window_suite::a_moved_report_moves_its_rollups(fresh().await, fresh().await).await;
+            }
+
+            #[tokio::test]
+            async fn a_line_from_the_far_future_closes_no_window() {
+                window_suite::a_line_from_the_far_future_closes_no_window(fresh().await).await;
+            }
+
+            #[tokio::test]
+            async fn late_errors_raise_a_closed_window_late() {
+                window_suite::late_errors_raise_a_closed_window_late(fresh().await).await;
             }
 
             #[tokio::test]

@@ -9,13 +9,16 @@
 //!   (account, function, request id) with [`Invocation::merge`], a lattice
 //!   join; a row that does not change is not written.
 //! - Rollups (`function_minute`, `function_minute_histogram`) move only by
-//!   [`lamlog_core::rollup::rollup_delta`] of rows this transaction inserted
-//!   or changed. Every rollup figure is an integer, so totals are exact.
+//!   rows this transaction inserted or changed: a row's old
+//!   [`lamlog_core::rollup::contribution`] leaves its minute and its new one
+//!   joins its (possibly other) minute. Every rollup figure is an integer, so
+//!   totals are exact.
 //! - Alerts: for each changed row, `invocation_alerts(new) − invocation_alerts(old)`
 //!   is upserted by dedup key; a new key counts as a new alert, an existing one
 //!   adds an occurrence and keeps the least request id as its example.
-//!   Windows whose end plus grace the function's watermark passes in this batch
-//!   are judged once with [`lamlog_core::judge::window_alert`].
+//!   Windows are judged with [`lamlog_core::judge::window_alert`] when the
+//!   function's watermark passes their end plus grace, and again when the
+//!   batch changes a closed one ([`lamlog_core::window`]).
 //!   A new alert is stored unsent: the table is an outbox ([`AlertOutbox`]),
 //!   whose sent marks are not part of the stored content that must match
 //!   across splits (they depend on when a notifier answered).
@@ -113,8 +116,10 @@ pub struct StoreBatch<'a> {
     pub metadata: &'a BTreeMap<String, FunctionMeta>,
     /// Default alert rules.
     pub rules: &'a AlertRules,
-    /// When the batch was received (epoch ms): alerts it raises are stored
-    /// as raised then, and wait in the outbox from then on.
+    /// When the batch was received (epoch ms): the clock that bounds how far
+    /// its start times may move a function's watermark (see
+    /// [`lamlog_core::window::WATERMARK_SKEW_MS`]); alerts it raises are
+    /// stored as raised then, and wait in the outbox from then on.
     pub received_at_ms: i64,
 }
 
@@ -138,6 +143,10 @@ pub struct WriteOutcome {
     pub dead_letters: u64,
     /// Alerts whose dedup key is new: these are to be notified.
     pub new_alerts: Vec<Alert>,
+    /// Inserted or changed rows whose error-rate window had already been
+    /// judged (they came later than the grace period); the window is judged
+    /// again with them.
+    pub late_invocations: u64,
 }
 
 /// Why a store call failed.

@@ -154,7 +154,7 @@ pub async fn window_alert_fires_once_after_grace<S: Store>(mut store: S) {
         .await;
     assert!(
         too_late.new_alerts.is_empty(),
-        "a closed window is not judged again"
+        "a window judged again keeps its one alert"
     );
     let much_later = setup
         .write_evidence(&mut store, &[on(BASE_MS + 400_000, ok("r-6"))])

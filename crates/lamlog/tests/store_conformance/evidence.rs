@@ -131,11 +131,14 @@ pub fn dead_letter(record_index: usize, raw: Vec<u8>, reason: &str) -> DeadLette
     }
 }
 
-/// Metadata and rules shared by every batch of a test.
+/// Metadata, rules and the receive time shared by every batch of a test.
 #[derive(Debug, Clone)]
 pub struct Setup {
     pub metadata: BTreeMap<String, FunctionMeta>,
     pub rules: AlertRules,
+    /// When the batches arrive (epoch ms): [`RECEIVED_AT_MS`] unless a test
+    /// says otherwise.
+    pub received_at_ms: i64,
 }
 
 impl Setup {
@@ -144,6 +147,7 @@ impl Setup {
         Setup {
             metadata: BTreeMap::new(),
             rules: AlertRules::default(),
+            received_at_ms: RECEIVED_AT_MS,
         }
     }
 
@@ -240,7 +244,7 @@ impl Setup {
             dead_letters,
             metadata: &self.metadata,
             rules: &self.rules,
-            received_at_ms: 1_793_491_200_000,
+            received_at_ms: self.received_at_ms,
         };
         match store.write_batch(&batch).await {
             Ok(outcome) => outcome,
@@ -263,6 +267,9 @@ impl Setup {
 pub const ACCOUNT: &str = "123456789012";
 /// A minute boundary (and a multiple of every window used here).
 pub const BASE_MS: i64 = 1_750_000_200_000;
+/// When the fixtures' batches arrive: a day after [`BASE_MS`], later than
+/// every fixture's lines, as a consumer's clock is.
+pub const RECEIVED_AT_MS: i64 = BASE_MS + 86_400_000;
 
 /// The store's canonical dump; a failure fails the test.
 pub async fn dump<S: Store>(store: &mut S) -> String {

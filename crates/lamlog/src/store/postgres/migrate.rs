@@ -49,7 +49,7 @@ fn migration_lock(schema: Option<&str>) -> i64 {
     const MIGRATION_LOCK: i64 = 0x6c61_6d6c_6f67;
     match schema {
         None => MIGRATION_LOCK,
-        Some(schema) => super::write::lock_key(b'm', &[schema]),
+        Some(schema) => super::locks::lock_key(b'm', &[schema]),
     }
 }
 

@@ -55,6 +55,7 @@ use tokio_postgres::error::SqlState;
 use crate::store::{FunctionSummary, MinuteRow, Store, StoreBatch, StoreError, WriteOutcome};
 
 mod alerts;
+mod locks;
 mod migrate;
 mod outbox;
 mod partitions;
@@ -62,6 +63,7 @@ mod read;
 mod rollup;
 mod rows;
 mod tls;
+mod windows;
 mod write;
 
 pub use crate::redact::redact_url;

@@ -1,33 +1,35 @@
-//! Rollups, watermarks and window judging, set-based.
+//! Rollups (`function_minute`, `function_minute_histogram`), set-based.
 //!
-//! The deltas are those of the SQLite store — `rollup_delta(old, merged)` of
-//! each changed row — but summed in Rust per function minute (and per
-//! histogram bucket) first, then applied by one `unnest`-array upsert per
-//! table. Integer sums commute, and the max only takes first REPORTs, so the
+//! When a row changes, its old contribution leaves its old minute and its new
+//! contribution joins its new minute: subtracted there, added here, counters
+//! and histogram bucket alike. Usually the two minutes are one and only the
+//! difference shows; when a second REPORT moves the invocation (a re-run's
+//! REPORT with a later time), its whole contribution moves. The changes are
+//! summed in Rust per function minute and per histogram bucket, then applied
+//! by one `unnest`-array upsert per table. Integer sums commute, so the
 //! result is the one SQLite reaches row by row. Inputs are sorted by key, so
 //! two writers updating the same minutes take their row locks in the same
 //! order and cannot deadlock.
 //!
-//! **Watermarks and windows.** A window `[W, W + window_ms)` of a function
-//! closes when the function's watermark (latest reported start time) reaches
-//! `W + window_ms + grace_ms`; each batch that moves a watermark from `old` to
-//! `new` judges exactly the windows with `old < W + window_ms + grace_ms ≤
-//! new`, so every window is judged once. Reading the old watermark and
-//! writing the new one must not interleave with another writer of the same
-//! function, or both would judge the same windows: the batch first takes an
-//! advisory lock per function it moves (sorted, one statement), which also
-//! makes it the only writer of that function's alerts until it commits.
+//! **The max.** `duration_max_us` rises with `GREATEST` where a row arrives
+//! or grows. A max cannot be subtracted, so a minute that a row leaves (or in
+//! which a row got shorter, which the join never does) is tidied after the
+//! upserts: deleted when no invocation is left in it (a store that never saw
+//! the row there has no such minute), otherwise given the max of the rows
+//! still stored in it, read from `invocations` and converted by the same
+//! [`contribution`] as every other figure. Reading the stored rows is exact
+//! because the batch holds its functions' advisory locks (`locks.rs`): no
+//! other writer can add to the minute in between. It costs one indexed read
+//! per minute left, which only a moved REPORT causes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use deadpool_postgres::Transaction;
-use lamlog_core::judge::{window_alert, Alert, WindowCounts};
-use lamlog_core::meta::meta_key;
-use lamlog_core::rollup::{contribution, rollup_delta};
+use lamlog_core::rollup::{contribution, Contribution};
+use tokio_postgres::types::ToSql;
 
-use super::failed;
-use super::write::{lock_key, Change, LOCK_KEYS};
-use crate::store::{StoreBatch, StoreError};
+use super::{failed, rows};
+use crate::store::{StoreError, StoredInvocation};
 
 const UPSERT_MINUTES: &str = "
     INSERT INTO function_minute (
@@ -55,313 +57,302 @@ const UPSERT_HISTOGRAM: &str = "
     ON CONFLICT (account, function, minute_ms, bucket) DO UPDATE SET
         count = function_minute_histogram.count + excluded.count";
 
-const SELECT_WATERMARKS: &str = "
-    SELECT w.account, w.function, w.watermark_ms
-      FROM unnest($1::TEXT[], $2::TEXT[]) AS k(account, function)
-      JOIN function_watermark w ON w.account = k.account AND w.function = k.function";
+const DELETE_EMPTY_BUCKETS: &str = "
+    DELETE FROM function_minute_histogram h
+     USING unnest($1::TEXT[], $2::TEXT[], $3::BIGINT[], $4::INTEGER[])
+           AS k(account, function, minute_ms, bucket)
+     WHERE h.account = k.account AND h.function = k.function
+       AND h.minute_ms = k.minute_ms AND h.bucket = k.bucket AND h.count = 0";
 
-const UPSERT_WATERMARKS: &str = "
-    INSERT INTO function_watermark (account, function, watermark_ms)
-    SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::BIGINT[])
-    ON CONFLICT (account, function) DO UPDATE SET
-        watermark_ms = GREATEST(function_watermark.watermark_ms, excluded.watermark_ms)";
+const DELETE_EMPTY_MINUTES: &str = "
+    DELETE FROM function_minute m
+     USING unnest($1::TEXT[], $2::TEXT[], $3::BIGINT[]) AS k(account, function, minute_ms)
+     WHERE m.account = k.account AND m.function = k.function
+       AND m.minute_ms = k.minute_ms AND m.invocations = 0";
 
-const SELECT_WINDOW_MINUTES: &str = "
-    SELECT k.position, m.minute_ms, m.invocations, m.errors + m.crashes + m.ooms + m.timeouts
+const SET_MAXES: &str = "
+    UPDATE function_minute m SET duration_max_us = k.duration_max_us
       FROM unnest($1::TEXT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[])
-           WITH ORDINALITY AS k(account, function, low_ms, high_ms, position)
-      JOIN function_minute m
-        ON m.account = k.account AND m.function = k.function
-       AND m.minute_ms > k.low_ms AND m.minute_ms < k.high_ms";
+           AS k(account, function, minute_ms, duration_max_us)
+     WHERE m.account = k.account AND m.function = k.function AND m.minute_ms = k.minute_ms";
 
-/// Per-minute counters, in the order of `function_minute`'s columns.
-#[derive(Debug, Default, Clone, Copy)]
-struct MinuteDelta {
-    counters: [i64; 11],
+/// The width of a rollup minute ([`lamlog_core::rollup::minute_of`]).
+const MINUTE_MS: i64 = 60_000;
+
+/// One row this batch inserted or changed: its state before (if stored)
+/// and after.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RowChange<'a> {
+    /// The stored row before the batch, if there was one.
+    pub old: Option<&'a StoredInvocation>,
+    /// The row after the batch.
+    pub new: &'a StoredInvocation,
+}
+
+impl RowChange<'_> {
+    /// The row's account.
+    pub fn account(&self) -> &str {
+        &self.new.invocation.account
+    }
+
+    /// The row's function.
+    pub fn function(&self) -> &str {
+        &self.new.invocation.function
+    }
+
+    /// The row's contributions to the rollups before and after.
+    pub fn contributions(&self) -> (Option<Contribution>, Option<Contribution>) {
+        let old = self
+            .old
+            .and_then(|old| contribution(&old.invocation, old.cost_usd));
+        let new = contribution(&self.new.invocation, self.new.cost_usd);
+        (old, new)
+    }
 }
 
 type FunctionKey = (String, String);
 
-/// Adds the rollup deltas of the changed rows.
+/// The counters of a contribution, in the order of `function_minute`'s
+/// columns after `minute_ms`, with the max (index 8) left at 0.
+fn counters(contribution: &Contribution) -> [i64; 11] {
+    [
+        contribution.invocations,
+        contribution.successes,
+        contribution.errors,
+        contribution.crashes,
+        contribution.ooms,
+        contribution.timeouts,
+        contribution.cold_starts,
+        contribution.duration_us,
+        0,
+        contribution.billed_mb_ms,
+        contribution.cost_pico_usd,
+    ]
+}
+
+const MAX_INDEX: usize = 8;
+
+/// What the batch does to the rollups, summed.
+#[derive(Debug, Default)]
+struct RollupChanges {
+    /// Per function minute: counter changes, and the max of arriving rows.
+    minutes: BTreeMap<(FunctionKey, i64), [i64; 11]>,
+    /// Per function minute and bucket: the count's change.
+    buckets: BTreeMap<(FunctionKey, i64, i32), i64>,
+    /// Minutes a row left or shrank in: tidied after the upserts.
+    left: BTreeSet<(FunctionKey, i64)>,
+}
+
+impl RollupChanges {
+    fn add(&mut self, row: &RowChange<'_>) {
+        let (old, new) = row.contributions();
+        if old == new {
+            return;
+        }
+        let function = (row.account().to_owned(), row.function().to_owned());
+        if let Some(old) = &old {
+            let minute = self
+                .minutes
+                .entry((function.clone(), old.minute_ms))
+                .or_default();
+            for (total, value) in minute.iter_mut().zip(counters(old)) {
+                *total = total.saturating_sub(value);
+            }
+            let bucket = self
+                .buckets
+                .entry((function.clone(), old.minute_ms, old.duration_bucket))
+                .or_default();
+            *bucket = bucket.saturating_sub(1);
+            let shrank_or_left = new.as_ref().is_none_or(|new| {
+                new.minute_ms != old.minute_ms || new.duration_us < old.duration_us
+            });
+            if shrank_or_left {
+                self.left.insert((function.clone(), old.minute_ms));
+            }
+        }
+        if let Some(new) = &new {
+            let minute = self
+                .minutes
+                .entry((function.clone(), new.minute_ms))
+                .or_default();
+            for (total, value) in minute.iter_mut().zip(counters(new)) {
+                *total = total.saturating_add(value);
+            }
+            minute[MAX_INDEX] = minute[MAX_INDEX].max(new.duration_us);
+            let bucket = self
+                .buckets
+                .entry((function, new.minute_ms, new.duration_bucket))
+                .or_default();
+            *bucket = bucket.saturating_add(1);
+        }
+    }
+}
+
+/// Applies the rollup changes of `rows`; the caller holds the locks of
+/// their functions.
 pub(super) async fn add_rollups(
     transaction: &Transaction<'_>,
-    changes: &[Change<'_>],
+    rows: &[RowChange<'_>],
 ) -> Result<(), StoreError> {
-    let mut minutes: BTreeMap<(FunctionKey, i64), MinuteDelta> = BTreeMap::new();
-    let mut buckets: BTreeMap<(FunctionKey, i64, i32), i64> = BTreeMap::new();
-    for change in changes {
-        let old = change
-            .old
-            .and_then(|old| contribution(&old.invocation, old.cost_usd));
-        let new = contribution(&change.merged.invocation, change.merged.cost_usd);
-        let Some(delta) = rollup_delta(old.as_ref(), new.as_ref()) else {
-            continue;
-        };
-        let function = (
-            change.merged.invocation.account.clone(),
-            change.merged.invocation.function.clone(),
-        );
-        let counters = &delta.counters;
-        let entry = minutes
-            .entry((function.clone(), counters.minute_ms))
-            .or_default();
-        let added = [
-            counters.invocations,
-            counters.successes,
-            counters.errors,
-            counters.crashes,
-            counters.ooms,
-            counters.timeouts,
-            counters.cold_starts,
-            counters.duration_us,
-            0,
-            counters.billed_mb_ms,
-            counters.cost_pico_usd,
-        ];
-        for (total, value) in entry.counters.iter_mut().zip(added) {
-            *total += value;
-        }
-        // The max only ever rises, and only by a first REPORT (REPORT figures
-        // are set once).
-        if delta.first_report {
-            entry.counters[8] = entry.counters[8].max(counters.duration_us);
-            *buckets
-                .entry((function, counters.minute_ms, counters.duration_bucket))
-                .or_default() += 1;
-        }
+    let mut changes = RollupChanges::default();
+    for row in rows {
+        changes.add(row);
     }
-    if !minutes.is_empty() {
-        let accounts: Vec<&str> = minutes
-            .keys()
-            .map(|((account, _), _)| account.as_str())
-            .collect();
-        let functions: Vec<&str> = minutes
-            .keys()
-            .map(|((_, function), _)| function.as_str())
-            .collect();
-        let minute_ms: Vec<i64> = minutes.keys().map(|(_, minute_ms)| *minute_ms).collect();
-        let columns: Vec<Vec<i64>> = (0..11)
-            .map(|index| {
-                minutes
-                    .values()
-                    .map(|delta| delta.counters[index])
-                    .collect()
-            })
-            .collect();
+    changes.buckets.retain(|_, count| *count != 0);
+    upsert_minutes(transaction, &changes.minutes).await?;
+    upsert_buckets(transaction, &changes.buckets).await?;
+    let emptied: Vec<&(FunctionKey, i64, i32)> = changes
+        .buckets
+        .iter()
+        .filter(|(_, count)| **count < 0)
+        .map(|(key, _)| key)
+        .collect();
+    if !emptied.is_empty() {
+        let accounts: Vec<&str> = emptied.iter().map(|((a, _), _, _)| a.as_str()).collect();
+        let functions: Vec<&str> = emptied.iter().map(|((_, f), _, _)| f.as_str()).collect();
+        let minute_ms: Vec<i64> = emptied.iter().map(|(_, minute, _)| *minute).collect();
+        let bucket: Vec<i32> = emptied.iter().map(|(_, _, bucket)| *bucket).collect();
         let statement = transaction
-            .prepare_cached(UPSERT_MINUTES)
+            .prepare_cached(DELETE_EMPTY_BUCKETS)
             .await
-            .map_err(failed("preparing the function_minute upsert"))?;
-        let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
-            vec![&accounts, &functions, &minute_ms];
-        params.extend(
-            columns
-                .iter()
-                .map(|column| column as &(dyn tokio_postgres::types::ToSql + Sync)),
-        );
+            .map_err(failed("preparing the histogram cleanup"))?;
         transaction
-            .execute(&statement, &params)
+            .execute(&statement, &[&accounts, &functions, &minute_ms, &bucket])
             .await
-            .map_err(failed("updating function_minute"))?;
+            .map_err(failed("deleting empty histogram buckets"))?;
     }
-    if !buckets.is_empty() {
-        let accounts: Vec<&str> = buckets
-            .keys()
-            .map(|((account, _), _, _)| account.as_str())
-            .collect();
-        let functions: Vec<&str> = buckets
-            .keys()
-            .map(|((_, function), _, _)| function.as_str())
-            .collect();
-        let minute_ms: Vec<i64> = buckets.keys().map(|(_, minute_ms, _)| *minute_ms).collect();
-        let bucket: Vec<i32> = buckets.keys().map(|(_, _, bucket)| *bucket).collect();
-        let counts: Vec<i64> = buckets.values().copied().collect();
-        let statement = transaction
-            .prepare_cached(UPSERT_HISTOGRAM)
-            .await
-            .map_err(failed("preparing the histogram upsert"))?;
-        transaction
-            .execute(
-                &statement,
-                &[&accounts, &functions, &minute_ms, &bucket, &counts],
-            )
-            .await
-            .map_err(failed("updating function_minute_histogram"))?;
+    tidy_left_minutes(transaction, &changes.left).await
+}
+
+async fn upsert_minutes(
+    transaction: &Transaction<'_>,
+    minutes: &BTreeMap<(FunctionKey, i64), [i64; 11]>,
+) -> Result<(), StoreError> {
+    if minutes.is_empty() {
+        return Ok(());
     }
+    let accounts: Vec<&str> = minutes.keys().map(|((a, _), _)| a.as_str()).collect();
+    let functions: Vec<&str> = minutes.keys().map(|((_, f), _)| f.as_str()).collect();
+    let minute_ms: Vec<i64> = minutes.keys().map(|(_, minute_ms)| *minute_ms).collect();
+    let columns: Vec<Vec<i64>> = (0..11)
+        .map(|index| minutes.values().map(|delta| delta[index]).collect())
+        .collect();
+    let statement = transaction
+        .prepare_cached(UPSERT_MINUTES)
+        .await
+        .map_err(failed("preparing the function_minute upsert"))?;
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&accounts, &functions, &minute_ms];
+    params.extend(columns.iter().map(|column| column as &(dyn ToSql + Sync)));
+    transaction
+        .execute(&statement, &params)
+        .await
+        .map_err(failed("updating function_minute"))?;
     Ok(())
 }
 
-/// Moves the watermarks of the batch's functions and judges the windows the
-/// moves close; returns the window alerts (not yet stored).
-pub(super) async fn advance_watermarks(
+async fn upsert_buckets(
     transaction: &Transaction<'_>,
-    batch: &StoreBatch<'_>,
-    changes: &[Change<'_>],
-) -> Result<Vec<Alert>, StoreError> {
-    // The latest reported start time of each function in this batch.
-    let mut batch_watermarks: BTreeMap<FunctionKey, i64> = BTreeMap::new();
-    for change in changes {
-        let invocation = &change.merged.invocation;
-        if let Some(start_time_ms) = invocation
-            .start_time_ms
-            .filter(|_| invocation.is_reported())
-        {
-            let latest = batch_watermarks
-                .entry((invocation.account.clone(), invocation.function.clone()))
-                .or_insert(start_time_ms);
-            *latest = (*latest).max(start_time_ms);
-        }
+    buckets: &BTreeMap<(FunctionKey, i64, i32), i64>,
+) -> Result<(), StoreError> {
+    if buckets.is_empty() {
+        return Ok(());
     }
-    if batch_watermarks.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut function_locks: Vec<i64> = batch_watermarks
-        .keys()
-        .map(|(account, function)| lock_key(b'f', &[account, function]))
-        .collect();
-    function_locks.sort_unstable();
-    function_locks.dedup();
-    let lock = transaction
-        .prepare_cached(LOCK_KEYS)
-        .await
-        .map_err(failed("preparing the function locks"))?;
-    transaction
-        .execute(&lock, &[&function_locks])
-        .await
-        .map_err(failed("locking the batch's functions"))?;
-
-    let accounts: Vec<&str> = batch_watermarks
-        .keys()
-        .map(|(account, _)| account.as_str())
-        .collect();
-    let functions: Vec<&str> = batch_watermarks
-        .keys()
-        .map(|(_, function)| function.as_str())
-        .collect();
+    let accounts: Vec<&str> = buckets.keys().map(|((a, _), _, _)| a.as_str()).collect();
+    let functions: Vec<&str> = buckets.keys().map(|((_, f), _, _)| f.as_str()).collect();
+    let minute_ms: Vec<i64> = buckets.keys().map(|(_, minute_ms, _)| *minute_ms).collect();
+    let bucket: Vec<i32> = buckets.keys().map(|(_, _, bucket)| *bucket).collect();
+    let counts: Vec<i64> = buckets.values().copied().collect();
     let statement = transaction
-        .prepare_cached(SELECT_WATERMARKS)
+        .prepare_cached(UPSERT_HISTOGRAM)
         .await
-        .map_err(failed("preparing the watermark lookup"))?;
-    let stored_rows = transaction
-        .query(&statement, &[&accounts, &functions])
-        .await
-        .map_err(failed("reading function_watermark"))?;
-    let mut stored: BTreeMap<FunctionKey, i64> = BTreeMap::new();
-    for row in &stored_rows {
-        let reading = failed("reading function_watermark");
-        stored.insert(
-            (
-                row.try_get(0).map_err(&reading)?,
-                row.try_get(1).map_err(&reading)?,
-            ),
-            row.try_get(2).map_err(&reading)?,
-        );
-    }
-    // (function, old watermark, new watermark) of each watermark that moves.
-    let moved: Vec<(&FunctionKey, Option<i64>, i64)> = batch_watermarks
-        .iter()
-        .map(|(function, new_ms)| (function, stored.get(function).copied(), *new_ms))
-        .filter(|(_, old_ms, new_ms)| old_ms.is_none_or(|old_ms| old_ms < *new_ms))
-        .collect();
-    if moved.is_empty() {
-        return Ok(Vec::new());
-    }
-    let accounts: Vec<&str> = moved
-        .iter()
-        .map(|((account, _), _, _)| account.as_str())
-        .collect();
-    let functions: Vec<&str> = moved
-        .iter()
-        .map(|((_, function), _, _)| function.as_str())
-        .collect();
-    let new_watermarks: Vec<i64> = moved.iter().map(|(_, _, new_ms)| *new_ms).collect();
-    let statement = transaction
-        .prepare_cached(UPSERT_WATERMARKS)
-        .await
-        .map_err(failed("preparing the watermark upsert"))?;
+        .map_err(failed("preparing the histogram upsert"))?;
     transaction
-        .execute(&statement, &[&accounts, &functions, &new_watermarks])
+        .execute(
+            &statement,
+            &[&accounts, &functions, &minute_ms, &bucket, &counts],
+        )
         .await
-        .map_err(failed("updating function_watermark"))?;
-    judge_closed_windows(transaction, batch, &moved).await
+        .map_err(failed("updating function_minute_histogram"))?;
+    Ok(())
 }
 
-/// Judges the error rate of each window that a watermark's move closes.
-async fn judge_closed_windows(
+/// Deletes the minutes rows left empty and gives the others the max of the
+/// rows still stored in them.
+async fn tidy_left_minutes(
     transaction: &Transaction<'_>,
-    batch: &StoreBatch<'_>,
-    moved: &[(&FunctionKey, Option<i64>, i64)],
-) -> Result<Vec<Alert>, StoreError> {
-    let rules = batch.rules;
-    let window_ms = rules.window_ms.max(1);
-    let closing_delay_ms = window_ms.saturating_add(rules.grace_ms);
-    // Per moved function: windows W with lowest < W <= highest close now.
-    let ranges: Vec<(&FunctionKey, i64, i64)> = moved
-        .iter()
-        .map(|(function, old_ms, new_ms)| {
-            let highest_window_ms = new_ms.saturating_sub(closing_delay_ms);
-            let lowest_window_ms =
-                old_ms.map_or(i64::MIN, |old| old.saturating_sub(closing_delay_ms));
-            (*function, lowest_window_ms, highest_window_ms)
-        })
-        .filter(|(_, lowest, highest)| highest > lowest)
-        .collect();
-    if ranges.is_empty() {
-        return Ok(Vec::new());
+    left: &BTreeSet<(FunctionKey, i64)>,
+) -> Result<(), StoreError> {
+    if left.is_empty() {
+        return Ok(());
     }
-    let accounts: Vec<&str> = ranges
-        .iter()
-        .map(|((account, _), _, _)| account.as_str())
-        .collect();
-    let functions: Vec<&str> = ranges
-        .iter()
-        .map(|((_, function), _, _)| function.as_str())
-        .collect();
-    let lows: Vec<i64> = ranges.iter().map(|(_, lowest, _)| *lowest).collect();
-    let highs: Vec<i64> = ranges
-        .iter()
-        .map(|(_, _, highest)| highest.saturating_add(window_ms))
-        .collect();
+    let accounts: Vec<&str> = left.iter().map(|((a, _), _)| a.as_str()).collect();
+    let functions: Vec<&str> = left.iter().map(|((_, f), _)| f.as_str()).collect();
+    let minute_ms: Vec<i64> = left.iter().map(|(_, minute_ms)| *minute_ms).collect();
     let statement = transaction
-        .prepare_cached(SELECT_WINDOW_MINUTES)
+        .prepare_cached(DELETE_EMPTY_MINUTES)
         .await
-        .map_err(failed("preparing the window query"))?;
-    let minute_rows = transaction
-        .query(&statement, &[&accounts, &functions, &lows, &highs])
+        .map_err(failed("preparing the function_minute cleanup"))?;
+    transaction
+        .execute(&statement, &[&accounts, &functions, &minute_ms])
         .await
-        .map_err(failed("reading function_minute"))?;
-    // (range index, window start) → (invocations, failures).
-    let mut windows: BTreeMap<(usize, i64), (u64, u64)> = BTreeMap::new();
-    for row in &minute_rows {
-        let reading = failed("reading function_minute");
-        let position: i64 = row.try_get(0).map_err(&reading)?;
-        let minute_ms: i64 = row.try_get(1).map_err(&reading)?;
-        let invocations: i64 = row.try_get(2).map_err(&reading)?;
-        let failures: i64 = row.try_get(3).map_err(&reading)?;
-        let index = usize::try_from(position.saturating_sub(1)).unwrap_or(usize::MAX);
-        let counts = windows
-            .entry((index, rules.window_start(minute_ms)))
-            .or_default();
-        counts.0 += u64::try_from(invocations).unwrap_or(0);
-        counts.1 += u64::try_from(failures).unwrap_or(0);
-    }
-    let mut alerts = Vec::new();
-    for ((index, window_start_ms), (invocations, failures)) in windows {
-        let Some(((account, function), lowest, highest)) = ranges.get(index) else {
+        .map_err(failed("deleting empty function_minute rows"))?;
+    // The longest stored row of each minute (the conversion to µs is
+    // monotone, so the longest row has the largest figure).
+    let columns = rows::column_list("i.");
+    let longest = format!(
+        "SELECT DISTINCT ON (k.position) k.position, {columns}
+           FROM unnest($1::TEXT[], $2::TEXT[], $3::BIGINT[])
+                WITH ORDINALITY AS k(account, function, minute_ms, position)
+           JOIN invocations i
+             ON i.account = k.account AND i.function = k.function
+            AND i.start_time_ms >= k.minute_ms AND i.start_time_ms < k.minute_ms + {MINUTE_MS}
+            AND i.duration_ms IS NOT NULL
+          ORDER BY k.position, i.duration_ms DESC"
+    );
+    let statement = transaction
+        .prepare_cached(&longest)
+        .await
+        .map_err(failed("preparing the minute max lookup"))?;
+    let found = transaction
+        .query(&statement, &[&accounts, &functions, &minute_ms])
+        .await
+        .map_err(failed("reading the longest invocations"))?;
+    let left: Vec<&(FunctionKey, i64)> = left.iter().collect();
+    let mut maxes: Vec<(&(FunctionKey, i64), i64)> = Vec::with_capacity(found.len());
+    for row in &found {
+        let position: i64 = row
+            .try_get(0)
+            .map_err(failed("reading the longest invocations"))?;
+        let Some(minute) = usize::try_from(position.saturating_sub(1))
+            .ok()
+            .and_then(|index| left.get(index))
+        else {
             continue;
         };
-        if !(lowest.saturating_add(1)..=*highest).contains(&window_start_ms) {
-            continue;
+        let stored = rows::from_row(row, 1).map_err(|message| {
+            StoreError::Statement(format!("reading the longest invocations: {message}"))
+        })?;
+        if let Some(longest) = contribution(&stored.invocation, stored.cost_usd) {
+            maxes.push((minute, longest.duration_us));
         }
-        let counts = WindowCounts {
-            account: account.clone(),
-            function: function.clone(),
-            window_start_ms,
-            invocations,
-            failures,
-        };
-        let meta = batch.metadata.get(&meta_key(account, function));
-        alerts.extend(window_alert(&counts, meta, rules));
     }
-    Ok(alerts)
+    if maxes.is_empty() {
+        return Ok(());
+    }
+    let max_accounts: Vec<&str> = maxes.iter().map(|(((a, _), _), _)| a.as_str()).collect();
+    let max_functions: Vec<&str> = maxes.iter().map(|(((_, f), _), _)| f.as_str()).collect();
+    let max_minutes: Vec<i64> = maxes.iter().map(|((_, minute_ms), _)| *minute_ms).collect();
+    let max_values: Vec<i64> = maxes.iter().map(|(_, max)| *max).collect();
+    let statement = transaction
+        .prepare_cached(SET_MAXES)
+        .await
+        .map_err(failed("preparing the function_minute max update"))?;
+    transaction
+        .execute(
+            &statement,
+            &[&max_accounts, &max_functions, &max_minutes, &max_values],
+        )
+        .await
+        .map_err(failed("updating function_minute maxima"))?;
+    Ok(())
 }

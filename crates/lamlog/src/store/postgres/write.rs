@@ -2,9 +2,9 @@
 //!
 //! 1. **Partitions** for the days of the batch's REPORTs (and the day after)
 //!    are made sure of first, outside the transaction (`partitions.rs`).
-//! 2. **Lock every key**: `pg_advisory_xact_lock` on the slot (one of
-//!    [`KEY_LOCK_SLOTS`]) that the hash of each (account, function, request
-//!    id) falls in, sorted, in one statement. Two writers
+//! 2. **Lock every key** (`locks.rs`): `pg_advisory_xact_lock` on the slot
+//!    (one of `KEY_LOCK_SLOTS`) that the hash of each (account, function,
+//!    request id) falls in, sorted, in one statement. Two writers
 //!    with overlapping batches then queue key by key, and since both take
 //!    their locks in the same order, neither can hold one the other waits for
 //!    while waiting itself: no deadlock. The locks are what make "read, merge,
@@ -23,8 +23,10 @@
 //!    of pending rows whose REPORT came. Each statement's row count is checked
 //!    against what the merge expects; a mismatch means someone wrote without
 //!    the key locks, and the batch is rolled back as [`StoreError::Busy`].
-//! 6. **Rollups, watermarks, window alerts** (`rollup.rs`) and **invocation
-//!    alerts** (`alerts.rs`), from the (old, merged) pairs of changed rows.
+//! 6. **Lock the functions** of the changed reported rows (`locks.rs`), then
+//!    **rollups** (`rollup.rs`), **watermarks and window alerts**
+//!    (`windows.rs`) and **invocation alerts** (`alerts.rs`), from the (old,
+//!    merged) pairs of changed rows.
 //! 7. **Dead letters**, inserted if absent, in one statement.
 //! 8. **Commit.**
 //!
@@ -45,13 +47,10 @@ use lamlog_core::assemble::InvocationKey;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 
+use super::locks::{self, key_slot_lock, LOCK_KEYS};
 use super::rows::{self, SqlRow};
-use super::{alerts, failed, partitions, rollup, PostgresStore};
+use super::{alerts, failed, partitions, rollup, windows, PostgresStore};
 use crate::store::{DeadLetter, StoreBatch, StoreError, StoredInvocation, WriteOutcome};
-
-/// Takes transaction-scoped advisory locks on sorted 64-bit keys.
-pub(super) const LOCK_KEYS: &str =
-    "SELECT pg_advisory_xact_lock(h) FROM unnest($1::BIGINT[]) AS h ORDER BY h";
 
 /// Also, for this transaction only: silences the "already exists, skipping"
 /// notice, which tokio-postgres would log on every batch; and plans every
@@ -93,37 +92,6 @@ pub(super) struct Change<'a> {
     pub merged: StoredInvocation,
     /// How it gets there.
     pub action: Action,
-}
-
-/// A 64-bit advisory lock key: FNV-1a of a namespace byte and the parts, each
-/// followed by 0xff (a byte UTF-8 never contains, so parts cannot run together).
-pub(super) fn lock_key(namespace: u8, parts: &[&str]) -> i64 {
-    let mut bytes = Vec::with_capacity(1 + parts.iter().map(|part| part.len() + 1).sum::<usize>());
-    bytes.push(namespace);
-    for part in parts {
-        bytes.extend_from_slice(part.as_bytes());
-        bytes.push(0xff);
-    }
-    i64::from_ne_bytes(crate::store::fnv1a_64(&bytes).to_ne_bytes())
-}
-
-/// How many advisory locks the keys of a batch are spread over. PostgreSQL
-/// keeps every lock a transaction holds in a shared table sized by
-/// `max_locks_per_transaction` (64 × connections by default): one lock per
-/// key fails with "out of shared memory" on a batch of ten thousand keys.
-/// Hashing keys into slots bounds a batch's locks; two keys that share a slot
-/// only make two writers that both touch them take turns, which costs
-/// nothing in correctness.
-pub(super) const KEY_LOCK_SLOTS: u64 = 512;
-
-/// The advisory lock guarding a key: one of [`KEY_LOCK_SLOTS`] slots.
-pub(super) fn key_slot_lock(account: &str, function: &str, request_id: &str) -> i64 {
-    let hash = crate::store::fnv1a_64(
-        lock_key(b'k', &[account, function, request_id])
-            .to_ne_bytes()
-            .as_slice(),
-    );
-    lock_key(b's', &[&(hash % KEY_LOCK_SLOTS).to_string()])
 }
 
 /// Writes `batch` in one transaction; see the module comment.
@@ -193,10 +161,23 @@ async fn write_in_transaction(
         let changes = merge(incoming, &existing, &mut outcome);
         if !changes.is_empty() {
             write_changes(&transaction, &changes).await?;
-            rollup::add_rollups(&transaction, &changes).await?;
-            let window_alerts = rollup::advance_watermarks(&transaction, batch, &changes).await?;
+            let rows: Vec<rollup::RowChange<'_>> = changes
+                .iter()
+                .map(|change| rollup::RowChange {
+                    old: change.old,
+                    new: &change.merged,
+                })
+                .collect();
+            let reported_functions = rows
+                .iter()
+                .filter(|row| row.new.invocation.is_reported())
+                .map(|row| (row.account(), row.function()));
+            locks::lock_functions(&transaction, reported_functions).await?;
+            rollup::add_rollups(&transaction, &rows).await?;
+            let judged = windows::advance_and_judge(&transaction, batch, &rows).await?;
+            outcome.late_invocations = judged.late_invocations;
             outcome.new_alerts =
-                alerts::upsert_alerts(&transaction, batch, &changes, window_alerts).await?;
+                alerts::upsert_alerts(&transaction, batch, &changes, judged.alerts).await?;
         }
     }
     outcome.dead_letters = insert_dead_letters(&transaction, batch.dead_letters).await?;
@@ -519,31 +500,4 @@ async fn insert_dead_letters(
         )
         .await
         .map_err(failed("inserting dead_letters"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lock_keys_separate_parts_and_namespaces() {
-        assert_ne!(lock_key(b'k', &["ab", "c"]), lock_key(b'k', &["a", "bc"]));
-        assert_ne!(lock_key(b'k', &["a", "b"]), lock_key(b'f', &["a", "b"]));
-        assert_eq!(lock_key(b'k', &["a", "b"]), lock_key(b'k', &["a", "b"]));
-    }
-
-    #[test]
-    fn a_big_batch_takes_a_bounded_number_of_locks() {
-        let mut slots: Vec<i64> = (0..20_000)
-            .map(|index| key_slot_lock("123456789012", "orders", &format!("request-{index}")))
-            .collect();
-        slots.sort_unstable();
-        slots.dedup();
-        assert_eq!(
-            slots.len() as u64,
-            KEY_LOCK_SLOTS,
-            "20,000 keys fill every slot and no more"
-        );
-        assert_eq!(key_slot_lock("1", "f", "r"), key_slot_lock("1", "f", "r"));
-    }
 }

@@ -11,16 +11,12 @@
 //! REPORT raised earlier). Comparing ids in Rust rather than in SQL keeps the
 //! order bytewise whatever the database's collation.
 //!
-//! **Window alerts.** A window `[W, W + window_ms)` of a function closes when
-//! the function's watermark reaches `W + window_ms + grace_ms`. Each batch
-//! that moves a watermark from `old` to `new` judges exactly the windows with
-//! `old < W + window_ms + grace_ms <= new`, so every window is judged once, on
-//! the counts it has then; lines later than the grace period do not re-judge it.
-
-use std::collections::BTreeMap;
+//! **Window alerts** are judged in `windows.rs` and stored here by
+//! [`insert_alert`]: inserted if their key is absent, so a window judged again
+//! (late lines) never raises its alert twice.
 
 use lamlog_core::assemble::Invocation;
-use lamlog_core::judge::{invocation_alerts, window_alert, Alert, WindowCounts};
+use lamlog_core::judge::{invocation_alerts, Alert};
 use lamlog_core::meta::meta_key;
 use rusqlite::{OptionalExtension, Transaction};
 
@@ -40,12 +36,6 @@ const ADD_OCCURRENCE: &str = "UPDATE alerts SET occurrences = occurrences + 1 WH
 
 const SET_EXAMPLE: &str = "
     UPDATE alerts SET request_id = ?2, message = ?3, severity = ?4 WHERE dedup_key = ?1";
-
-const SELECT_WINDOW_MINUTES: &str = "
-    SELECT minute_ms, invocations, errors + crashes + ooms + timeouts
-      FROM function_minute
-     WHERE account = ?1 AND function = ?2 AND minute_ms > ?3 AND minute_ms < ?4
-     ORDER BY minute_ms";
 
 /// Upserts the alerts that a row's change from `old` (absent when the row
 /// was inserted) to `new` raises; newly stored keys are pushed to `new_alerts`.
@@ -102,7 +92,7 @@ pub(super) fn upsert_invocation_alerts(
 
 /// Inserts `alert` unsent, raised when the batch was received; false when
 /// its key is already stored.
-fn insert_alert(
+pub(super) fn insert_alert(
     transaction: &Transaction<'_>,
     batch: &StoreBatch<'_>,
     alert: &Alert,
@@ -139,69 +129,5 @@ fn set_example(transaction: &Transaction<'_>, alert: &Alert) -> Result<(), Store
             ))
         })
         .map_err(failed("updating an alert's example"))?;
-    Ok(())
-}
-
-/// Judges the error rate of each window of a function that the watermark's
-/// move from `old_watermark_ms` to `new_watermark_ms` closes.
-pub(super) fn judge_closed_windows(
-    transaction: &Transaction<'_>,
-    batch: &StoreBatch<'_>,
-    account: &str,
-    function: &str,
-    old_watermark_ms: Option<i64>,
-    new_watermark_ms: i64,
-    new_alerts: &mut Vec<Alert>,
-) -> Result<(), StoreError> {
-    let rules = batch.rules;
-    let window_ms = rules.window_ms.max(1);
-    let closing_delay_ms = window_ms.saturating_add(rules.grace_ms);
-    // Windows W with lowest < W <= highest close now.
-    let highest_window_ms = new_watermark_ms.saturating_sub(closing_delay_ms);
-    let lowest_window_ms =
-        old_watermark_ms.map_or(i64::MIN, |old| old.saturating_sub(closing_delay_ms));
-    if highest_window_ms <= lowest_window_ms {
-        return Ok(());
-    }
-    let mut windows: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
-    {
-        let mut statement = transaction
-            .prepare_cached(SELECT_WINDOW_MINUTES)
-            .map_err(failed("preparing the window query"))?;
-        let mut rows = statement
-            .query((
-                account,
-                function,
-                lowest_window_ms,
-                highest_window_ms.saturating_add(window_ms),
-            ))
-            .map_err(failed("reading function_minute"))?;
-        while let Some(row) = rows.next().map_err(failed("reading function_minute"))? {
-            let minute_ms: i64 = row.get(0).map_err(failed("reading function_minute"))?;
-            let invocations: i64 = row.get(1).map_err(failed("reading function_minute"))?;
-            let failures: i64 = row.get(2).map_err(failed("reading function_minute"))?;
-            let counts = windows.entry(rules.window_start(minute_ms)).or_default();
-            counts.0 += u64::try_from(invocations).unwrap_or(0);
-            counts.1 += u64::try_from(failures).unwrap_or(0);
-        }
-    }
-    let meta = batch.metadata.get(&meta_key(account, function));
-    let closed = windows.into_iter().filter(|(window_start_ms, _)| {
-        (lowest_window_ms + 1..=highest_window_ms).contains(window_start_ms)
-    });
-    for (window_start_ms, (invocations, failures)) in closed {
-        let counts = WindowCounts {
-            account: account.to_owned(),
-            function: function.to_owned(),
-            window_start_ms,
-            invocations,
-            failures,
-        };
-        if let Some(alert) = window_alert(&counts, meta, rules) {
-            if insert_alert(transaction, batch, &alert)? {
-                new_alerts.push(alert);
-            }
-        }
-    }
     Ok(())
 }

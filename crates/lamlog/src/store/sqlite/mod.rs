@@ -9,7 +9,8 @@
 //! than misread.
 //!
 //! How a batch is written lives in `write.rs` (one `BEGIN IMMEDIATE`
-//! transaction, merge-by-key, rollup deltas, alerts); how it is read back
+//! transaction, merge-by-key, alerts), `rollup.rs` (rollups) and
+//! `windows.rs` (watermarks, window alerts); how it is read back
 //! lives in `read.rs` (summaries, minute rows and the canonical dump).
 //!
 //! The connection runs in WAL mode with `synchronous=NORMAL`: a crash can lose
@@ -34,9 +35,11 @@ mod alerts;
 mod invocation_row;
 mod outbox;
 mod read;
+mod rollup;
 #[cfg(test)]
 mod tests;
 mod tune;
+mod windows;
 mod write;
 
 /// How long a statement waits for another writer's lock before it fails with

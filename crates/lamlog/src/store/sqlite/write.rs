@@ -4,13 +4,14 @@
 //! 1. read the stored row with its key (if any) and join the new evidence
 //!    into it ([`invocation_row::join`]);
 //! 2. a row that does not change is a replay: nothing else happens;
-//! 3. otherwise write the row, add `rollup_delta(old, new)` to its minute
-//!    (and, on the first REPORT, its histogram bucket and the minute's max),
-//!    and upsert the alerts its new state implies that its old state did not.
+//! 3. otherwise write the row, move its contribution to the rollups from its
+//!    old state to its new one (`rollup.rs`), and upsert the alerts its new
+//!    state implies that its old state did not.
 //!
-//! Then each function whose watermark (latest reported start time) moved has
-//! the windows it closed judged for error rate, and the dead letters are
-//! inserted if absent. Any error drops the transaction, which rolls it back:
+//! Then each function whose rows changed has its watermark moved and its
+//! windows judged (`windows.rs`): those the move closes and the closed ones
+//! its changed rows fall in. Last, the dead letters are inserted if absent.
+//! Any error drops the transaction, which rolls it back:
 //! a batch is stored whole or not at all, so a retry starts from a clean
 //! state. `BEGIN IMMEDIATE` takes the write lock up front, so two writers
 //! queue on the busy timeout instead of failing halfway through on an
@@ -22,42 +23,12 @@
 
 use std::collections::BTreeMap;
 
-use lamlog_core::rollup::{contribution, rollup_delta, RollupDelta};
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
+use lamlog_core::rollup::contribution;
+use lamlog_core::window::BatchActivity;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-use super::{alerts, failed, invocation_row};
+use super::{alerts, failed, invocation_row, rollup, windows};
 use crate::store::{DeadLetter, StoreBatch, StoreError, StoredInvocation, WriteOutcome};
-
-const UPSERT_MINUTE: &str = "
-    INSERT INTO function_minute (
-        account, function, minute_ms, invocations, successes, errors, crashes, ooms, timeouts,
-        cold_starts, duration_sum_us, duration_max_us, billed_mb_ms, cost_pico_usd)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-    ON CONFLICT (account, function, minute_ms) DO UPDATE SET
-        invocations = invocations + excluded.invocations,
-        successes = successes + excluded.successes,
-        errors = errors + excluded.errors,
-        crashes = crashes + excluded.crashes,
-        ooms = ooms + excluded.ooms,
-        timeouts = timeouts + excluded.timeouts,
-        cold_starts = cold_starts + excluded.cold_starts,
-        duration_sum_us = duration_sum_us + excluded.duration_sum_us,
-        duration_max_us = MAX(duration_max_us, excluded.duration_max_us),
-        billed_mb_ms = billed_mb_ms + excluded.billed_mb_ms,
-        cost_pico_usd = cost_pico_usd + excluded.cost_pico_usd";
-
-const UPSERT_HISTOGRAM: &str = "
-    INSERT INTO function_minute_histogram (account, function, minute_ms, bucket, count)
-    VALUES (?1, ?2, ?3, ?4, 1)
-    ON CONFLICT (account, function, minute_ms, bucket) DO UPDATE SET count = count + 1";
-
-const SELECT_WATERMARK: &str = "
-    SELECT watermark_ms FROM function_watermark WHERE account = ?1 AND function = ?2";
-
-const UPSERT_WATERMARK: &str = "
-    INSERT INTO function_watermark (account, function, watermark_ms) VALUES (?1, ?2, ?3)
-    ON CONFLICT (account, function) DO UPDATE SET
-        watermark_ms = MAX(watermark_ms, excluded.watermark_ms)";
 
 const INSERT_DEAD_LETTER: &str = "
     INSERT INTO dead_letters (
@@ -75,30 +46,17 @@ pub(super) fn write_batch(
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(failed("starting the batch transaction"))?;
     let mut outcome = WriteOutcome::default();
-    // The latest reported start time of each function in this batch.
-    let mut batch_watermarks: BTreeMap<(String, String), i64> = BTreeMap::new();
+    // What the batch did to each function, for its watermark and windows.
+    let mut activities: BTreeMap<(String, String), BatchActivity> = BTreeMap::new();
     for new in batch.invocations {
-        let merged = write_invocation(&transaction, batch, new, &mut outcome)?;
-        if let Some(start_time_ms) = merged.and_then(|row| {
-            row.invocation
-                .start_time_ms
-                .filter(|_| row.invocation.is_reported())
-        }) {
-            let key = (
-                new.invocation.account.clone(),
-                new.invocation.function.clone(),
-            );
-            let latest = batch_watermarks.entry(key).or_insert(start_time_ms);
-            *latest = (*latest).max(start_time_ms);
-        }
+        write_invocation(&transaction, batch, new, &mut outcome, &mut activities)?;
     }
-    for ((account, function), start_time_ms) in &batch_watermarks {
-        advance_watermark(
+    for ((account, function), activity) in &activities {
+        windows::advance_and_judge(
             &transaction,
             batch,
-            account,
-            function,
-            *start_time_ms,
+            (account, function),
+            activity,
             &mut outcome,
         )?;
     }
@@ -111,14 +69,16 @@ pub(super) fn write_batch(
     Ok(outcome)
 }
 
-/// Joins one invocation into its row. Returns the row as stored when this
-/// call inserted or changed it, `None` for a replay.
+/// Joins one invocation into its row and, when that changes the row,
+/// writes it, moves its rollups, upserts its alerts and records it in its
+/// function's activity.
 fn write_invocation(
     transaction: &Transaction<'_>,
     batch: &StoreBatch<'_>,
     new: &StoredInvocation,
     outcome: &mut WriteOutcome,
-) -> Result<Option<StoredInvocation>, StoreError> {
+    activities: &mut BTreeMap<(String, String), BatchActivity>,
+) -> Result<(), StoreError> {
     let existing = invocation_row::select(transaction, &new.invocation.key())?;
     let merged = match &existing {
         None => {
@@ -129,118 +89,44 @@ fn write_invocation(
             let (merged, changed) = invocation_row::join(existing, new);
             if !changed {
                 outcome.unchanged += 1;
-                return Ok(None);
+                return Ok(());
             }
             outcome.updated += 1;
             merged
         }
     };
     invocation_row::upsert(transaction, &merged)?;
+    let invocation = &merged.invocation;
     let old_contribution = existing
         .as_ref()
         .and_then(|old| contribution(&old.invocation, old.cost_usd));
-    let new_contribution = contribution(&merged.invocation, merged.cost_usd);
-    if let Some(delta) = rollup_delta(old_contribution.as_ref(), new_contribution.as_ref()) {
-        add_rollup(transaction, &merged, &delta)?;
-    }
+    let new_contribution = contribution(invocation, merged.cost_usd);
+    rollup::apply(
+        transaction,
+        &invocation.account,
+        &invocation.function,
+        old_contribution.as_ref(),
+        new_contribution.as_ref(),
+    )?;
     alerts::upsert_invocation_alerts(
         transaction,
         batch,
         existing.as_ref().map(|old| &old.invocation),
-        &merged.invocation,
+        invocation,
         &mut outcome.new_alerts,
     )?;
-    Ok(Some(merged))
-}
-
-/// Adds one row's change to its minute, and on its first REPORT to the
-/// minute's histogram and max duration.
-fn add_rollup(
-    transaction: &Transaction<'_>,
-    row: &StoredInvocation,
-    delta: &RollupDelta,
-) -> Result<(), StoreError> {
-    let counters = &delta.counters;
-    let account = &row.invocation.account;
-    let function = &row.invocation.function;
-    // The max only ever rises, and only by a first REPORT (REPORT figures are
-    // set once); a later change contributes 0, which the MAX ignores.
-    let duration_max_us = if delta.first_report {
-        counters.duration_us
-    } else {
-        0
-    };
-    transaction
-        .prepare_cached(UPSERT_MINUTE)
-        .and_then(|mut statement| {
-            statement.execute(rusqlite::params![
-                account,
-                function,
-                counters.minute_ms,
-                counters.invocations,
-                counters.successes,
-                counters.errors,
-                counters.crashes,
-                counters.ooms,
-                counters.timeouts,
-                counters.cold_starts,
-                counters.duration_us,
-                duration_max_us,
-                counters.billed_mb_ms,
-                counters.cost_pico_usd,
-            ])
-        })
-        .map_err(failed("updating function_minute"))?;
-    if delta.first_report {
-        transaction
-            .prepare_cached(UPSERT_HISTOGRAM)
-            .and_then(|mut statement| {
-                statement.execute((
-                    account,
-                    function,
-                    counters.minute_ms,
-                    counters.duration_bucket,
-                ))
-            })
-            .map_err(failed("updating function_minute_histogram"))?;
+    // A row once reported stays so (the join only adds evidence).
+    if invocation.is_reported() {
+        activities
+            .entry((invocation.account.clone(), invocation.function.clone()))
+            .or_default()
+            .record(
+                invocation.start_time_ms,
+                old_contribution.as_ref(),
+                new_contribution.as_ref(),
+            );
     }
     Ok(())
-}
-
-/// Moves a function's watermark to `start_time_ms` if that is later, and
-/// judges the windows the move closes.
-fn advance_watermark(
-    transaction: &Transaction<'_>,
-    batch: &StoreBatch<'_>,
-    account: &str,
-    function: &str,
-    start_time_ms: i64,
-    outcome: &mut WriteOutcome,
-) -> Result<(), StoreError> {
-    let old_watermark_ms: Option<i64> = transaction
-        .prepare_cached(SELECT_WATERMARK)
-        .and_then(|mut statement| {
-            statement
-                .query_row((account, function), |row| row.get(0))
-                .optional()
-        })
-        .map_err(failed("reading function_watermark"))?;
-    if old_watermark_ms.is_some_and(|old| old >= start_time_ms) {
-        return Ok(());
-    }
-    transaction
-        .prepare_cached(UPSERT_WATERMARK)
-        .and_then(|mut statement| statement.execute((account, function, start_time_ms)))
-        .map_err(failed("updating function_watermark"))?;
-    alerts::judge_closed_windows(
-        transaction,
-        batch,
-        account,
-        function,
-        old_watermark_ms,
-        start_time_ms,
-        &mut outcome.new_alerts,
-    )
 }
 
 /// Inserts a dead letter unless its key is stored; returns 1 if it was new.

@@ -1,0 +1,204 @@
+//! Watermarks and error-rate windows, set-based.
+//!
+//! The rules are [`lamlog_core::window`]'s, the SQLite store's too: per
+//! function, the batch's changed rows give a [`BatchActivity`]; with the
+//! stored watermark and the batch's received time it makes a [`plan`]: the
+//! watermark's move (bounded by the received time plus
+//! [`WATERMARK_SKEW_MS`](lamlog_core::window::WATERMARK_SKEW_MS)), the
+//! windows that move closes, the already-closed windows the batch's rows
+//! fall in (judged again), and how many rows came late. Here that is, for
+//! all the batch's functions at once: one read of the stored watermarks, one
+//! upsert of those that move, one read of the minutes of every window to
+//! judge, then [`window_alert`] on each window's counts.
+//!
+//! Reading the old watermark and writing the new one must not interleave
+//! with another writer of the same function, or both would judge the same
+//! windows: the caller holds each function's advisory lock (`locks.rs`).
+
+use std::collections::BTreeMap;
+
+use deadpool_postgres::Transaction;
+use lamlog_core::judge::{window_alert, Alert};
+use lamlog_core::meta::meta_key;
+use lamlog_core::window::{plan, BatchActivity, WindowSpan, WindowTally};
+
+use super::failed;
+use super::rollup::RowChange;
+use crate::store::{StoreBatch, StoreError};
+
+const SELECT_WATERMARKS: &str = "
+    SELECT w.account, w.function, w.watermark_ms
+      FROM unnest($1::TEXT[], $2::TEXT[]) AS k(account, function)
+      JOIN function_watermark w ON w.account = k.account AND w.function = k.function";
+
+const UPSERT_WATERMARKS: &str = "
+    INSERT INTO function_watermark (account, function, watermark_ms)
+    SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::BIGINT[])
+    ON CONFLICT (account, function) DO UPDATE SET
+        watermark_ms = GREATEST(function_watermark.watermark_ms, excluded.watermark_ms)";
+
+const SELECT_WINDOW_MINUTES: &str = "
+    SELECT k.position, m.minute_ms, m.invocations, m.errors + m.crashes + m.ooms + m.timeouts
+      FROM unnest($1::TEXT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[])
+           WITH ORDINALITY AS k(account, function, after_ms, before_ms, position)
+      JOIN function_minute m
+        ON m.account = k.account AND m.function = k.function
+       AND m.minute_ms > k.after_ms AND m.minute_ms < k.before_ms";
+
+type FunctionKey = (String, String);
+
+/// What judging the batch's windows found.
+#[derive(Debug, Default)]
+pub(super) struct Judged {
+    /// Error-rate alerts of the windows judged (not yet stored).
+    pub alerts: Vec<Alert>,
+    /// Changed rows whose window had closed before the batch.
+    pub late_invocations: u64,
+}
+
+/// Moves the watermarks of the batch's functions and judges the windows the
+/// moves close and the closed windows its rows changed.
+pub(super) async fn advance_and_judge(
+    transaction: &Transaction<'_>,
+    batch: &StoreBatch<'_>,
+    rows: &[RowChange<'_>],
+) -> Result<Judged, StoreError> {
+    let mut activities: BTreeMap<FunctionKey, BatchActivity> = BTreeMap::new();
+    for row in rows {
+        let invocation = &row.new.invocation;
+        // A row once reported stays so (the join only adds evidence).
+        if !invocation.is_reported() {
+            continue;
+        }
+        let (old, new) = row.contributions();
+        activities
+            .entry((row.account().to_owned(), row.function().to_owned()))
+            .or_default()
+            .record(invocation.start_time_ms, old.as_ref(), new.as_ref());
+    }
+    if activities.is_empty() {
+        return Ok(Judged::default());
+    }
+    let stored = read_watermarks(transaction, &activities).await?;
+    let plans: Vec<(&FunctionKey, _)> = activities
+        .iter()
+        .map(|(function, activity)| {
+            let stored_watermark_ms = stored.get(function).copied();
+            let plan = plan(
+                batch.rules,
+                stored_watermark_ms,
+                activity,
+                batch.received_at_ms,
+            );
+            (function, plan)
+        })
+        .collect();
+    let moved: Vec<(&FunctionKey, i64)> = plans
+        .iter()
+        .filter_map(|(function, plan)| plan.new_watermark_ms.map(|new_ms| (*function, new_ms)))
+        .collect();
+    if !moved.is_empty() {
+        let accounts: Vec<&str> = moved.iter().map(|((a, _), _)| a.as_str()).collect();
+        let functions: Vec<&str> = moved.iter().map(|((_, f), _)| f.as_str()).collect();
+        let watermarks: Vec<i64> = moved.iter().map(|(_, new_ms)| *new_ms).collect();
+        let statement = transaction
+            .prepare_cached(UPSERT_WATERMARKS)
+            .await
+            .map_err(failed("preparing the watermark upsert"))?;
+        transaction
+            .execute(&statement, &[&accounts, &functions, &watermarks])
+            .await
+            .map_err(failed("updating function_watermark"))?;
+    }
+    let spans: Vec<(&FunctionKey, WindowSpan)> = plans
+        .iter()
+        .flat_map(|(function, plan)| plan.spans.iter().map(|span| (*function, *span)))
+        .collect();
+    Ok(Judged {
+        alerts: judge(transaction, batch, &spans).await?,
+        late_invocations: plans.iter().map(|(_, plan)| plan.late_invocations).sum(),
+    })
+}
+
+/// The stored watermarks of the activities' functions.
+async fn read_watermarks(
+    transaction: &Transaction<'_>,
+    activities: &BTreeMap<FunctionKey, BatchActivity>,
+) -> Result<BTreeMap<FunctionKey, i64>, StoreError> {
+    let accounts: Vec<&str> = activities.keys().map(|(a, _)| a.as_str()).collect();
+    let functions: Vec<&str> = activities.keys().map(|(_, f)| f.as_str()).collect();
+    let statement = transaction
+        .prepare_cached(SELECT_WATERMARKS)
+        .await
+        .map_err(failed("preparing the watermark lookup"))?;
+    let stored_rows = transaction
+        .query(&statement, &[&accounts, &functions])
+        .await
+        .map_err(failed("reading function_watermark"))?;
+    let mut stored = BTreeMap::new();
+    for row in &stored_rows {
+        let reading = failed("reading function_watermark");
+        stored.insert(
+            (
+                row.try_get(0).map_err(&reading)?,
+                row.try_get(1).map_err(&reading)?,
+            ),
+            row.try_get(2).map_err(&reading)?,
+        );
+    }
+    Ok(stored)
+}
+
+/// The error-rate alerts of the windows in `spans`, on their current counts.
+async fn judge(
+    transaction: &Transaction<'_>,
+    batch: &StoreBatch<'_>,
+    spans: &[(&FunctionKey, WindowSpan)],
+) -> Result<Vec<Alert>, StoreError> {
+    if spans.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rules = batch.rules;
+    let accounts: Vec<&str> = spans.iter().map(|((a, _), _)| a.as_str()).collect();
+    let functions: Vec<&str> = spans.iter().map(|((_, f), _)| f.as_str()).collect();
+    let minutes: Vec<(i64, i64)> = spans
+        .iter()
+        .map(|(_, span)| span.minutes_ms(rules))
+        .collect();
+    let after: Vec<i64> = minutes.iter().map(|(after_ms, _)| *after_ms).collect();
+    let before: Vec<i64> = minutes.iter().map(|(_, before_ms)| *before_ms).collect();
+    let statement = transaction
+        .prepare_cached(SELECT_WINDOW_MINUTES)
+        .await
+        .map_err(failed("preparing the window query"))?;
+    let minute_rows = transaction
+        .query(&statement, &[&accounts, &functions, &after, &before])
+        .await
+        .map_err(failed("reading function_minute"))?;
+    let mut tallies: BTreeMap<&FunctionKey, WindowTally> = BTreeMap::new();
+    for row in &minute_rows {
+        let reading = failed("reading function_minute");
+        let position: i64 = row.try_get(0).map_err(&reading)?;
+        let Some((function, span)) = usize::try_from(position.saturating_sub(1))
+            .ok()
+            .and_then(|index| spans.get(index))
+        else {
+            continue;
+        };
+        tallies.entry(*function).or_default().add(
+            rules,
+            span,
+            row.try_get(1).map_err(&reading)?,
+            row.try_get(2).map_err(&reading)?,
+            row.try_get(3).map_err(&reading)?,
+        );
+    }
+    let mut alerts = Vec::new();
+    for ((account, function), tally) in tallies {
+        let meta = batch.metadata.get(&meta_key(account, function));
+        for counts in tally.counts(account, function) {
+            alerts.extend(window_alert(&counts, meta, rules));
+        }
+    }
+    Ok(alerts)
+}

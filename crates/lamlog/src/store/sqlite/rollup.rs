@@ -1,0 +1,262 @@
+//! Rollups (`function_minute`, `function_minute_histogram`), row by row.
+//!
+//! When a row changes from `old` to `new`, its old contribution leaves its
+//! old minute and its new contribution joins its new minute: subtracted
+//! there, added here, counters and histogram bucket alike. Usually the two
+//! minutes are one and only the difference is written; when a second REPORT
+//! moves the invocation (a re-run's REPORT with a later time), its whole
+//! contribution moves. Every figure is an integer, so the totals are exact
+//! in any order.
+//!
+//! **The max.** `duration_max_us` rises with `MAX` where a row arrives or
+//! grows. A max cannot be subtracted, so a minute that a row leaves (or in
+//! which a row got shorter, which the join never does) is tidied at once:
+//! deleted when no invocation is left in it (a store that never saw the row
+//! there has no such minute), otherwise given the max of the rows still
+//! stored in it, read from `invocations` (the row itself is already written
+//! at its new time) and converted by the same [`contribution`] as every other
+//! figure. That costs one indexed read, which only a moved REPORT causes.
+
+use lamlog_core::assemble::InvocationKey;
+use lamlog_core::rollup::{contribution, Contribution};
+use rusqlite::{OptionalExtension, Transaction};
+
+use super::{failed, invocation_row};
+use crate::store::StoreError;
+
+const UPSERT_MINUTE: &str = "
+    INSERT INTO function_minute (
+        account, function, minute_ms, invocations, successes, errors, crashes, ooms, timeouts,
+        cold_starts, duration_sum_us, duration_max_us, billed_mb_ms, cost_pico_usd)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+    ON CONFLICT (account, function, minute_ms) DO UPDATE SET
+        invocations = invocations + excluded.invocations,
+        successes = successes + excluded.successes,
+        errors = errors + excluded.errors,
+        crashes = crashes + excluded.crashes,
+        ooms = ooms + excluded.ooms,
+        timeouts = timeouts + excluded.timeouts,
+        cold_starts = cold_starts + excluded.cold_starts,
+        duration_sum_us = duration_sum_us + excluded.duration_sum_us,
+        duration_max_us = MAX(duration_max_us, excluded.duration_max_us),
+        billed_mb_ms = billed_mb_ms + excluded.billed_mb_ms,
+        cost_pico_usd = cost_pico_usd + excluded.cost_pico_usd";
+
+const UPSERT_HISTOGRAM: &str = "
+    INSERT INTO function_minute_histogram (account, function, minute_ms, bucket, count)
+    VALUES (?1, ?2, ?3, ?4, ?5)
+    ON CONFLICT (account, function, minute_ms, bucket) DO UPDATE SET
+        count = count + excluded.count";
+
+const DELETE_EMPTY_BUCKET: &str = "
+    DELETE FROM function_minute_histogram
+     WHERE account = ?1 AND function = ?2 AND minute_ms = ?3 AND bucket = ?4 AND count = 0";
+
+const DELETE_EMPTY_MINUTE: &str = "
+    DELETE FROM function_minute
+     WHERE account = ?1 AND function = ?2 AND minute_ms = ?3 AND invocations = 0";
+
+/// The longest stored invocation of a minute (the conversion to µs is
+/// monotone, so it has the largest figure).
+const SELECT_LONGEST: &str = "
+    SELECT request_id FROM invocations
+     WHERE account = ?1 AND function = ?2 AND start_time_ms >= ?3 AND start_time_ms < ?4
+       AND duration_ms IS NOT NULL
+     ORDER BY duration_ms DESC
+     LIMIT 1";
+
+const SET_MAX: &str = "
+    UPDATE function_minute SET duration_max_us = ?4
+     WHERE account = ?1 AND function = ?2 AND minute_ms = ?3";
+
+/// The width of a rollup minute ([`lamlog_core::rollup::minute_of`]).
+const MINUTE_MS: i64 = 60_000;
+
+/// The counters of a contribution, in the order of `function_minute`'s
+/// columns after `minute_ms`, without the max.
+fn counters(contribution: &Contribution) -> [i64; 10] {
+    [
+        contribution.invocations,
+        contribution.successes,
+        contribution.errors,
+        contribution.crashes,
+        contribution.ooms,
+        contribution.timeouts,
+        contribution.cold_starts,
+        contribution.duration_us,
+        contribution.billed_mb_ms,
+        contribution.cost_pico_usd,
+    ]
+}
+
+/// Moves a row's contribution from `old` to `new` in the rollups of the
+/// function `account`/`function`; the row is already written.
+pub(super) fn apply(
+    transaction: &Transaction<'_>,
+    account: &str,
+    function: &str,
+    old: Option<&Contribution>,
+    new: Option<&Contribution>,
+) -> Result<(), StoreError> {
+    if old == new {
+        return Ok(());
+    }
+    let minute = |minute_ms, counters, duration_max_us| MinuteChange {
+        account,
+        function,
+        minute_ms,
+        counters,
+        duration_max_us,
+    };
+    match (old, new) {
+        (Some(old), Some(new)) if old.minute_ms == new.minute_ms => {
+            let mut difference = counters(new);
+            for (value, old_value) in difference.iter_mut().zip(counters(old)) {
+                *value = value.saturating_sub(old_value);
+            }
+            minute(new.minute_ms, difference, new.duration_us).upsert(transaction)?;
+        }
+        _ => {
+            if let Some(old) = old {
+                let removed = counters(old).map(|value| value.saturating_neg());
+                // 0: the MAX leaves the stored max as it is until tidied.
+                minute(old.minute_ms, removed, 0).upsert(transaction)?;
+            }
+            if let Some(new) = new {
+                minute(new.minute_ms, counters(new), new.duration_us).upsert(transaction)?;
+            }
+        }
+    }
+    let bucket_of =
+        |contribution: &Contribution| (contribution.minute_ms, contribution.duration_bucket);
+    if old.map(bucket_of) != new.map(bucket_of) {
+        if let Some(old) = old {
+            add_to_bucket(transaction, account, function, old, -1)?;
+        }
+        if let Some(new) = new {
+            add_to_bucket(transaction, account, function, new, 1)?;
+        }
+    }
+    if let Some(old) = old {
+        let shrank_or_left = new
+            .is_none_or(|new| new.minute_ms != old.minute_ms || new.duration_us < old.duration_us);
+        if shrank_or_left {
+            tidy_minute(transaction, account, function, old.minute_ms)?;
+        }
+    }
+    Ok(())
+}
+
+/// A change to one `function_minute` row.
+struct MinuteChange<'a> {
+    account: &'a str,
+    function: &'a str,
+    minute_ms: i64,
+    counters: [i64; 10],
+    duration_max_us: i64,
+}
+
+impl MinuteChange<'_> {
+    fn upsert(&self, transaction: &Transaction<'_>) -> Result<(), StoreError> {
+        let [invocations, successes, errors, crashes, ooms, timeouts, cold_starts, duration_us, billed_mb_ms, cost_pico_usd] =
+            self.counters;
+        transaction
+            .prepare_cached(UPSERT_MINUTE)
+            .and_then(|mut statement| {
+                statement.execute(rusqlite::params![
+                    self.account,
+                    self.function,
+                    self.minute_ms,
+                    invocations,
+                    successes,
+                    errors,
+                    crashes,
+                    ooms,
+                    timeouts,
+                    cold_starts,
+                    duration_us,
+                    self.duration_max_us,
+                    billed_mb_ms,
+                    cost_pico_usd,
+                ])
+            })
+            .map_err(failed("updating function_minute"))?;
+        Ok(())
+    }
+}
+
+fn add_to_bucket(
+    transaction: &Transaction<'_>,
+    account: &str,
+    function: &str,
+    contribution: &Contribution,
+    count: i64,
+) -> Result<(), StoreError> {
+    let key = (
+        account,
+        function,
+        contribution.minute_ms,
+        contribution.duration_bucket,
+    );
+    transaction
+        .prepare_cached(UPSERT_HISTOGRAM)
+        .and_then(|mut statement| statement.execute((key.0, key.1, key.2, key.3, count)))
+        .map_err(failed("updating function_minute_histogram"))?;
+    if count < 0 {
+        transaction
+            .prepare_cached(DELETE_EMPTY_BUCKET)
+            .and_then(|mut statement| statement.execute(key))
+            .map_err(failed("deleting an empty histogram bucket"))?;
+    }
+    Ok(())
+}
+
+/// Deletes a minute a row left if it is empty; otherwise gives it the max of
+/// the rows still stored in it.
+fn tidy_minute(
+    transaction: &Transaction<'_>,
+    account: &str,
+    function: &str,
+    minute_ms: i64,
+) -> Result<(), StoreError> {
+    transaction
+        .prepare_cached(DELETE_EMPTY_MINUTE)
+        .and_then(|mut statement| statement.execute((account, function, minute_ms)))
+        .map_err(failed("deleting an empty function_minute row"))?;
+    let longest: Option<String> = transaction
+        .prepare_cached(SELECT_LONGEST)
+        .and_then(|mut statement| {
+            statement
+                .query_row(
+                    (
+                        account,
+                        function,
+                        minute_ms,
+                        minute_ms.saturating_add(MINUTE_MS),
+                    ),
+                    |row| row.get(0),
+                )
+                .optional()
+        })
+        .map_err(failed("reading the longest invocation"))?;
+    let Some(request_id) = longest else {
+        return Ok(());
+    };
+    let key = InvocationKey {
+        account: account.to_owned(),
+        function: function.to_owned(),
+        request_id,
+    };
+    let Some(longest) = invocation_row::select(transaction, &key)?
+        .and_then(|row| contribution(&row.invocation, row.cost_usd))
+    else {
+        return Ok(());
+    };
+    transaction
+        .prepare_cached(SET_MAX)
+        .and_then(|mut statement| {
+            statement.execute((account, function, minute_ms, longest.duration_us))
+        })
+        .map_err(failed("updating a function_minute max"))?;
+    Ok(())
+}
