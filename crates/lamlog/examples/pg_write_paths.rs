@@ -221,6 +221,9 @@ async fn main() -> anyhow::Result<()> {
                             dead_letters: &[],
                             metadata: &metadata,
                             rules: &rules,
+                            // Received as the rows happened, so that their
+                            // day partition is made as in production.
+                            received_at_ms: BASE_MS,
                         };
                         store.write_batch(&batch).await?;
                     }

@@ -159,15 +159,17 @@ impl<M: MetaSource, S: Store, N: Notifier> Pipeline<M, S, N> {
         }
         let (invocations, lines) = assembler.finish();
         summary.lines = lines;
-        self.store_invocations(invocations, &dead_letters, summary)
+        self.store_invocations(invocations, &dead_letters, received_at_ms, summary)
             .await
     }
 
-    /// Enriches, prices, stores and notifies assembled invocations.
+    /// Enriches, prices, stores and notifies assembled invocations received
+    /// at `received_at_ms` (epoch ms).
     pub async fn store_invocations(
         &mut self,
         invocations: Vec<Invocation>,
         dead_letters: &[DeadLetter],
+        received_at_ms: i64,
         mut summary: BatchSummary,
     ) -> Result<BatchSummary, BatchError> {
         let keys: BTreeSet<String> = invocations
@@ -195,6 +197,7 @@ impl<M: MetaSource, S: Store, N: Notifier> Pipeline<M, S, N> {
             dead_letters,
             metadata: &metadata,
             rules: &self.settings.rules,
+            received_at_ms,
         };
         let started = Instant::now();
         summary.outcome = self.store.write_batch(&batch).await?;

@@ -26,7 +26,7 @@ use lamlog_core::parse::ReportStatus;
 
 use evidence::{
     app_error, dead_letter, dump, report, start, table_lines, text_field, timeout, Evidence,
-    Figures, Setup, ACCOUNT,
+    Figures, Setup, ACCOUNT, RECEIVED_AT_MS,
 };
 use schema::{raw_client, TestStore};
 
@@ -197,6 +197,7 @@ async fn concurrent_writers_with_overlapping_batches_store_each_invocation_once(
             dead_letters: &[],
             metadata: &setup.metadata,
             rules: &setup.rules,
+            received_at_ms: RECEIVED_AT_MS,
         };
         let (batch_a, batch_b) = (batch(&first), batch(&second));
         let (outcome_a, outcome_b) = tokio::join!(
@@ -246,6 +247,7 @@ async fn a_connection_killed_mid_batch_commits_nothing_and_the_retry_succeeds() 
         dead_letters: &dead_letters,
         metadata: &setup.metadata,
         rules: &setup.rules,
+        received_at_ms: RECEIVED_AT_MS,
     };
     let killer = async {
         let waiting =

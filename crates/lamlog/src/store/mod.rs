@@ -109,6 +109,10 @@ pub struct StoreBatch<'a> {
     pub metadata: &'a BTreeMap<String, FunctionMeta>,
     /// Default alert rules.
     pub rules: &'a AlertRules,
+    /// When the batch was received (epoch ms): the first-seen time of rows
+    /// still waiting for their REPORT, and the "now" that decides which day
+    /// partitions PostgreSQL may create.
+    pub received_at_ms: i64,
 }
 
 /// What a batch write did.

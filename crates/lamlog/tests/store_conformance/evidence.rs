@@ -228,18 +228,32 @@ impl Setup {
         }
     }
 
-    /// Writes one batch; a failure fails the test.
+    /// Writes one batch, received at [`RECEIVED_AT_MS`]; a failure fails
+    /// the test.
     pub async fn write<S: Store>(
         &self,
         store: &mut S,
         invocations: &[StoredInvocation],
         dead_letters: &[DeadLetter],
     ) -> WriteOutcome {
+        self.write_received_at(store, invocations, dead_letters, RECEIVED_AT_MS)
+            .await
+    }
+
+    /// Writes one batch received at `received_at_ms`; a failure fails the test.
+    pub async fn write_received_at<S: Store>(
+        &self,
+        store: &mut S,
+        invocations: &[StoredInvocation],
+        dead_letters: &[DeadLetter],
+        received_at_ms: i64,
+    ) -> WriteOutcome {
         let batch = StoreBatch {
             invocations,
             dead_letters,
             metadata: &self.metadata,
             rules: &self.rules,
+            received_at_ms,
         };
         match store.write_batch(&batch).await {
             Ok(outcome) => outcome,
@@ -262,6 +276,10 @@ impl Setup {
 pub const ACCOUNT: &str = "123456789012";
 /// A minute boundary (and a multiple of every window used here).
 pub const BASE_MS: i64 = 1_750_000_200_000;
+/// When the fixtures' batches are received: an hour after [`BASE_MS`], as a
+/// stream delivers lines shortly after they are written (PostgreSQL makes day
+/// partitions only near the receive time).
+pub const RECEIVED_AT_MS: i64 = BASE_MS + 3_600_000;
 
 /// The store's canonical dump; a failure fails the test.
 pub async fn dump<S: Store>(store: &mut S) -> String {

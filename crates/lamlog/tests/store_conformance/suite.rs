@@ -14,7 +14,7 @@ use lamlog_core::rollup::{bucket_upper_ms, duration_bucket, percentile_ms};
 
 use super::evidence::{
     app_error, dead_letter, dump, only_line, report, start, table_lines, text_field, timeout,
-    Evidence, Figures, Setup, ACCOUNT, BASE_MS,
+    Evidence, Figures, Setup, ACCOUNT, BASE_MS, RECEIVED_AT_MS,
 };
 
 pub async fn replay_changes_nothing<S: Store>(mut store: S) {
@@ -455,6 +455,7 @@ pub async fn a_failed_batch_leaves_nothing<S: Store>(mut store: S) {
         dead_letters: &dead_letters,
         metadata: &metadata,
         rules: &setup.rules,
+        received_at_ms: RECEIVED_AT_MS,
     };
     assert!(store.write_batch(&batch).await.is_err());
     assert_eq!(dump(&mut store).await, before);

@@ -84,6 +84,7 @@ fn a_held_write_lock_is_busy_and_transient() {
         dead_letters: &[],
         metadata: &metadata,
         rules: &rules,
+        received_at_ms: 0,
     };
     let error = write::write_batch(&mut store.connection, &batch).unwrap_err();
     assert!(matches!(error, StoreError::Busy(_)), "{error:?}");
