@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use lamlog::store::prune::PruneOutcome;
 use lamlog::store::{EitherStore, Store};
 
 use super::input::{parse_since, Since};
@@ -22,8 +23,9 @@ pub struct DbArgs {
 enum DbCommand {
     /// Drop invocations older than an age. On PostgreSQL whole day partitions
     /// are dropped (instant, no vacuum); on SQLite the rows are deleted.
-    /// Per-minute rollups, alerts and dead letters are kept, so reports over
-    /// the pruned days still add up.
+    /// Invocations still waiting for their REPORT go by when they were first
+    /// seen. Per-minute rollups, alerts and dead letters are kept, so reports
+    /// over the pruned days still add up.
     ///
     /// Example: lamlog db prune --older-than 30d --database-url "$DATABASE_URL"
     Prune {
@@ -55,28 +57,11 @@ pub fn run(args: DbArgs) -> anyhow::Result<ExitCode> {
                 };
                 let cutoff_ms = now_ms().saturating_sub(age_ms);
                 let target = store.target();
-                match target.open(true).await? {
-                    EitherStore::Right(store) => {
-                        let dropped = store.prune_partitions_before(cutoff_ms).await?;
-                        writeln!(
-                            out,
-                            "dropped {} partition(s) from {}",
-                            dropped.len(),
-                            target.describe()
-                        )?;
-                        for name in dropped {
-                            writeln!(out, "  {name}")?;
-                        }
-                    }
-                    EitherStore::Left(mut store) => {
-                        let deleted = store.prune_before(cutoff_ms)?;
-                        writeln!(
-                            out,
-                            "deleted {deleted} invocation(s) from {}",
-                            target.describe()
-                        )?;
-                    }
-                }
+                let outcome = match target.open(true).await? {
+                    EitherStore::Right(store) => store.prune_before(cutoff_ms).await?,
+                    EitherStore::Left(mut store) => store.prune_before(cutoff_ms)?,
+                };
+                print_outcome(&mut out, &outcome, &target.describe())?;
             }
             DbCommand::Dump { store } => {
                 let mut store = store.target().open(true).await?;
@@ -85,4 +70,27 @@ pub fn run(args: DbArgs) -> anyhow::Result<ExitCode> {
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+fn print_outcome(
+    out: &mut impl Write,
+    outcome: &PruneOutcome,
+    target: &str,
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "deleted {} invocation(s) and {} pending invocation(s) from {target}",
+        outcome.deleted_invocations, outcome.deleted_pending
+    )?;
+    if !outcome.dropped_partitions.is_empty() {
+        writeln!(
+            out,
+            "dropped {} day partition(s):",
+            outcome.dropped_partitions.len()
+        )?;
+        for name in &outcome.dropped_partitions {
+            writeln!(out, "  {name}")?;
+        }
+    }
+    Ok(())
 }

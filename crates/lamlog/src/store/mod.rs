@@ -30,6 +30,7 @@ use lamlog_core::meta::{Architecture, FunctionMeta};
 
 #[cfg(feature = "postgres")]
 pub mod postgres;
+pub mod prune;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 

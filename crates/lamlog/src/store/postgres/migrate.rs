@@ -32,10 +32,14 @@ const MIGRATIONS: &[Migration] = &[
         version: 2,
         sql: include_str!("migrations/0002_partial_function_time_index.sql"),
     },
+    Migration {
+        version: 3,
+        sql: include_str!("migrations/0003_pending_first_seen.sql"),
+    },
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The advisory lock that serialises migrations (and the creation of a test
 /// schema): "lamlog" in ASCII, so that it is recognisable in `pg_locks`,

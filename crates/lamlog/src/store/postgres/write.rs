@@ -177,7 +177,7 @@ async fn write_in_transaction(
         let existing = read_existing(&transaction, incoming).await?;
         let changes = merge(incoming, &existing, &mut outcome);
         if !changes.is_empty() {
-            write_changes(&transaction, &changes).await?;
+            write_changes(&transaction, &changes, batch.received_at_ms).await?;
             rollup::add_rollups(&transaction, &changes).await?;
             let window_alerts = rollup::advance_watermarks(&transaction, batch, &changes).await?;
             outcome.new_alerts =
@@ -310,20 +310,23 @@ fn merge<'a>(
     changes
 }
 
-/// `COPY`s the changed rows into `lamlog_batch` and applies them.
+/// `COPY`s the changed rows into `lamlog_batch` and applies them; pending
+/// rows take `received_at_ms` as their first-seen time.
 async fn write_changes(
     transaction: &Transaction<'_>,
     changes: &[Change<'_>],
+    received_at_ms: i64,
 ) -> Result<(), StoreError> {
     let columns = rows::column_list("");
     let sink = transaction
         .copy_in(&format!(
-            "COPY lamlog_batch ({columns}, action, old_start_time_ms) FROM STDIN (FORMAT binary)"
+            "COPY lamlog_batch ({columns}, action, old_start_time_ms, first_seen_ms) \
+             FROM STDIN (FORMAT binary)"
         ))
         .await
         .map_err(failed("starting the batch copy"))?;
     let mut types: Vec<Type> = rows::COLUMN_TYPES.to_vec();
-    types.extend([Type::INT2, Type::INT8]);
+    types.extend([Type::INT2, Type::INT8, Type::INT8]);
     let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, &types));
     for change in changes {
         let row = SqlRow::new(&change.merged)?;
@@ -332,6 +335,7 @@ async fn write_changes(
         let mut values: Vec<&(dyn ToSql + Sync)> = row.values().to_vec();
         values.push(&action);
         values.push(&old_start_time_ms);
+        values.push(&received_at_ms);
         writer
             .as_mut()
             .write(&values)
@@ -405,8 +409,8 @@ fn statements() -> [String; 5] {
              ON CONFLICT DO NOTHING"
         ),
         format!(
-            "INSERT INTO pending_invocations ({columns})
-             SELECT {from_batch} FROM lamlog_batch b
+            "INSERT INTO pending_invocations ({columns}, first_seen_ms)
+             SELECT {from_batch}, b.first_seen_ms FROM lamlog_batch b
               WHERE b.action = 0 AND b.start_time_ms IS NULL
               ORDER BY b.account, b.function, b.request_id
              ON CONFLICT DO NOTHING"
@@ -421,7 +425,9 @@ fn statements() -> [String; 5] {
               WHERE b.action = 1 AND {same_key} AND t.start_time_ms = b.old_start_time_ms"
         ),
         format!(
-            "UPDATE pending_invocations t SET ({assignments}) = ({new_values})
+            "UPDATE pending_invocations t
+                SET ({assignments}) = ({new_values}),
+                    first_seen_ms = LEAST(t.first_seen_ms, b.first_seen_ms)
                FROM lamlog_batch b
               WHERE b.action = 3 AND {same_key}"
         ),

@@ -10,7 +10,8 @@
 //!
 //! How a batch is written lives in `write.rs` (one `BEGIN IMMEDIATE`
 //! transaction, merge-by-key, rollup deltas, alerts); how it is read back
-//! lives in `read.rs` (summaries, minute rows and the canonical dump).
+//! lives in `read.rs` (summaries, minute rows and the canonical dump); how
+//! old rows go lives in `prune.rs`.
 //!
 //! The connection runs in WAL mode with `synchronous=NORMAL`: a crash can lose
 //! the last committed batches but never corrupts the file, and Kinesis or the
@@ -28,6 +29,7 @@ use crate::store::{FunctionSummary, MinuteRow, Store, StoreBatch, StoreError, Wr
 
 mod alerts;
 mod invocation_row;
+mod prune;
 mod read;
 #[cfg(test)]
 mod tests;
@@ -51,13 +53,19 @@ struct Migration {
 }
 
 /// Every migration this build knows, in version order.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: include_str!("migrations/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: include_str!("migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        sql: include_str!("migrations/0002_pending_first_seen.sql"),
+    },
+];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// A [`Store`] in one SQLite database.
 #[derive(Debug)]
@@ -73,20 +81,6 @@ impl SqliteStore {
             StoreError::Connection(format!("opening {}: {error}", path.display()))
         })?;
         SqliteStore::with_connection(connection)
-    }
-
-    /// Deletes invocations that started before `cutoff_ms`, keeping rollups,
-    /// alerts, dead letters and rows still waiting for their REPORT. Returns
-    /// how many rows went.
-    pub fn prune_before(&mut self, cutoff_ms: i64) -> Result<u64, StoreError> {
-        let deleted = self
-            .connection
-            .execute(
-                "DELETE FROM invocations WHERE start_time_ms < ?1",
-                [cutoff_ms],
-            )
-            .map_err(failed("pruning invocations"))?;
-        Ok(deleted as u64)
     }
 
     /// A fresh database in memory, for tests and one-off runs.

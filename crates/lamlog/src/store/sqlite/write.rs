@@ -135,7 +135,7 @@ fn write_invocation(
             merged
         }
     };
-    invocation_row::upsert(transaction, &merged)?;
+    invocation_row::upsert(transaction, &merged, batch.received_at_ms)?;
     let old_contribution = existing
         .as_ref()
         .and_then(|old| contribution(&old.invocation, old.cost_usd));
