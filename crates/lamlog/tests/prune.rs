@@ -1,7 +1,11 @@
 //! `lamlog db prune` on SQLite and on PostgreSQL, through the binary.
 //!
-//! Invocations still waiting for their REPORT are pruned too, by the first
-//! time the store saw them, which a later batch touching them does not move.
+//! Pruning must not undo exactly-once: an age below the stream retention
+//! plus the event source mapping's maximum record age is refused (a record
+//! Kinesis re-delivers after its row is gone would be counted again) unless
+//! `--force` is given; and invocations still waiting for their REPORT are
+//! pruned too, by the first time the store saw them, which a later batch
+//! touching them does not move.
 //!
 //! The PostgreSQL half needs a server at `DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/test`) and fails, never skips, without
@@ -187,6 +191,56 @@ fn stored<'a>(dump: &str, request_ids: &[&'a str]) -> Vec<&'a str> {
 
 const ALL: [&str; 4] = ["r-old", "p-old", "r-new", "p-new"];
 
+async fn refused_below_the_minimum_unless_forced(target: Target) {
+    let now = now_ms();
+    fill(&target, now).await;
+    let before = target.dump();
+    assert_eq!(stored(&before, &ALL), ALL);
+
+    // Retention 10 h and record age 5 h: the minimum is their sum.
+    let refused = target.lamlog_db(&[
+        "prune",
+        "--older-than",
+        "12h",
+        "--retention",
+        "10h",
+        "--max-record-age",
+        "5h",
+    ]);
+    assert!(!refused.status.success(), "12h < 10h + 5h is refused");
+    let minimum = format!("{}h", 10 + 5);
+    assert!(
+        stderr(&refused).contains(&format!("younger than {minimum}")),
+        "the refusal names the minimum: {}",
+        stderr(&refused)
+    );
+    assert!(stderr(&refused).contains("--force"), "{}", stderr(&refused));
+    assert_eq!(target.dump(), before, "a refused prune deletes nothing");
+
+    // The defaults: the template's 48 h retention, and a record age limit
+    // of at most the retention.
+    let refused = target.lamlog_db(&["prune", "--older-than", "1d"]);
+    assert!(!refused.status.success(), "one day is refused by default");
+    let minimum = format!("{}h", 48 + 48);
+    assert!(
+        stderr(&refused).contains(&format!("younger than {minimum}")),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(target.dump(), before);
+
+    let forced = target.lamlog_db(&["prune", "--older-than", "1d", "--force"]);
+    assert!(forced.status.success(), "{}", stderr(&forced));
+    let after = target.dump();
+    assert_eq!(stored(&after, &ALL), ["r-new", "p-new"], "{after}");
+    assert_eq!(
+        table_lines(&after, "function_minute"),
+        table_lines(&before, "function_minute"),
+        "rollups are kept"
+    );
+    target.remove().await;
+}
+
 async fn pending_rows_go_by_when_they_were_first_seen(target: Target) {
     let now = now_ms();
     fill(&target, now).await;
@@ -214,6 +268,16 @@ async fn pending_rows_go_by_when_they_were_first_seen(target: Target) {
     assert!(again.status.success(), "{}", stderr(&again));
     assert_eq!(target.dump(), after);
     target.remove().await;
+}
+
+#[tokio::test]
+async fn sqlite_refuses_below_the_minimum_unless_forced() {
+    refused_below_the_minimum_unless_forced(Target::sqlite()).await;
+}
+
+#[tokio::test]
+async fn postgres_refuses_below_the_minimum_unless_forced() {
+    refused_below_the_minimum_unless_forced(Target::postgres().await).await;
 }
 
 #[tokio::test]
