@@ -103,7 +103,8 @@ pub struct TooYoung {
 pub struct PruneOutcome {
     /// Day partitions dropped whole (PostgreSQL), oldest first.
     pub dropped_partitions: Vec<String>,
-    /// Reported invocations deleted row by row (SQLite).
+    /// Reported invocations deleted row by row: every one on SQLite, those of
+    /// PostgreSQL's default partition (times that have no day partition).
     pub deleted_invocations: u64,
     /// Invocations still waiting for their REPORT, deleted by the time they
     /// were first seen.

@@ -26,7 +26,7 @@
 //!   in by one `unnest`-array upsert each.
 //! - **Retention.** `invocations` is range-partitioned by UTC day of its
 //!   start time (`partitions.rs`); [`PostgresStore::prune_before`] drops whole
-//!   days and old pending rows (`prune.rs`). Rows with no
+//!   days and deletes the old rows no day holds (`prune.rs`). Rows with no
 //!   REPORT yet have no time, so they wait in `pending_invocations` until
 //!   their REPORT comes (`migrations/0001_init.sql` explains why two tables),
 //!   aged by when they were first seen.

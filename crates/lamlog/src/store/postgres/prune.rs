@@ -1,10 +1,13 @@
 //! Retention of the PostgreSQL store: old invocation rows go, everything
 //! else stays.
 //!
-//! Two kinds of rows are old at a cutoff:
+//! Three kinds of rows are old at a cutoff:
 //!
 //! - the day partitions that end at or before it, dropped whole
 //!   (`partitions.rs`): the bulk of the data, gone at once and without bloat;
+//! - rows of the default partition (times that had no day partition: a
+//!   backfill of old files, a hostile timestamp, a day pruned while a batch
+//!   was under way) that started before it, deleted row by row;
 //! - rows of `pending_invocations` (no REPORT yet, so no time of their own)
 //!   first seen before it (`first_seen_ms`, migration 0003).
 //!
@@ -22,6 +25,10 @@ use deadpool_postgres::Client;
 use super::{failed, partitions, release, PostgresStore};
 use crate::store::prune::PruneOutcome;
 use crate::store::StoreError;
+
+/// The default partition's rows have no index on the start time alone; it
+/// holds few rows (see `partitions.rs`), so a scan is fine.
+const DELETE_DEFAULT: &str = "DELETE FROM invocations_default WHERE start_time_ms < $1";
 
 /// Served by `pending_invocations_first_seen`.
 const DELETE_PENDING: &str = "DELETE FROM pending_invocations WHERE first_seen_ms < $1";
@@ -50,23 +57,28 @@ impl PostgresStore {
                 known_days.remove(day);
             }
         }
-        let deleted_pending = delete_pending(client, cutoff_ms).await?;
+        let (deleted_invocations, deleted_pending) = delete_rows(client, cutoff_ms).await?;
         Ok(PruneOutcome {
             dropped_partitions: dropped.into_iter().map(|(_, name)| name).collect(),
-            deleted_invocations: 0,
+            deleted_invocations,
             deleted_pending,
         })
     }
 }
 
-/// Deletes the old rows of `pending_invocations`, in a transaction of its
-/// own (the partitions' transaction holds the parent table's exclusive lock,
-/// which this needs not). Returns how many went.
-async fn delete_pending(client: &mut Client, cutoff_ms: i64) -> Result<u64, StoreError> {
+/// Deletes the old rows of the default partition and of
+/// `pending_invocations`, in one transaction of its own (the partitions'
+/// transaction holds the parent table's exclusive lock, which these scans
+/// need not). Returns how many of each went.
+async fn delete_rows(client: &mut Client, cutoff_ms: i64) -> Result<(u64, u64), StoreError> {
     let transaction = client
         .transaction()
         .await
         .map_err(failed("starting the prune transaction"))?;
+    let deleted_invocations = transaction
+        .execute(DELETE_DEFAULT, &[&cutoff_ms])
+        .await
+        .map_err(failed("pruning the default partition"))?;
     let deleted_pending = transaction
         .execute(DELETE_PENDING, &[&cutoff_ms])
         .await
@@ -75,5 +87,5 @@ async fn delete_pending(client: &mut Client, cutoff_ms: i64) -> Result<u64, Stor
         .commit()
         .await
         .map_err(failed("committing the prune"))?;
-    Ok(deleted_pending)
+    Ok((deleted_invocations, deleted_pending))
 }

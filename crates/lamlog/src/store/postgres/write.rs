@@ -1,7 +1,8 @@
 //! `write_batch`: one batch, one transaction, a fixed number of round trips.
 //!
-//! 1. **Partitions** for the days of the batch's REPORTs (and the day after)
-//!    are made sure of first, outside the transaction (`partitions.rs`).
+//! 1. **Partitions** for the days of the batch's REPORTs (and the day after),
+//!    those near the time the batch was received, are made sure of first,
+//!    outside the transaction (`partitions.rs`).
 //! 2. **Lock every key**: `pg_advisory_xact_lock` on the slot (one of
 //!    [`KEY_LOCK_SLOTS`]) that the hash of each (account, function, request
 //!    id) falls in, sorted, in one statement. Two writers
@@ -37,7 +38,7 @@
 //! whole or not at all, so a retry starts from a clean state.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use deadpool_postgres::Transaction;
 use lamlog_core::assemble::InvocationKey;
@@ -131,12 +132,12 @@ pub(super) async fn write_batch(
     batch: &StoreBatch<'_>,
 ) -> Result<WriteOutcome, StoreError> {
     let incoming = clean_batch(batch.invocations)?;
-    let days: BTreeSet<i64> = incoming
-        .values()
-        .filter_map(|row| row.invocation.start_time_ms)
-        .map(partitions::day_of)
-        .flat_map(|day| [day, day.saturating_add(1)])
-        .collect();
+    let days = partitions::days_to_create(
+        incoming
+            .values()
+            .filter_map(|row| row.invocation.start_time_ms),
+        batch.received_at_ms,
+    );
     store.ensure_days(days).await?;
 
     let mut client = store.client().await?;
