@@ -1,7 +1,8 @@
 //! The day partitions of the PostgreSQL store: made only for days near the
 //! time a batch is received (a hostile timestamp never causes DDL), dropped
 //! whole by prune, and the default partition that holds every other day:
-//! readable, and pruned row by row.
+//! readable, pruned row by row, and emptied into a day's partition when that
+//! day comes into the window.
 //!
 //! Needs PostgreSQL at `DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/test`); without it every test fails.
@@ -238,4 +239,51 @@ async fn prune_deletes_old_rows_of_the_default_partition() {
         })
         .collect();
     assert_eq!(kept, ["r-9999", "r-now"], "{text}");
+}
+
+#[tokio::test]
+async fn a_day_entering_the_window_takes_its_rows_from_the_default_partition() {
+    let mut store = TestStore::fresh().await;
+    let client = raw_client(&store.schema).await;
+    let received_at_ms = JUNE_15_MS + HOUR_MS;
+    // Three days ahead of its batch: no partition, the default one holds it.
+    let early_ms = received_at_ms + 3 * DAY_MS;
+    write_at(
+        &mut store,
+        &[reported("ahead", "r-early", early_ms)],
+        received_at_ms,
+    )
+    .await;
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM invocations_default").await,
+        1
+    );
+    assert!(!store
+        .store
+        .partition_names()
+        .await
+        .unwrap()
+        .contains(&partition_of(early_ms)));
+
+    // That day comes: its partition is made, with the early row in it.
+    write_at(
+        &mut store,
+        &[reported("ahead", "r-on-time", early_ms + 60_000)],
+        early_ms,
+    )
+    .await;
+    assert!(store
+        .store
+        .partition_names()
+        .await
+        .unwrap()
+        .contains(&partition_of(early_ms)));
+    let day = format!("SELECT count(*) FROM {}", partition_of(early_ms));
+    assert_eq!(count(&client, &day).await, 2);
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM invocations_default").await,
+        0
+    );
+    let text = dump(&mut store).await;
+    assert_eq!(table_lines(&text, "invocations").len(), 2, "{text}");
 }

@@ -26,13 +26,17 @@
 //! The `DEFAULT` partition catches every row whose day has no partition:
 //! times outside the window, and a day pruned while a batch was under way.
 //! Reads go through the parent table, so they see those rows like any other;
-//! prune deletes the old ones row by row (see `prune.rs`). A day cannot be
-//! created while the default partition holds rows of it; the creation is
-//! then skipped and those rows stay, queryable, in the default partition.
+//! prune deletes the old ones row by row (see `prune.rs`). When a day comes
+//! into the window while the default partition already holds rows of it (a
+//! line dated a few days ahead), PostgreSQL refuses to create the partition;
+//! the day's table is then created on its own, those rows moved into it and
+//! the table attached, all in the creating transaction
+//! ([`adopt_from_default`]), so that one early line cannot send a whole day
+//! to the default partition.
 
 use std::collections::BTreeSet;
 
-use deadpool_postgres::Client;
+use deadpool_postgres::{Client, Transaction};
 use lamlog_core::calendar::{civil_from_days, days_from_civil};
 use tokio_postgres::error::SqlState;
 
@@ -137,8 +141,7 @@ pub(super) async fn create(client: &mut Client, days: &[i64]) -> Result<(), Stor
         .map_err(failed("waiting for the partition lock"))?;
     for &day in days.iter().filter(|day| has_own_partition(**day)) {
         let name = partition_name(day);
-        let from_ms = day.saturating_mul(DAY_MS);
-        let to_ms = day.saturating_add(1).saturating_mul(DAY_MS);
+        let (from_ms, to_ms) = bounds(day);
         // The name and the bounds are made here from integers, never from
         // input text, so formatting them into DDL is safe.
         let sql = format!(
@@ -156,10 +159,13 @@ pub(super) async fn create(client: &mut Client, days: &[i64]) -> Result<(), Stor
                 .commit()
                 .await
                 .map_err(failed("creating a partition"))?,
-            Err(error) if error.code() == Some(&SqlState::CHECK_VIOLATION) => savepoint
-                .rollback()
-                .await
-                .map_err(failed("creating a partition"))?,
+            Err(error) if error.code() == Some(&SqlState::CHECK_VIOLATION) => {
+                savepoint
+                    .rollback()
+                    .await
+                    .map_err(failed("creating a partition"))?;
+                adopt_from_default(&mut transaction, day).await?;
+            }
             Err(error) => return Err(failed("creating a partition")(error)),
         }
     }
@@ -167,6 +173,50 @@ pub(super) async fn create(client: &mut Client, days: &[i64]) -> Result<(), Stor
         .commit()
         .await
         .map_err(failed("committing new partitions"))
+}
+
+/// The first instant of `day` and the first of the day after (epoch ms).
+fn bounds(day: i64) -> (i64, i64) {
+    (
+        day.saturating_mul(DAY_MS),
+        day.saturating_add(1).saturating_mul(DAY_MS),
+    )
+}
+
+/// Creates the partition of `day` when the default partition holds rows of
+/// it: a plain table first, the day's rows moved into it out of the default
+/// partition, then attached (PostgreSQL checks, under its lock, that the
+/// default partition holds no more rows of the day). If a batch committed
+/// another row of the day to the default partition in between, the attach
+/// fails and is undone: the rows stay in the default partition, where reads
+/// and prune still find them.
+async fn adopt_from_default(transaction: &mut Transaction<'_>, day: i64) -> Result<(), StoreError> {
+    let name = partition_name(day);
+    let (from_ms, to_ms) = bounds(day);
+    let sql = format!(
+        "CREATE TABLE {name} (LIKE invocations INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
+         WITH moved AS (
+             DELETE FROM invocations_default
+              WHERE start_time_ms >= {from_ms} AND start_time_ms < {to_ms}
+          RETURNING *)
+         INSERT INTO {name} SELECT * FROM moved;
+         ALTER TABLE invocations ATTACH PARTITION {name} FOR VALUES FROM ({from_ms}) TO ({to_ms})"
+    );
+    let savepoint = transaction
+        .savepoint(format!("adopt_{}", day.unsigned_abs()))
+        .await
+        .map_err(failed("adopting a partition"))?;
+    match savepoint.batch_execute(&sql).await {
+        Ok(()) => savepoint
+            .commit()
+            .await
+            .map_err(failed("adopting a partition")),
+        Err(error) if error.code() == Some(&SqlState::CHECK_VIOLATION) => savepoint
+            .rollback()
+            .await
+            .map_err(failed("adopting a partition")),
+        Err(error) => Err(failed("adopting a partition")(error)),
+    }
 }
 
 /// Drops the day partitions that end at or before `cutoff_ms`; returns each
