@@ -1,8 +1,8 @@
 //! What only the PostgreSQL store has to prove: replays across its two
-//! invocation tables, day partitions and pruning, concurrent writers, a
-//! connection killed mid-batch, text PostgreSQL cannot hold, concurrent
-//! migrations, TLS modes and secrets kept out of errors. The contract shared
-//! with SQLite is checked by `store_conformance.rs`.
+//! invocation tables, concurrent writers, a connection killed mid-batch, text
+//! PostgreSQL cannot hold, concurrent migrations, TLS modes and secrets kept
+//! out of errors. Day partitions and pruning are in `postgres_partitions.rs`;
+//! the contract shared with SQLite is checked by `store_conformance.rs`.
 //!
 //! Needs PostgreSQL at `DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/test`); without it every test fails.
@@ -368,85 +368,6 @@ async fn concurrent_migrations_apply_once_and_a_newer_schema_is_refused() {
     assert!(matches!(refused, StoreError::Migration(_)), "{refused:?}");
     assert!(refused.to_string().contains("999"), "{refused}");
     drop(owner);
-}
-
-#[tokio::test]
-async fn partitions_are_created_ahead_and_pruned_by_day() {
-    let mut store = TestStore::fresh().await;
-    let setup = Setup::plain();
-    let on = |time_ms, line| Evidence::new(ACCOUNT, "daily", time_ms, line);
-    let days = [0, 2].map(|day| DAY_MS + day * 86_400_000 + 3_600_000);
-    let evidence = [
-        on(
-            days[0],
-            report("r-0", Figures::new(5.0, 128, 10), None, None),
-        ),
-        on(
-            days[1],
-            report("r-2", Figures::new(5.0, 128, 10), None, None),
-        ),
-        on(days[1], timeout("r-pending", 3.0)),
-    ];
-    setup.write_evidence(&mut store, &evidence).await;
-    let names = store.store.partition_names().await.unwrap();
-    let expected = [
-        "invocations_p20250615",
-        "invocations_p20250616",
-        "invocations_p20250617",
-        "invocations_p20250618",
-    ];
-    assert_eq!(names, expected);
-    let client = raw_client(&store.schema).await;
-    assert_eq!(
-        count(&client, "SELECT count(*) FROM invocations_default").await,
-        0
-    );
-    assert_eq!(
-        count(&client, "SELECT count(*) FROM invocations_p20250617").await,
-        1
-    );
-
-    let nothing = store
-        .store
-        .prune_partitions(Duration::from_secs(100 * 365 * 86_400))
-        .await
-        .unwrap();
-    assert!(nothing.is_empty(), "{nothing:?}");
-    let dropped = store
-        .store
-        .prune_partitions_before(DAY_MS + 2 * 86_400_000)
-        .await
-        .unwrap();
-    assert_eq!(dropped, ["invocations_p20250615", "invocations_p20250616"]);
-    assert_eq!(store.store.partition_names().await.unwrap(), expected[2..]);
-    let text = dump(&mut store).await;
-    let rows = table_lines(&text, "invocations");
-    assert_eq!(rows.len(), 2, "r-2 and the pending row stay: {text}");
-    assert!(rows.iter().all(|row| !row.contains("\"r-0\"")));
-    assert_eq!(
-        table_lines(&text, "function_minute").len(),
-        2,
-        "rollups are kept"
-    );
-
-    // A late line for a dropped day recreates its partition.
-    setup
-        .write_evidence(
-            &mut store,
-            &[on(
-                days[0] + 1,
-                report("r-late", Figures::new(5.0, 128, 10), None, None),
-            )],
-        )
-        .await;
-    assert_eq!(
-        count(&client, "SELECT count(*) FROM invocations_p20250615").await,
-        1
-    );
-    assert_eq!(
-        count(&client, "SELECT count(*) FROM invocations_default").await,
-        0
-    );
 }
 
 #[tokio::test]

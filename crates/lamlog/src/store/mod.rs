@@ -37,6 +37,7 @@ use lamlog_core::meta::{Architecture, FunctionMeta};
 pub mod poison;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+pub mod prune;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
@@ -118,8 +119,10 @@ pub struct StoreBatch<'a> {
     pub rules: &'a AlertRules,
     /// When the batch was received (epoch ms): the clock that bounds how far
     /// its start times may move a function's watermark (see
-    /// [`lamlog_core::window::WATERMARK_SKEW_MS`]); alerts it raises are
-    /// stored as raised then, and wait in the outbox from then on.
+    /// [`lamlog_core::window::WATERMARK_SKEW_MS`]) and which day partitions
+    /// PostgreSQL may create; the first-seen time of rows still waiting for
+    /// their REPORT; alerts it raises are stored as raised then, and wait in
+    /// the outbox from then on.
     pub received_at_ms: i64,
 }
 

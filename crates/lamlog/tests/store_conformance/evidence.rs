@@ -232,19 +232,32 @@ impl Setup {
         }
     }
 
-    /// Writes one batch; a failure fails the test.
+    /// Writes one batch, received at the setup's `received_at_ms`; a
+    /// failure fails the test.
     pub async fn write<S: Store>(
         &self,
         store: &mut S,
         invocations: &[StoredInvocation],
         dead_letters: &[DeadLetter],
     ) -> WriteOutcome {
+        self.write_received_at(store, invocations, dead_letters, self.received_at_ms)
+            .await
+    }
+
+    /// Writes one batch received at `received_at_ms`; a failure fails the test.
+    pub async fn write_received_at<S: Store>(
+        &self,
+        store: &mut S,
+        invocations: &[StoredInvocation],
+        dead_letters: &[DeadLetter],
+        received_at_ms: i64,
+    ) -> WriteOutcome {
         let batch = StoreBatch {
             invocations,
             dead_letters,
             metadata: &self.metadata,
             rules: &self.rules,
-            received_at_ms: self.received_at_ms,
+            received_at_ms,
         };
         match store.write_batch(&batch).await {
             Ok(outcome) => outcome,

@@ -36,10 +36,14 @@ const MIGRATIONS: &[Migration] = &[
         version: 3,
         sql: include_str!("migrations/0003_alert_outbox.sql"),
     },
+    Migration {
+        version: 4,
+        sql: include_str!("migrations/0004_pending_first_seen.sql"),
+    },
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The advisory lock that serialises migrations (and the creation of a test
 /// schema): "lamlog" in ASCII, so that it is recognisable in `pg_locks`,

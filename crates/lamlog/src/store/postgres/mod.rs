@@ -25,10 +25,11 @@
 //!   SELECT` / `UPDATE … FROM`; rollups, watermarks, alerts and dead letters go
 //!   in by one `unnest`-array upsert each.
 //! - **Retention.** `invocations` is range-partitioned by UTC day of its
-//!   start time; [`PostgresStore::prune_partitions`] drops whole days
-//!   (`partitions.rs`). Rows with no REPORT yet have no time, so they wait in
-//!   `pending_invocations` until their REPORT comes (`migrations/0001_init.sql`
-//!   explains why two tables).
+//!   start time (`partitions.rs`); [`PostgresStore::prune_before`] drops whole
+//!   days and deletes the old rows no day holds (`prune.rs`). Rows with no
+//!   REPORT yet have no time, so they wait in `pending_invocations` until
+//!   their REPORT comes (`migrations/0001_init.sql` explains why two tables),
+//!   aged by when they were first seen.
 //! - **TLS** with rustls when the URL asks for it (`tls.rs`).
 //! - **Secrets stay secret**: every error message names the database by its
 //!   URL with the password replaced by `***` (see [`redact_url`]).
@@ -59,6 +60,7 @@ mod locks;
 mod migrate;
 mod outbox;
 mod partitions;
+mod prune;
 mod read;
 mod rollup;
 mod rows;
@@ -267,37 +269,6 @@ impl PostgresStore {
     /// The URL this store connects to, with its password hidden.
     pub fn redacted_url(&self) -> &str {
         &self.redacted_url
-    }
-
-    /// Drops the day partitions of `invocations` whose every instant is older
-    /// than `older_than` before now, and returns their names. Rollups,
-    /// alerts, dead letters and invocations still waiting for their REPORT are
-    /// kept: `lamlog report` reads rollups, which are small, while the
-    /// invocation rows are the bulk of the database. A REPORT re-delivered
-    /// after its day was dropped would be counted again, so keep more days
-    /// than Kinesis retains records (24 hours by default, 365 days at most).
-    pub async fn prune_partitions(&self, older_than: Duration) -> Result<Vec<String>, StoreError> {
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |since_epoch| since_epoch.as_millis());
-        let older_than_ms = older_than.as_millis();
-        let cutoff_ms = i64::try_from(now_ms.saturating_sub(older_than_ms)).unwrap_or(i64::MAX);
-        self.prune_partitions_before(cutoff_ms).await
-    }
-
-    /// [`PostgresStore::prune_partitions`] with an explicit cutoff: drops the
-    /// day partitions that end at or before `cutoff_ms` (epoch ms).
-    pub async fn prune_partitions_before(&self, cutoff_ms: i64) -> Result<Vec<String>, StoreError> {
-        let mut client = self.client().await?;
-        let pruned = partitions::prune(&mut client, cutoff_ms).await;
-        release(client, &pruned);
-        let dropped = pruned?;
-        if let Ok(mut known_days) = self.known_days.lock() {
-            for (day, _) in &dropped {
-                known_days.remove(day);
-            }
-        }
-        Ok(dropped.into_iter().map(|(_, name)| name).collect())
     }
 
     /// The names of the day partitions of `invocations`, oldest first.

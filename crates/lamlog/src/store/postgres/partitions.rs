@@ -14,19 +14,47 @@
 //! creation runs in its own short transaction under an advisory lock, since
 //! two concurrent `CREATE TABLE IF NOT EXISTS` of one name can still fail.
 //!
-//! The `DEFAULT` partition catches a row whose day is missing anyway (a day
-//! pruned while a batch was under way). A day cannot be created while the
-//! default partition holds rows of it; the creation is then skipped and those
-//! rows stay, queryable, in the default partition.
+//! **Only days near the batch's receive time get a partition**
+//! ([`days_to_create`]): from the stream retention before it to one day after
+//! it. A REPORT's timestamp is text from the log stream, and application code
+//! can print a line that looks like one: without the window, a line dated
+//! year 9999 or 1970 would make the store run DDL and keep an empty table for
+//! that day forever. Kinesis cannot deliver a live record older than its
+//! retention, so older days only come from backfills (`lamlog ingest` of old
+//! files), which the default partition holds as well as any day.
+//!
+//! The `DEFAULT` partition catches every row whose day has no partition:
+//! times outside the window, and a day pruned while a batch was under way.
+//! Reads go through the parent table, so they see those rows like any other;
+//! prune deletes the old ones row by row (see `prune.rs`). When a day comes
+//! into the window while the default partition already holds rows of it (a
+//! line dated a few days ahead), PostgreSQL refuses to create the partition;
+//! the day's table is then created on its own, those rows moved into it and
+//! the table attached, all in the creating transaction
+//! ([`adopt_from_default`]), so that one early line cannot send a whole day
+//! to the default partition.
 
-use deadpool_postgres::Client;
+use std::collections::BTreeSet;
+
+use deadpool_postgres::{Client, Transaction};
 use lamlog_core::calendar::{civil_from_days, days_from_civil};
 use tokio_postgres::error::SqlState;
 
 use super::failed;
+use crate::store::prune::DEFAULT_STREAM_RETENTION_MS;
 use crate::store::StoreError;
 
 const DAY_MS: i64 = 86_400_000;
+
+/// How long before a batch's receive time a day may still get a partition:
+/// the stream retention of `deploy/template.yaml`, the oldest a live record
+/// can be. A deployment with a longer retention only sends its older days to
+/// the default partition, which costs speed, not correctness.
+const WINDOW_BEFORE_MS: i64 = DEFAULT_STREAM_RETENTION_MS;
+
+/// How long after a batch's receive time a day may get a partition: one day,
+/// so that tomorrow exists before a busy stream needs it.
+const WINDOW_AFTER_MS: i64 = DAY_MS;
 
 /// Serialises partition DDL: "lamlogp" in ASCII.
 const PARTITION_LOCK: i64 = 0x006c_616d_6c6f_6770;
@@ -41,6 +69,24 @@ pub(super) fn day_of(time_ms: i64) -> i64 {
 /// the default partition.
 pub(super) fn has_own_partition(day: i64) -> bool {
     (0..days_from_civil(10_000, 1, 1)).contains(&day)
+}
+
+/// The days that need a partition for REPORTs at `start_times_ms`, in a
+/// batch received at `received_at_ms`: each REPORT's day and the day after,
+/// kept only within `[received − retention, received + 1 day]` (see the
+/// module comment). A hostile timestamp therefore never causes DDL.
+pub(super) fn days_to_create(
+    start_times_ms: impl IntoIterator<Item = i64>,
+    received_at_ms: i64,
+) -> BTreeSet<i64> {
+    let first_day = day_of(received_at_ms.saturating_sub(WINDOW_BEFORE_MS));
+    let last_day = day_of(received_at_ms.saturating_add(WINDOW_AFTER_MS));
+    start_times_ms
+        .into_iter()
+        .map(day_of)
+        .flat_map(|day| [day, day.saturating_add(1)])
+        .filter(|day| (first_day..=last_day).contains(day) && has_own_partition(*day))
+        .collect()
 }
 
 /// `invocations_pYYYYMMDD` for a day.
@@ -95,8 +141,7 @@ pub(super) async fn create(client: &mut Client, days: &[i64]) -> Result<(), Stor
         .map_err(failed("waiting for the partition lock"))?;
     for &day in days.iter().filter(|day| has_own_partition(**day)) {
         let name = partition_name(day);
-        let from_ms = day.saturating_mul(DAY_MS);
-        let to_ms = day.saturating_add(1).saturating_mul(DAY_MS);
+        let (from_ms, to_ms) = bounds(day);
         // The name and the bounds are made here from integers, never from
         // input text, so formatting them into DDL is safe.
         let sql = format!(
@@ -114,10 +159,13 @@ pub(super) async fn create(client: &mut Client, days: &[i64]) -> Result<(), Stor
                 .commit()
                 .await
                 .map_err(failed("creating a partition"))?,
-            Err(error) if error.code() == Some(&SqlState::CHECK_VIOLATION) => savepoint
-                .rollback()
-                .await
-                .map_err(failed("creating a partition"))?,
+            Err(error) if error.code() == Some(&SqlState::CHECK_VIOLATION) => {
+                savepoint
+                    .rollback()
+                    .await
+                    .map_err(failed("creating a partition"))?;
+                adopt_from_default(&mut transaction, day).await?;
+            }
             Err(error) => return Err(failed("creating a partition")(error)),
         }
     }
@@ -125,6 +173,50 @@ pub(super) async fn create(client: &mut Client, days: &[i64]) -> Result<(), Stor
         .commit()
         .await
         .map_err(failed("committing new partitions"))
+}
+
+/// The first instant of `day` and the first of the day after (epoch ms).
+fn bounds(day: i64) -> (i64, i64) {
+    (
+        day.saturating_mul(DAY_MS),
+        day.saturating_add(1).saturating_mul(DAY_MS),
+    )
+}
+
+/// Creates the partition of `day` when the default partition holds rows of
+/// it: a plain table first, the day's rows moved into it out of the default
+/// partition, then attached (PostgreSQL checks, under its lock, that the
+/// default partition holds no more rows of the day). If a batch committed
+/// another row of the day to the default partition in between, the attach
+/// fails and is undone: the rows stay in the default partition, where reads
+/// and prune still find them.
+async fn adopt_from_default(transaction: &mut Transaction<'_>, day: i64) -> Result<(), StoreError> {
+    let name = partition_name(day);
+    let (from_ms, to_ms) = bounds(day);
+    let sql = format!(
+        "CREATE TABLE {name} (LIKE invocations INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
+         WITH moved AS (
+             DELETE FROM invocations_default
+              WHERE start_time_ms >= {from_ms} AND start_time_ms < {to_ms}
+          RETURNING *)
+         INSERT INTO {name} SELECT * FROM moved;
+         ALTER TABLE invocations ATTACH PARTITION {name} FOR VALUES FROM ({from_ms}) TO ({to_ms})"
+    );
+    let savepoint = transaction
+        .savepoint(format!("adopt_{}", day.unsigned_abs()))
+        .await
+        .map_err(failed("adopting a partition"))?;
+    match savepoint.batch_execute(&sql).await {
+        Ok(()) => savepoint
+            .commit()
+            .await
+            .map_err(failed("adopting a partition")),
+        Err(error) if error.code() == Some(&SqlState::CHECK_VIOLATION) => savepoint
+            .rollback()
+            .await
+            .map_err(failed("adopting a partition")),
+        Err(error) => Err(failed("adopting a partition")(error)),
+    }
 }
 
 /// Drops the day partitions that end at or before `cutoff_ms`; returns each

@@ -1,7 +1,8 @@
 //! `write_batch`: one batch, one transaction, a fixed number of round trips.
 //!
-//! 1. **Partitions** for the days of the batch's REPORTs (and the day after)
-//!    are made sure of first, outside the transaction (`partitions.rs`).
+//! 1. **Partitions** for the days of the batch's REPORTs (and the day after),
+//!    those near the time the batch was received, are made sure of first,
+//!    outside the transaction (`partitions.rs`).
 //! 2. **Lock every key** (`locks.rs`): `pg_advisory_xact_lock` on the slot
 //!    (one of `KEY_LOCK_SLOTS`) that the hash of each (account, function,
 //!    request id) falls in, sorted, in one statement. Two writers
@@ -39,7 +40,7 @@
 //! whole or not at all, so a retry starts from a clean state.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use deadpool_postgres::Transaction;
@@ -103,12 +104,12 @@ pub(super) async fn write_batch(
     budget: Option<Duration>,
 ) -> Result<WriteOutcome, StoreError> {
     let incoming = clean_batch(batch.invocations)?;
-    let days: BTreeSet<i64> = incoming
-        .values()
-        .filter_map(|row| row.invocation.start_time_ms)
-        .map(partitions::day_of)
-        .flat_map(|day| [day, day.saturating_add(1)])
-        .collect();
+    let days = partitions::days_to_create(
+        incoming
+            .values()
+            .filter_map(|row| row.invocation.start_time_ms),
+        batch.received_at_ms,
+    );
     store.ensure_days(days).await?;
 
     let mut client = store.client().await?;
@@ -160,7 +161,7 @@ async fn write_in_transaction(
         let existing = read_existing(&transaction, incoming).await?;
         let changes = merge(incoming, &existing, &mut outcome);
         if !changes.is_empty() {
-            write_changes(&transaction, &changes).await?;
+            write_changes(&transaction, &changes, batch.received_at_ms).await?;
             let rows: Vec<rollup::RowChange<'_>> = changes
                 .iter()
                 .map(|change| rollup::RowChange {
@@ -306,20 +307,23 @@ fn merge<'a>(
     changes
 }
 
-/// `COPY`s the changed rows into `lamlog_batch` and applies them.
+/// `COPY`s the changed rows into `lamlog_batch` and applies them; pending
+/// rows take `received_at_ms` as their first-seen time.
 async fn write_changes(
     transaction: &Transaction<'_>,
     changes: &[Change<'_>],
+    received_at_ms: i64,
 ) -> Result<(), StoreError> {
     let columns = rows::column_list("");
     let sink = transaction
         .copy_in(&format!(
-            "COPY lamlog_batch ({columns}, action, old_start_time_ms) FROM STDIN (FORMAT binary)"
+            "COPY lamlog_batch ({columns}, action, old_start_time_ms, first_seen_ms) \
+             FROM STDIN (FORMAT binary)"
         ))
         .await
         .map_err(failed("starting the batch copy"))?;
     let mut types: Vec<Type> = rows::COLUMN_TYPES.to_vec();
-    types.extend([Type::INT2, Type::INT8]);
+    types.extend([Type::INT2, Type::INT8, Type::INT8]);
     let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, &types));
     for change in changes {
         let row = SqlRow::new(&change.merged)?;
@@ -328,6 +332,7 @@ async fn write_changes(
         let mut values: Vec<&(dyn ToSql + Sync)> = row.values().to_vec();
         values.push(&action);
         values.push(&old_start_time_ms);
+        values.push(&received_at_ms);
         writer
             .as_mut()
             .write(&values)
@@ -401,8 +406,8 @@ fn statements() -> [String; 5] {
              ON CONFLICT DO NOTHING"
         ),
         format!(
-            "INSERT INTO pending_invocations ({columns})
-             SELECT {from_batch} FROM lamlog_batch b
+            "INSERT INTO pending_invocations ({columns}, first_seen_ms)
+             SELECT {from_batch}, b.first_seen_ms FROM lamlog_batch b
               WHERE b.action = 0 AND b.start_time_ms IS NULL
               ORDER BY b.account, b.function, b.request_id
              ON CONFLICT DO NOTHING"
@@ -417,7 +422,9 @@ fn statements() -> [String; 5] {
               WHERE b.action = 1 AND {same_key} AND t.start_time_ms = b.old_start_time_ms"
         ),
         format!(
-            "UPDATE pending_invocations t SET ({assignments}) = ({new_values})
+            "UPDATE pending_invocations t
+                SET ({assignments}) = ({new_values}),
+                    first_seen_ms = LEAST(t.first_seen_ms, b.first_seen_ms)
                FROM lamlog_batch b
               WHERE b.action = 3 AND {same_key}"
         ),

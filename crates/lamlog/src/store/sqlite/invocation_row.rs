@@ -27,9 +27,9 @@ const UPSERT_INVOCATION: &str = "
         billed_duration_ms, memory_size_mb, max_memory_used_mb, init_duration_ms,
         restore_duration_ms, billed_restore_duration_ms, xray_trace_id, timeout_seconds,
         cold_start, status, status_flags, error_type, enriched, tenant, architecture, region,
-        cost_usd)
+        cost_usd, first_seen_ms)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-            ?20, ?21, ?22, ?23, ?24)
+            ?20, ?21, ?22, ?23, ?24, ?25)
     ON CONFLICT (account, function, request_id) DO UPDATE SET
         log_group = excluded.log_group,
         version = excluded.version,
@@ -51,7 +51,8 @@ const UPSERT_INVOCATION: &str = "
         tenant = excluded.tenant,
         architecture = excluded.architecture,
         region = excluded.region,
-        cost_usd = excluded.cost_usd";
+        cost_usd = excluded.cost_usd,
+        first_seen_ms = MIN(COALESCE(first_seen_ms, excluded.first_seen_ms), excluded.first_seen_ms)";
 
 /// The stored row with `key`, if there is one.
 pub(super) fn select(
@@ -106,10 +107,12 @@ fn from_row(key: &InvocationKey, row: &Row<'_>) -> rusqlite::Result<StoredInvoca
     })
 }
 
-/// Inserts `row`, or replaces every column of the row with its key.
+/// Inserts `row`, or replaces every column of the row with its key; the
+/// first-seen time keeps the earliest of the stored one and `received_at_ms`.
 pub(super) fn upsert(
     transaction: &Transaction<'_>,
     row: &StoredInvocation,
+    received_at_ms: i64,
 ) -> Result<(), StoreError> {
     let mut statement = transaction
         .prepare_cached(UPSERT_INVOCATION)
@@ -141,6 +144,7 @@ pub(super) fn upsert(
             row.architecture.as_str(),
             row.region,
             row.cost_usd,
+            received_at_ms,
         ])
         .map_err(failed("writing invocations"))?;
     Ok(())

@@ -11,7 +11,8 @@
 //! How a batch is written lives in `write.rs` (one `BEGIN IMMEDIATE`
 //! transaction, merge-by-key, alerts), `rollup.rs` (rollups) and
 //! `windows.rs` (watermarks, window alerts); how it is read back
-//! lives in `read.rs` (summaries, minute rows and the canonical dump).
+//! lives in `read.rs` (summaries, minute rows and the canonical dump); how
+//! old rows go lives in `prune.rs`.
 //!
 //! The connection runs in WAL mode with `synchronous=NORMAL`: a crash can lose
 //! the last committed batches but never corrupts the file, and Kinesis or the
@@ -34,6 +35,7 @@ use crate::store::{
 mod alerts;
 mod invocation_row;
 mod outbox;
+mod prune;
 mod read;
 mod rollup;
 #[cfg(test)]
@@ -68,10 +70,14 @@ const MIGRATIONS: &[Migration] = &[
         version: 2,
         sql: include_str!("migrations/0002_alert_outbox.sql"),
     },
+    Migration {
+        version: 3,
+        sql: include_str!("migrations/0003_pending_first_seen.sql"),
+    },
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// A [`Store`] in one SQLite database.
 #[derive(Debug)]
@@ -87,20 +93,6 @@ impl SqliteStore {
             StoreError::Connection(format!("opening {}: {error}", path.display()))
         })?;
         SqliteStore::with_connection(connection)
-    }
-
-    /// Deletes invocations that started before `cutoff_ms`, keeping rollups,
-    /// alerts, dead letters and rows still waiting for their REPORT. Returns
-    /// how many rows went.
-    pub fn prune_before(&mut self, cutoff_ms: i64) -> Result<u64, StoreError> {
-        let deleted = self
-            .connection
-            .execute(
-                "DELETE FROM invocations WHERE start_time_ms < ?1",
-                [cutoff_ms],
-            )
-            .map_err(failed("pruning invocations"))?;
-        Ok(deleted as u64)
     }
 
     /// A fresh database in memory, for tests and one-off runs.

@@ -95,7 +95,7 @@ fn write_invocation(
             merged
         }
     };
-    invocation_row::upsert(transaction, &merged)?;
+    invocation_row::upsert(transaction, &merged, batch.received_at_ms)?;
     let invocation = &merged.invocation;
     let old_contribution = existing
         .as_ref()
