@@ -27,6 +27,7 @@ use std::borrow::Cow;
 use memchr::memchr;
 
 use super::fields::{skip_separators, split_token};
+use super::levels::is_error_level;
 use super::{json, text, LogLine};
 
 /// Levels are short upper-case words: `INFO`, `WARNING`, `CRITICAL`, …
@@ -48,13 +49,6 @@ pub(super) fn parse_leveled(line: &str) -> LogLine<'_> {
     } else {
         LogLine::Other
     }
-}
-
-/// The levels that make an application line an error, in any letter case.
-pub(super) fn is_error_level(level: &str) -> bool {
-    ["ERROR", "FATAL", "CRITICAL"]
-        .iter()
-        .any(|error| level.eq_ignore_ascii_case(error))
 }
 
 /// Node prints `undefined` where an init-phase line has no request.

@@ -30,7 +30,7 @@ use serde::de::value::MapAccessDeserializer;
 use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use super::app::is_error_level;
+use super::levels::is_error_level;
 use super::text::parse_status;
 use super::{LogLine, Report};
 

@@ -29,6 +29,7 @@ use serde::Serialize;
 mod app;
 mod fields;
 mod json;
+mod levels;
 mod oom;
 #[cfg(test)]
 mod tests;
