@@ -396,7 +396,7 @@ fn fold(
             counts.app += 1;
             counts.app_errors += 1;
         }
-        LogLine::Other => counts.other += 1,
+        LogLine::Other { .. } => counts.other += 1,
         _ => counts.platform += 1,
     }
     let Some(request_id) = request_id_of(line) else {

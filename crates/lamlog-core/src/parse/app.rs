@@ -28,7 +28,12 @@ use memchr::memchr;
 
 use super::fields::{skip_separators, split_token};
 use super::levels::is_error_level;
-use super::{json, text, LogLine};
+use super::{json, text, LogLine, OtherReason};
+
+/// What every application line that does not read becomes.
+const UNRECOGNISED: LogLine<'static> = LogLine::Other {
+    reason: OtherReason::Unrecognised,
+};
 
 /// Levels are short upper-case words: `INFO`, `WARNING`, `CRITICAL`, …
 fn is_level_word(word: &str) -> bool {
@@ -47,7 +52,7 @@ pub(super) fn parse_leveled(line: &str) -> LogLine<'_> {
     if known && !rest.is_empty() {
         app_line(None, Some(Cow::Borrowed(level)), None)
     } else {
-        LogLine::Other
+        UNRECOGNISED
     }
 }
 
@@ -79,11 +84,11 @@ pub(super) fn parse_python(line: &str) -> LogLine<'_> {
     // The level is short: look for `]` in the first bytes only, not the line.
     let head = &line.as_bytes()[..line.len().min(18)];
     let Some(close) = memchr(b']', head) else {
-        return LogLine::Other;
+        return UNRECOGNISED;
     };
     let level = &line[1..close];
     if !is_level_word(level) {
-        return LogLine::Other;
+        return UNRECOGNISED;
     }
     let after = &line[close + 1..];
     match after.as_bytes().first() {
@@ -101,7 +106,7 @@ pub(super) fn parse_python(line: &str) -> LogLine<'_> {
             };
             app_line(None, Some(Cow::Borrowed(level)), error_type)
         }
-        _ => LogLine::Other,
+        _ => UNRECOGNISED,
     }
 }
 
@@ -172,16 +177,16 @@ pub(super) fn parse_timestamped(line: &str) -> LogLine<'_> {
         return if is_clock(clock) && !after_clock.is_empty() {
             parse_spaced(after_clock)
         } else {
-            LogLine::Other
+            UNRECOGNISED
         };
     }
     if !is_iso_timestamp(timestamp) {
-        return LogLine::Other;
+        return UNRECOGNISED;
     }
     match rest.as_bytes().first() {
         Some(b'\t') => parse_node(&rest[1..]),
         Some(_) => parse_spaced(rest),
-        None => LogLine::Other,
+        None => UNRECOGNISED,
     }
 }
 
@@ -190,7 +195,7 @@ fn parse_node(rest: &str) -> LogLine<'_> {
     let (request_id, rest) = rest.split_once('\t').unwrap_or((rest, ""));
     let request_id = request_id_of(request_id.trim_matches(|c: char| c.is_ascii_whitespace()));
     if let Some(tail) = rest.strip_prefix("Task ") {
-        if let Some(timeout_seconds) = text::parse_timeout_tail(tail) {
+        if let Ok(timeout_seconds) = text::parse_timeout_tail(tail) {
             return LogLine::Timeout {
                 request_id,
                 timeout_seconds,
@@ -228,7 +233,7 @@ fn parse_spaced(rest: &str) -> LogLine<'_> {
     let (request_id, rest) = split_token(skip_separators(rest));
     let rest = skip_separators(rest);
     if let Some(tail) = rest.strip_prefix("Task ") {
-        if let Some(timeout_seconds) = text::parse_timeout_tail(tail) {
+        if let Ok(timeout_seconds) = text::parse_timeout_tail(tail) {
             return LogLine::Timeout {
                 request_id: request_id_of(request_id),
                 timeout_seconds,
@@ -240,7 +245,7 @@ fn parse_spaced(rest: &str) -> LogLine<'_> {
     // that `<ts> INFO started` is not filed under request `INFO`.
     let looks_like_id = request_id.bytes().any(|byte| byte.is_ascii_digit());
     if !looks_like_id || is_level_word(request_id) {
-        return LogLine::Other;
+        return UNRECOGNISED;
     }
     let (level, _) = split_token(rest);
     let level = is_level_word(level).then_some(Cow::Borrowed(level));
@@ -263,8 +268,8 @@ mod tests {
         );
         let line = "[CRITICAL]\t2020-01-31T22:12:58.534Z\t1c8d\tboom\n";
         assert!(matches!(parse_python(line), LogLine::AppError { .. }));
-        assert_eq!(parse_python("[not a level] text"), LogLine::Other);
-        assert_eq!(parse_python("["), LogLine::Other);
+        assert_eq!(parse_python("[not a level] text"), UNRECOGNISED);
+        assert_eq!(parse_python("["), UNRECOGNISED);
     }
 
     #[test]
@@ -328,9 +333,9 @@ mod tests {
         ));
         assert_eq!(
             parse_leveled("REPORT invalid report log line"),
-            LogLine::Other
+            UNRECOGNISED
         );
-        assert_eq!(parse_leveled("INFO"), LogLine::Other);
+        assert_eq!(parse_leveled("INFO"), UNRECOGNISED);
     }
 
     #[test]
@@ -343,20 +348,17 @@ mod tests {
                 level: Some(Cow::Borrowed("INFO")),
             }
         );
-        assert_eq!(parse_timestamped("2026-11-01 started"), LogLine::Other);
-        assert_eq!(parse_timestamped("2026-11-01 00:00:07"), LogLine::Other);
+        assert_eq!(parse_timestamped("2026-11-01 started"), UNRECOGNISED);
+        assert_eq!(parse_timestamped("2026-11-01 00:00:07"), UNRECOGNISED);
     }
 
     #[test]
     fn spaced_lines_need_an_id_like_token() {
         assert_eq!(
             parse_timestamped("2024-01-01T00:00:00Z INFO service started"),
-            LogLine::Other
+            UNRECOGNISED
         );
-        assert_eq!(
-            parse_timestamped("2024-01-01 00:00:00 hello"),
-            LogLine::Other
-        );
-        assert_eq!(parse_timestamped("2024"), LogLine::Other);
+        assert_eq!(parse_timestamped("2024-01-01 00:00:00 hello"), UNRECOGNISED);
+        assert_eq!(parse_timestamped("2024"), UNRECOGNISED);
     }
 }

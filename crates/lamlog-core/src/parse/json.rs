@@ -18,8 +18,12 @@
 //! value is therefore read as a [`Scalar`] or a [`Nested`] object, which
 //! accept every JSON value and only say what they got; deciding what is
 //! acceptable happens afterwards, per shape. A `platform.report` whose
-//! figures have the wrong type is [`LogLine::Other`], never a half-filled
-//! report.
+//! figures have the wrong type is [`LogLine::Other`] (`unparsable_platform_line`),
+//! never a half-filled report; one whose figures are numbers Lambda cannot
+//! produce (negative, or too large for their type) is `figure_out_of_range`.
+//! Other platform records become [`LogLine::PlatformJson`], which keeps only
+//! the request id and status, so their remaining identifiers and durations
+//! are held to [`super::bounds`] here, where they are still in sight.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -30,9 +34,13 @@ use serde::de::value::MapAccessDeserializer;
 use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
+use super::bounds;
 use super::levels::is_error_level;
 use super::text::parse_status;
-use super::{LogLine, Report};
+use super::{LogLine, OtherReason, Report};
+
+const UNPARSABLE: OtherReason = OtherReason::UnparsablePlatformLine;
+const OUT_OF_RANGE: OtherReason = OtherReason::FigureOutOfRange;
 
 /// One JSON value of a key we read, whatever its type.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,8 +60,9 @@ enum Nested<T> {
     NotObject,
 }
 
-/// Reads an optional figure: absent is `Ok(None)`, a wrong type is `Err`.
-type Figure<T> = Result<Option<T>, ()>;
+/// Reads an optional figure: absent is `Ok(None)`, a wrong type or a number
+/// that cannot be one is `Err` with the reason.
+type Figure<T> = Result<Option<T>, OtherReason>;
 
 impl<'a> Scalar<'a> {
     fn as_str(&self) -> Option<&str> {
@@ -71,31 +80,39 @@ impl<'a> Scalar<'a> {
     }
 }
 
-/// A non-negative decimal (durations in ms).
+/// A decimal (durations in ms). Any number reads; whether it is one Lambda
+/// can report (not negative, not absurd) is for [`bounds`] to say.
 fn decimal(value: Option<&Scalar<'_>>) -> Figure<f64> {
     match value {
         None => Ok(None),
-        Some(Scalar::Float(number)) if *number >= 0.0 => Ok(Some(*number)),
+        Some(Scalar::Float(number)) => Ok(Some(*number)),
         // JSON writers print `1234` for a float that happens to be whole.
+        // Rounding past 2^53 does not matter: such a figure is out of range.
         Some(Scalar::Unsigned(number)) => Ok(Some(*number as f64)),
-        Some(_) => Err(()),
+        Some(Scalar::Signed(number)) => Ok(Some(*number as f64)),
+        Some(_) => Err(UNPARSABLE),
     }
 }
 
-/// A whole number (billed ms, MB); `12.0` is accepted, `12.5` is not.
+/// 2^53: below it every whole `f64` is an exact integer.
+const EXACT_WHOLE_F64: f64 = 9_007_199_254_740_992.0;
+
+/// A whole number (billed ms, MB); `12.0` is accepted, `12.5` is not. A
+/// negative number, or one too large for `T`, is out of range.
 fn whole<T: TryFrom<u64>>(value: Option<&Scalar<'_>>) -> Figure<T> {
     let number = match value {
         None => return Ok(None),
         Some(Scalar::Unsigned(number)) => *number,
-        // Below 2^53 every whole f64 is exact, so the cast loses nothing.
-        Some(Scalar::Float(number))
-            if *number >= 0.0 && number.fract() == 0.0 && *number < 9_007_199_254_740_992.0 =>
-        {
-            *number as u64
+        Some(Scalar::Signed(_)) => return Err(OUT_OF_RANGE),
+        Some(Scalar::Float(number)) if number.fract() != 0.0 || !number.is_finite() => {
+            return Err(UNPARSABLE)
         }
-        Some(_) => return Err(()),
+        // Below 2^53 every whole f64 is exact, so the cast loses nothing.
+        Some(Scalar::Float(number)) if (0.0..EXACT_WHOLE_F64).contains(number) => *number as u64,
+        Some(Scalar::Float(_)) => return Err(OUT_OF_RANGE),
+        Some(_) => return Err(UNPARSABLE),
     };
-    T::try_from(number).map(Some).map_err(|_| ())
+    T::try_from(number).map(Some).map_err(|_| OUT_OF_RANGE)
 }
 
 /// The top-level keys of every JSON shape we tell apart.
@@ -128,6 +145,16 @@ struct Record<'a> {
     metrics: Option<Nested<Metrics<'a>>>,
     #[serde(default, borrow)]
     tracing: Option<Nested<Tracing<'a>>>,
+    /// `platform.start`: the function version.
+    #[serde(default, borrow)]
+    version: Option<Scalar<'a>>,
+    /// `platform.initStart`: the function version.
+    #[serde(rename = "functionVersion", default, borrow)]
+    function_version: Option<Scalar<'a>>,
+    #[serde(rename = "runtimeVersion", default, borrow)]
+    runtime_version: Option<Scalar<'a>>,
+    #[serde(rename = "runtimeVersionArn", default, borrow)]
+    runtime_version_arn: Option<Scalar<'a>>,
 }
 
 /// `record.metrics` of `platform.report`.
@@ -161,7 +188,9 @@ struct Tracing<'a> {
 /// Parses a message whose first byte is `{`.
 pub(super) fn parse_json(line: &str) -> LogLine<'_> {
     let Ok(document) = serde_json::from_str::<Document<'_>>(line) else {
-        return LogLine::Other;
+        return LogLine::Other {
+            reason: OtherReason::Unrecognised,
+        };
     };
     let is_platform = document
         .record_type
@@ -194,12 +223,15 @@ fn platform_line(document: Document<'_>) -> LogLine<'_> {
         if let Some(record) = &record {
             match report(record) {
                 Ok(Some(report)) => return LogLine::Report(report),
-                // Figures of the wrong type: we misread the record.
-                Err(()) => return LogLine::Other,
+                // Figures of the wrong type, or numbers no figure can be.
+                Err(reason) => return LogLine::Other { reason },
                 // No request id or no duration: still a platform record.
                 Ok(None) => {}
             }
         }
+    }
+    if let Some(reason) = record.as_ref().and_then(record_violation) {
+        return LogLine::Other { reason };
     }
     let (request_id, status) = match record {
         Some(record) => (
@@ -215,9 +247,43 @@ fn platform_line(document: Document<'_>) -> LogLine<'_> {
     }
 }
 
+/// Why a platform record that is no report is past a bound: an identifier
+/// too long, or a duration Lambda cannot report. Figures of the wrong type
+/// are let be, since nothing reads them.
+fn record_violation(record: &Record<'_>) -> Option<OtherReason> {
+    let ids = [
+        &record.request_id,
+        &record.version,
+        &record.function_version,
+        &record.runtime_version,
+        &record.runtime_version_arn,
+    ];
+    let ids_fit = ids
+        .into_iter()
+        .filter_map(|id| id.as_ref().and_then(Scalar::as_str))
+        .all(bounds::id_fits);
+    if !ids_fit {
+        return Some(OtherReason::IdTooLong);
+    }
+    let Some(Nested::Object(metrics)) = &record.metrics else {
+        return None;
+    };
+    let durations = [
+        &metrics.duration_ms,
+        &metrics.init_duration_ms,
+        &metrics.restore_duration_ms,
+    ];
+    let durations_ok = durations.into_iter().all(|duration| {
+        decimal(duration.as_ref()).map_or(true, |duration_ms| {
+            duration_ms.is_none_or(bounds::duration_in_range)
+        })
+    });
+    (!durations_ok).then_some(OUT_OF_RANGE)
+}
+
 /// Reads a `platform.report` record: `Ok(None)` when it lacks its request id
-/// or duration, `Err` when a figure has the wrong type.
-fn report<'a>(record: &Record<'a>) -> Result<Option<Report<'a>>, ()> {
+/// or duration, `Err` when a figure has the wrong type or cannot be one.
+fn report<'a>(record: &Record<'a>) -> Result<Option<Report<'a>>, OtherReason> {
     let request_id = record
         .request_id
         .clone()
@@ -318,7 +384,9 @@ fn app_line(document: Document<'_>) -> LogLine<'_> {
     } else if level.is_some() || request_id.is_some() {
         LogLine::App { request_id, level }
     } else {
-        LogLine::Other
+        LogLine::Other {
+            reason: OtherReason::Unrecognised,
+        }
     }
 }
 
