@@ -321,3 +321,6 @@ pub fn window_alert(
         ),
     })
 }
+
+#[cfg(test)]
+mod tests;
