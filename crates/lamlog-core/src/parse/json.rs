@@ -26,15 +26,12 @@
 //! are held to [`super::bounds`] here, where they are still in sight.
 
 use std::borrow::Cow;
-use std::fmt;
-use std::marker::PhantomData;
 use std::ops::Range;
 
-use serde::de::value::MapAccessDeserializer;
-use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 use super::bounds;
+use super::json_value::{Nested, Scalar};
 use super::levels::is_error_level;
 use super::text::parse_status;
 use super::{LogLine, OtherReason, Report};
@@ -42,43 +39,9 @@ use super::{LogLine, OtherReason, Report};
 const UNPARSABLE: OtherReason = OtherReason::UnparsablePlatformLine;
 const OUT_OF_RANGE: OtherReason = OtherReason::FigureOutOfRange;
 
-/// One JSON value of a key we read, whatever its type.
-#[derive(Debug, Clone, PartialEq)]
-enum Scalar<'a> {
-    Str(Cow<'a, str>),
-    Unsigned(u64),
-    Signed(i64),
-    Float(f64),
-    /// `true`, `false`, an array or an object: never what we read a key for.
-    Unusable,
-}
-
-/// An object value, or the note that the value was not an object.
-#[derive(Debug, Clone, PartialEq)]
-enum Nested<T> {
-    Object(T),
-    NotObject,
-}
-
 /// Reads an optional figure: absent is `Ok(None)`, a wrong type or a number
 /// that cannot be one is `Err` with the reason.
 type Figure<T> = Result<Option<T>, OtherReason>;
-
-impl<'a> Scalar<'a> {
-    fn as_str(&self) -> Option<&str> {
-        match self {
-            Scalar::Str(text) => Some(text),
-            _ => None,
-        }
-    }
-
-    fn into_cow(self) -> Option<Cow<'a, str>> {
-        match self {
-            Scalar::Str(text) => Some(text),
-            _ => None,
-        }
-    }
-}
 
 /// A decimal (durations in ms). Any number reads; whether it is one Lambda
 /// can report (not negative, not absurd) is for [`bounds`] to say.
@@ -387,116 +350,5 @@ fn app_line(document: Document<'_>) -> LogLine<'_> {
         LogLine::Other {
             reason: OtherReason::Unrecognised,
         }
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ScalarVisitor(PhantomData))
-    }
-}
-
-struct ScalarVisitor<'a>(PhantomData<&'a ()>);
-
-impl<'de: 'a, 'a> Visitor<'de> for ScalarVisitor<'a> {
-    type Value = Scalar<'a>;
-
-    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("any JSON value")
-    }
-
-    fn visit_borrowed_str<E>(self, value: &'de str) -> Result<Self::Value, E> {
-        Ok(Scalar::Str(Cow::Borrowed(value)))
-    }
-
-    fn visit_str<E>(self, value: &str) -> Result<Self::Value, E> {
-        Ok(Scalar::Str(Cow::Owned(value.to_owned())))
-    }
-
-    fn visit_string<E>(self, value: String) -> Result<Self::Value, E> {
-        Ok(Scalar::Str(Cow::Owned(value)))
-    }
-
-    fn visit_u64<E>(self, value: u64) -> Result<Self::Value, E> {
-        Ok(Scalar::Unsigned(value))
-    }
-
-    fn visit_i64<E>(self, value: i64) -> Result<Self::Value, E> {
-        Ok(Scalar::Signed(value))
-    }
-
-    fn visit_f64<E>(self, value: f64) -> Result<Self::Value, E> {
-        Ok(Scalar::Float(value))
-    }
-
-    fn visit_bool<E>(self, _value: bool) -> Result<Self::Value, E> {
-        Ok(Scalar::Unusable)
-    }
-
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Scalar::Unusable)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Scalar::Unusable)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Scalar::Unusable)
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Nested<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(NestedVisitor(PhantomData))
-    }
-}
-
-struct NestedVisitor<T>(PhantomData<T>);
-
-impl<'de, T: Deserialize<'de>> Visitor<'de> for NestedVisitor<T> {
-    type Value = Nested<T>;
-
-    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("any JSON value")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        T::deserialize(MapAccessDeserializer::new(map)).map(Nested::Object)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Nested::NotObject)
-    }
-
-    fn visit_borrowed_str<E>(self, _value: &'de str) -> Result<Self::Value, E> {
-        Ok(Nested::NotObject)
-    }
-
-    fn visit_str<E>(self, _value: &str) -> Result<Self::Value, E> {
-        Ok(Nested::NotObject)
-    }
-
-    fn visit_u64<E>(self, _value: u64) -> Result<Self::Value, E> {
-        Ok(Nested::NotObject)
-    }
-
-    fn visit_i64<E>(self, _value: i64) -> Result<Self::Value, E> {
-        Ok(Nested::NotObject)
-    }
-
-    fn visit_f64<E>(self, _value: f64) -> Result<Self::Value, E> {
-        Ok(Nested::NotObject)
-    }
-
-    fn visit_bool<E>(self, _value: bool) -> Result<Self::Value, E> {
-        Ok(Nested::NotObject)
-    }
-
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Nested::NotObject)
     }
 }

@@ -36,6 +36,7 @@ mod app;
 pub mod bounds;
 mod fields;
 mod json;
+mod json_value;
 mod levels;
 mod oom;
 #[cfg(test)]
