@@ -427,6 +427,12 @@ fn failure_status(status: Option<&str>) -> Option<Status> {
 
 const OUT_OF_MEMORY_ERROR_TYPE: &str = "Runtime.OutOfMemory";
 
+/// The error type Lambda gives an invocation whose runtime process exited.
+/// A REPORT that carries it is evidence of a crash on its own: the
+/// `Runtime exited` line may be in another batch, or absent altogether (the
+/// JSON log format has no such line).
+const EXIT_ERROR_TYPE: &str = "Runtime.ExitError";
+
 /// Folds one line's evidence into an invocation, in place. Each field moves
 /// by the same join as [`Invocation::merge`], so applying lines one by one
 /// and merging batches give the same result.
@@ -477,6 +483,9 @@ fn apply(invocation: &mut Invocation, timestamp_ms: Option<i64>, line: &LogLine<
                 Some(ReportStatus::Timeout) => invocation.raise(Status::Timeout, error_type),
                 Some(ReportStatus::Error) if error_type == Some(OUT_OF_MEMORY_ERROR_TYPE) => {
                     invocation.raise(Status::Oom, error_type)
+                }
+                Some(ReportStatus::Error) if error_type == Some(EXIT_ERROR_TYPE) => {
+                    invocation.raise(Status::Crash, error_type)
                 }
                 Some(ReportStatus::Error) => invocation.raise(Status::Error, error_type),
                 Some(ReportStatus::Success) | None => {}

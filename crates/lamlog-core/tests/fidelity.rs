@@ -1,0 +1,97 @@
+//! Shapes whose meaning is easy to get wrong, read the way they are written:
+//!
+//! - a REPORT or `platform.report` with error type `Runtime.ExitError` says
+//!   the runtime process exited, which is a crash, in either format and with
+//!   no separate "Runtime exited" line.
+
+use lamlog_core::assemble::{Assembler, Invocation, Status};
+use lamlog_core::parse::parse;
+use serde_json::json;
+
+/// Assembles `messages` as one log stream and returns its invocations.
+fn assemble(messages: &[String]) -> Vec<Invocation> {
+    let mut assembler = Assembler::new();
+    for (index, message) in messages.iter().enumerate() {
+        let time_ms = 1_700_000_000_000 + index as i64;
+        assembler.add_line(
+            "123456789012",
+            "/aws/lambda/fn",
+            Some(time_ms),
+            &parse(message),
+        );
+    }
+    assembler.finish().0
+}
+
+/// The one invocation of `messages`, with its status and error type.
+fn outcome(messages: &[String]) -> (Status, Option<String>) {
+    let invocations = assemble(messages);
+    assert_eq!(invocations.len(), 1, "{invocations:?}");
+    (invocations[0].status(), invocations[0].error_type.clone())
+}
+
+fn text_report(status: &str) -> String {
+    format!("REPORT RequestId: r-1\tDuration: 12.00 ms\tBilled Duration: 12 ms\tMemory Size: 128 MB\tMax Memory Used: 60 MB\t{status}\n")
+}
+
+fn json_report(status: &str, error_type: Option<&str>) -> String {
+    let mut record = json!({
+        "requestId": "r-1",
+        "status": status,
+        "metrics": {"durationMs": 12.0, "billedDurationMs": 12, "memorySizeMB": 128, "maxMemoryUsedMB": 60},
+    });
+    if let Some(error_type) = error_type {
+        record["errorType"] = json!(error_type);
+    }
+    json!({"time": "2024-05-20T16:29:45.022Z", "type": "platform.report", "record": record})
+        .to_string()
+}
+
+const EXIT_ERROR: &str = "Runtime.ExitError";
+
+#[test]
+fn a_text_report_with_runtime_exit_error_is_a_crash() {
+    let report = text_report("Status: error\tError Type: Runtime.ExitError");
+    assert_eq!(
+        outcome(&[report]),
+        (Status::Crash, Some(EXIT_ERROR.to_owned()))
+    );
+}
+
+#[test]
+fn a_json_report_with_runtime_exit_error_is_a_crash() {
+    for status in ["error", "failure"] {
+        let report = json_report(status, Some(EXIT_ERROR));
+        assert_eq!(
+            outcome(&[report]),
+            (Status::Crash, Some(EXIT_ERROR.to_owned())),
+            "{status}"
+        );
+    }
+}
+
+#[test]
+fn both_formats_agree_and_other_error_types_keep_their_status() {
+    let text = outcome(&[text_report("Status: error\tError Type: Runtime.ExitError")]);
+    let json = outcome(&[json_report("error", Some(EXIT_ERROR))]);
+    assert_eq!(text, json);
+    assert_eq!(
+        outcome(&[json_report("error", Some("Runtime.OutOfMemory"))]).0,
+        Status::Oom
+    );
+    assert_eq!(
+        outcome(&[json_report("error", Some("Runtime.Unknown"))]).0,
+        Status::Error
+    );
+    assert_eq!(
+        outcome(&[text_report("Status: error\tError Type: Runtime.Unknown")]).0,
+        Status::Error
+    );
+    // A crash line that says the process was killed still means out of memory.
+    let killed =
+        "RequestId: r-1 Error: Runtime exited with error: signal: killed\nRuntime.ExitError\n";
+    assert_eq!(
+        outcome(&[json_report("error", Some(EXIT_ERROR)), killed.to_owned()]).0,
+        Status::Oom
+    );
+}
