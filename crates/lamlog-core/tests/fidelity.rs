@@ -2,11 +2,14 @@
 //!
 //! - a REPORT or `platform.report` with error type `Runtime.ExitError` says
 //!   the runtime process exited, which is a crash, in either format and with
-//!   no separate "Runtime exited" line.
+//!   no separate "Runtime exited" line;
+//! - the .NET runtime writes its levels in lower case, in its own words
+//!   (`trce`, `dbug`, `info`, `warn`, `fail`, `crit`), and `fail` and `crit`
+//!   are errors.
 
 use lamlog_core::assemble::{Assembler, Invocation, Status};
 use lamlog_core::parse::parse;
-use serde_json::json;
+use serde_json::{json, Value};
 
 /// Assembles `messages` as one log stream and returns its invocations.
 fn assemble(messages: &[String]) -> Vec<Invocation> {
@@ -28,6 +31,10 @@ fn outcome(messages: &[String]) -> (Status, Option<String>) {
     let invocations = assemble(messages);
     assert_eq!(invocations.len(), 1, "{invocations:?}");
     (invocations[0].status(), invocations[0].error_type.clone())
+}
+
+fn parsed(message: &str) -> Value {
+    serde_json::to_value(parse(message)).expect("a LogLine always serialises")
 }
 
 fn text_report(status: &str) -> String {
@@ -94,4 +101,35 @@ fn both_formats_agree_and_other_error_types_keep_their_status() {
         outcome(&[json_report("error", Some(EXIT_ERROR)), killed.to_owned()]).0,
         Status::Oom
     );
+}
+
+/// A .NET line: `<time>\t<request id>\t<level>\t<message>`.
+fn dotnet_line(level: &str) -> String {
+    format!("2024-05-20T16:29:45.009Z\tr-2\t{level}\tOrderService: something happened\n")
+}
+
+#[test]
+fn dotnet_levels_are_levels() {
+    for level in ["trce", "dbug", "info", "warn"] {
+        let line = parsed(&dotnet_line(level));
+        assert_eq!(line["kind"], "app", "{level}: {line}");
+        assert_eq!(line["level"], level, "{level}: {line}");
+        assert_eq!(line["request_id"], "r-2", "{level}: {line}");
+    }
+}
+
+#[test]
+fn dotnet_fail_and_crit_are_errors() {
+    for level in ["fail", "crit"] {
+        let line = parsed(&dotnet_line(level));
+        assert_eq!(line["kind"], "app_error", "{level}: {line}");
+        assert_eq!(line["level"], level, "{level}: {line}");
+        let report = text_report("");
+        let report = report.replace("r-1", "r-2");
+        assert_eq!(
+            outcome(&[dotnet_line(level), report]).0,
+            Status::Error,
+            "{level}"
+        );
+    }
 }

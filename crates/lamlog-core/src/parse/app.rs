@@ -15,6 +15,8 @@
 //!   the message is `Invoke Error \t{json}`, `Uncaught Exception \t{json}` or
 //!   `Unhandled Promise Rejection \t{json}`, and the error type is the JSON's
 //!   `errorType`. Init crashes print the request id as `undefined`.
+//! - .NET: the same layout, with the level as a lower-case label (`info`,
+//!   `fail`, …; see `levels`).
 //! - `<ts> <request id> Task timed out after N seconds`, space separated, and
 //!   other space-separated `<ts> <request id> …` lines such as Node's
 //!   `FATAL ERROR: … JavaScript heap out of memory`.
@@ -27,18 +29,13 @@ use std::borrow::Cow;
 use memchr::memchr;
 
 use super::fields::{skip_separators, split_token};
-use super::levels::is_error_level;
+use super::levels::{is_error_level, is_level_word};
 use super::{json, text, LogLine, OtherReason};
 
 /// What every application line that does not read becomes.
 const UNRECOGNISED: LogLine<'static> = LogLine::Other {
     reason: OtherReason::Unrecognised,
 };
-
-/// Levels are short upper-case words: `INFO`, `WARNING`, `CRITICAL`, …
-fn is_level_word(word: &str) -> bool {
-    (1..=16).contains(&word.len()) && word.bytes().all(|byte| byte.is_ascii_uppercase())
-}
 
 /// `INFO something happened`: a line that opens with a log level and nothing
 /// else to go by (Rust's `tracing` default format, many plain loggers). Only
