@@ -5,7 +5,10 @@
 //!   no separate "Runtime exited" line;
 //! - the .NET runtime writes its levels in lower case, in its own words
 //!   (`trce`, `dbug`, `info`, `warn`, `fail`, `crit`), and `fail` and `crit`
-//!   are errors.
+//!   are errors;
+//! - an error document cut short (CloudWatch keeps at most 256 KB of an
+//!   event, and a stack trace is long) still names its `errorType` when that
+//!   field came before the cut.
 
 use lamlog_core::assemble::{Assembler, Invocation, Status};
 use lamlog_core::parse::parse;
@@ -132,4 +135,46 @@ fn dotnet_fail_and_crit_are_errors() {
             "{level}"
         );
     }
+}
+
+/// Node's handler error line, with its JSON document cut after `keep` bytes.
+fn node_invoke_error(document: &str, keep: usize) -> String {
+    format!(
+        "2024-05-20T16:29:45.009Z\tr-3\tERROR\tInvoke Error \t{}",
+        &document[..keep]
+    )
+}
+
+const NODE_ERROR: &str = r#"{"errorType":"TypeError","errorMessage":"x is not a function","stack":["TypeError: x is not a function","    at Runtime.handler (file:///var/task/index.mjs:3:5)","    at Runtime.handleOnceNonStreaming (file:///var/runtime/index.mjs:1173:29)"]}"#;
+
+#[test]
+fn a_node_error_cut_in_its_stack_keeps_its_error_type() {
+    let cut_in_stack = NODE_ERROR.find("Runtime.handler").expect("a stack frame");
+    for keep in [cut_in_stack, NODE_ERROR.len() - 3, NODE_ERROR.len()] {
+        let line = parsed(&node_invoke_error(NODE_ERROR, keep));
+        assert_eq!(line["kind"], "app_error", "{line}");
+        assert_eq!(line["error_type"], "TypeError", "cut at {keep}: {line}");
+        assert_eq!(line["request_id"], "r-3", "{line}");
+    }
+}
+
+#[test]
+fn a_node_error_cut_inside_its_error_type_has_none() {
+    let cut_in_type = NODE_ERROR.find("TypeError").expect("the type") + 4;
+    let line = parsed(&node_invoke_error(NODE_ERROR, cut_in_type));
+    assert_eq!(line["kind"], "app_error", "{line}");
+    assert_eq!(line.get("error_type"), None, "{line}");
+}
+
+#[test]
+fn a_json_error_log_cut_short_keeps_its_error_type() {
+    let document = r#"{"timestamp":"2024-01-01T00:00:00Z","log_level":"ERROR","errorMessage":"boom","errorType":"KeyError","requestId":"r-4","stackTrace":["  File \"/var/task/app.py\", line 3, in handler\n"#;
+    let line = parsed(document);
+    assert_eq!(line["kind"], "app_error", "{line}");
+    assert_eq!(line["error_type"], "KeyError", "{line}");
+    assert_eq!(line["request_id"], "r-4", "{line}");
+    assert_eq!(line["level"], "ERROR", "{line}");
+    // Cut before the error type: nothing to go by.
+    let before_type = &document[..document.find("errorType").expect("the key")];
+    assert_eq!(parsed(before_type)["kind"], "other");
 }

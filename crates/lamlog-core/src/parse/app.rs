@@ -30,7 +30,7 @@ use memchr::memchr;
 
 use super::fields::{skip_separators, split_token};
 use super::levels::{is_error_level, is_level_word};
-use super::{json, text, LogLine, OtherReason};
+use super::{error_document, text, LogLine, OtherReason};
 
 /// What every application line that does not read becomes.
 const UNRECOGNISED: LogLine<'static> = LogLine::Other {
@@ -221,7 +221,8 @@ fn handler_error_type(message: &str) -> Option<Cow<'_, str>> {
     if label.is_empty() || label.contains('\n') || !document.starts_with('{') {
         return None;
     }
-    json::error_type_of(document)
+    // The document may be cut short; its error type usually comes first.
+    error_document::read(document).error_type
 }
 
 /// `<request id> Task timed out after …` or `<request id> [LEVEL] …`, space

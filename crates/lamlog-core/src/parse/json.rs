@@ -24,6 +24,10 @@
 //! Other platform records become [`LogLine::PlatformJson`], which keeps only
 //! the request id and status, so their remaining identifiers and durations
 //! are held to [`super::bounds`] here, where they are still in sight.
+//!
+//! A message that is no whole JSON document is unrecognised, unless it is an
+//! application's error document cut short, whose `errorType` the
+//! `error_document` reader recovers.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -31,6 +35,7 @@ use std::ops::Range;
 use serde::Deserialize;
 
 use super::bounds;
+use super::error_document;
 use super::json_value::{Nested, Scalar};
 use super::levels::is_error_level;
 use super::text::parse_status;
@@ -151,9 +156,7 @@ struct Tracing<'a> {
 /// Parses a message whose first byte is `{`.
 pub(super) fn parse_json(line: &str) -> LogLine<'_> {
     let Ok(document) = serde_json::from_str::<Document<'_>>(line) else {
-        return LogLine::Other {
-            reason: OtherReason::Unrecognised,
-        };
+        return cut_error_document(line);
     };
     let is_platform = document
         .record_type
@@ -167,10 +170,27 @@ pub(super) fn parse_json(line: &str) -> LogLine<'_> {
     }
 }
 
-/// The `errorType` of an error document, as Node prints after `Invoke Error \t`.
-pub(super) fn error_type_of(document: &str) -> Option<Cow<'_, str>> {
-    let document = serde_json::from_str::<Document<'_>>(document).ok()?;
-    document.error_type.and_then(Scalar::into_cow)
+/// A message that opens with `{` but is no whole JSON document. An
+/// application's error document cut short (CloudWatch keeps 256 KB of an
+/// event) is still the error it names, when its `errorType` came before the
+/// cut; anything else is unrecognised.
+fn cut_error_document(line: &str) -> LogLine<'_> {
+    let fields = error_document::read(line);
+    match fields.error_type {
+        Some(error_type) => LogLine::AppError {
+            request_id: real_request_id(fields.request_id),
+            level: fields.level,
+            error_type: Some(error_type),
+        },
+        None => LogLine::Other {
+            reason: OtherReason::Unrecognised,
+        },
+    }
+}
+
+/// Node writes `undefined` where an init-phase line has no request.
+fn real_request_id(request_id: Option<Cow<'_, str>>) -> Option<Cow<'_, str>> {
+    request_id.filter(|request_id| !request_id.is_empty() && request_id != "undefined")
 }
 
 fn platform_line(document: Document<'_>) -> LogLine<'_> {
@@ -333,10 +353,7 @@ fn app_line(document: Document<'_>) -> LogLine<'_> {
         .level
         .and_then(Scalar::into_cow)
         .or_else(|| document.log_level.and_then(Scalar::into_cow));
-    let request_id = document
-        .request_id
-        .and_then(Scalar::into_cow)
-        .filter(|request_id| !request_id.is_empty() && request_id != "undefined");
+    let request_id = real_request_id(document.request_id.and_then(Scalar::into_cow));
     let error_type = document.error_type.and_then(Scalar::into_cow);
     if error_type.is_some() || level.as_deref().is_some_and(is_error_level) {
         LogLine::AppError {

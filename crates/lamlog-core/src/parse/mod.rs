@@ -34,6 +34,7 @@ use serde::Serialize;
 
 mod app;
 pub mod bounds;
+mod error_document;
 mod fields;
 mod json;
 mod json_value;
