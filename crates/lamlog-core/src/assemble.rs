@@ -17,6 +17,10 @@ use serde::Serialize;
 use crate::decode::Envelope;
 use crate::parse::{parse, LogLine, ReportStatus, OUT_OF_MEMORY};
 
+mod counts;
+
+pub use counts::{LineCounts, OtherCounts};
+
 /// How an invocation ended, in rising order of severity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -266,21 +270,6 @@ pub fn function_from_log_group(log_group: &str) -> &str {
     }
 }
 
-/// Counts of the lines of a batch by kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-pub struct LineCounts {
-    /// Every log event seen.
-    pub lines: u64,
-    /// Platform lines (START, END, REPORT, INIT_*, timeouts, crashes, extensions, platform JSON).
-    pub platform: u64,
-    /// Application lines, errors included.
-    pub app: u64,
-    /// Application error lines.
-    pub app_errors: u64,
-    /// Lines that are neither (counted, never stored).
-    pub other: u64,
-}
-
 /// The account used when an input carries no owner (plain lines, NDJSON).
 pub const UNKNOWN_ACCOUNT: &str = "unknown";
 /// The log group used when an input carries none.
@@ -389,16 +378,7 @@ fn fold(
     timestamp_ms: Option<i64>,
     line: &LogLine<'_>,
 ) {
-    counts.lines += 1;
-    match line {
-        LogLine::App { .. } => counts.app += 1,
-        LogLine::AppError { .. } => {
-            counts.app += 1;
-            counts.app_errors += 1;
-        }
-        LogLine::Other => counts.other += 1,
-        _ => counts.platform += 1,
-    }
+    counts.count(line);
     let Some(request_id) = request_id_of(line) else {
         return;
     };
@@ -446,6 +426,12 @@ fn failure_status(status: Option<&str>) -> Option<Status> {
 }
 
 const OUT_OF_MEMORY_ERROR_TYPE: &str = "Runtime.OutOfMemory";
+
+/// The error type Lambda gives an invocation whose runtime process exited.
+/// A REPORT that carries it is evidence of a crash on its own: the
+/// `Runtime exited` line may be in another batch, or absent altogether (the
+/// JSON log format has no such line).
+const EXIT_ERROR_TYPE: &str = "Runtime.ExitError";
 
 /// Folds one line's evidence into an invocation, in place. Each field moves
 /// by the same join as [`Invocation::merge`], so applying lines one by one
@@ -497,6 +483,9 @@ fn apply(invocation: &mut Invocation, timestamp_ms: Option<i64>, line: &LogLine<
                 Some(ReportStatus::Timeout) => invocation.raise(Status::Timeout, error_type),
                 Some(ReportStatus::Error) if error_type == Some(OUT_OF_MEMORY_ERROR_TYPE) => {
                     invocation.raise(Status::Oom, error_type)
+                }
+                Some(ReportStatus::Error) if error_type == Some(EXIT_ERROR_TYPE) => {
+                    invocation.raise(Status::Crash, error_type)
                 }
                 Some(ReportStatus::Error) => invocation.raise(Status::Error, error_type),
                 Some(ReportStatus::Success) | None => {}

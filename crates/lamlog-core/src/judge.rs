@@ -152,9 +152,11 @@ impl Default for AlertRules {
 }
 
 impl AlertRules {
-    /// The window an instant falls in.
+    /// The window an instant falls in. Saturates at `i64::MIN` for instants
+    /// whose window would start before it, rather than overflow.
     pub fn window_start(&self, time_ms: i64) -> i64 {
-        time_ms.div_euclid(self.window_ms.max(1)) * self.window_ms.max(1)
+        let window_ms = self.window_ms.max(1);
+        time_ms.div_euclid(window_ms).saturating_mul(window_ms)
     }
 
     /// These rules with a function's overrides applied.
@@ -342,3 +344,6 @@ pub fn window_alert(
         ),
     })
 }
+
+#[cfg(test)]
+mod tests;

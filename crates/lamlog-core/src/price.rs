@@ -157,16 +157,24 @@ pub struct Cost {
 }
 
 /// Duration rounded up to the granularity (a zero granularity counts as 1 ms).
+///
+/// NaN, infinite and negative durations bill 0. The integer steps saturate
+/// at `u64::MAX` instead of overflowing: a what-if granularity or a stored
+/// duration can be anything, and a saturated figure is a wrong answer for an
+/// absurd input, where a panic would be a failed batch.
 pub fn billed_duration_ms(duration_ms: f64, granularity_ms: u64) -> u64 {
     let granularity_ms = granularity_ms.max(1);
     if !(duration_ms.is_finite() && duration_ms > 0.0) {
         return 0;
     }
     // Lambda prints durations with two decimals; rounding to microseconds
-    // first keeps 250.00 at 250 and not 250.0000000001.
+    // first keeps 250.00 at 250 and not 250.0000000001. The `as` cast
+    // saturates at u64::MAX for durations past it.
     let duration_us = (duration_ms * 1000.0).round() as u64;
-    let granularity_us = granularity_ms * 1000;
-    duration_us.div_ceil(granularity_us) * granularity_ms
+    let granularity_us = granularity_ms.saturating_mul(1000);
+    duration_us
+        .div_ceil(granularity_us)
+        .saturating_mul(granularity_ms)
 }
 
 /// Prices one invocation on the first (list) tier.
@@ -276,6 +284,15 @@ mod tests {
         assert_eq!(billed_duration_ms(300.01, 100), 400);
         assert_eq!(billed_duration_ms(f64::NAN, 1), 0);
         assert_eq!(billed_duration_ms(5.0, 0), 5);
+    }
+
+    #[test]
+    fn billed_duration_saturates_on_absurd_inputs() {
+        assert_eq!(billed_duration_ms(f64::INFINITY, 1), 0);
+        assert_eq!(billed_duration_ms(-5.0, 1), 0);
+        // One granularity step of u64::MAX ms holds any duration.
+        assert_eq!(billed_duration_ms(5.0, u64::MAX), u64::MAX);
+        assert_eq!(billed_duration_ms(f64::MAX, 1), u64::MAX / 1000 + 1);
     }
 
     #[test]

@@ -6,14 +6,45 @@
 //! integer (microseconds, MB·ms, pico-dollars, counts), so additions commute
 //! exactly and the totals are the same for any split or replay of the stream;
 //! floating-point sums would differ in their last bits with the order.
+//!
+//! Arithmetic saturates, on purpose. Every figure here ends up in a BIGINT
+//! column, and a batch whose row the store refuses is retried forever and
+//! blocks its shard. A figure that wrapped would be a wrong total that looks
+//! right; one that panicked (debug builds check overflow) would fail the
+//! batch. A saturated figure is still a valid BIGINT, and it is only ever
+//! reached from figures no Lambda produces: the parser refuses those
+//! ([`crate::parse::bounds`]), but an invocation can also come back from a row
+//! stored before those bounds existed. Checked arithmetic would have to turn
+//! such a row into an error, which is the blocked shard again. So: exact
+//! below `i64::MAX`, `i64::MAX` above it, NaN as 0, and figures that are sums
+//! or counts never negative.
 
 use serde::Serialize;
 
 use crate::assemble::{Invocation, Status};
 
-/// The minute an instant falls in (epoch ms, floored).
+/// The minute an instant falls in (epoch ms, floored). Instants in the last
+/// minute before `i64::MIN` has a floor saturate to `i64::MIN`.
 pub fn minute_of(time_ms: i64) -> i64 {
-    time_ms.div_euclid(60_000) * 60_000
+    time_ms.div_euclid(60_000).saturating_mul(60_000)
+}
+
+/// Rounds to the nearest integer, saturating at the ends of `i64`, with NaN
+/// as 0: the one float → integer conversion of the rollups.
+pub fn round_saturating(value: f64) -> i64 {
+    if value.is_nan() {
+        return 0;
+    }
+    // A float → integer `as` cast saturates at the target's bounds (the
+    // language defines it so); NaN, which it would also map to 0, is handled
+    // above to say so.
+    value.round() as i64
+}
+
+/// [`round_saturating`], and never below 0: for sums of durations and costs,
+/// where a negative figure can only be a broken input.
+fn round_non_negative(value: f64) -> i64 {
+    round_saturating(value).max(0)
 }
 
 /// Sub-buckets per power of two in the duration histogram: 2^(1/16) ≈ 4.4 %
@@ -26,6 +57,7 @@ pub fn duration_bucket(duration_ms: f64) -> i32 {
     if duration_us.is_nan() || duration_us <= 1.0 {
         return 0;
     }
+    // Saturating cast: an infinite duration lands in the top bucket.
     (duration_us.log2() * BUCKETS_PER_OCTAVE).ceil() as i32
 }
 
@@ -43,14 +75,17 @@ pub fn percentile_ms(histogram: &[(i32, i64)], quantile: f64) -> Option<f64> {
         .filter(|(_, count)| *count > 0)
         .collect();
     sorted.sort_unstable();
-    let total: i64 = sorted.iter().map(|(_, count)| count).sum();
+    // Counts come from stored rows; their sum saturates like every rollup sum.
+    let total = sorted
+        .iter()
+        .fold(0i64, |total, (_, count)| total.saturating_add(*count));
     if total == 0 {
         return None;
     }
-    let rank = ((quantile.clamp(0.0, 1.0) * total as f64).ceil() as i64).max(1);
-    let mut seen = 0;
+    let rank = round_saturating((quantile.clamp(0.0, 1.0) * total as f64).ceil()).max(1);
+    let mut seen = 0i64;
     for (bucket, count) in sorted {
-        seen += count;
+        seen = seen.saturating_add(count);
         if seen >= rank {
             return Some(bucket_upper_ms(bucket));
         }
@@ -61,8 +96,9 @@ pub fn percentile_ms(histogram: &[(i32, i64)], quantile: f64) -> Option<f64> {
 /// USD → integer pico-dollars (1e-12 USD). One 1 ms, 128 MB invocation's
 /// compute is about 2,083 pico-dollars, so nothing is lost to rounding that
 /// matters, and sums of a few million dollars still fit in an `i64`.
+/// Saturates at the ends of `i64`; NaN is 0.
 pub fn pico_usd(usd: f64) -> i64 {
-    (usd * 1e12).round() as i64
+    round_saturating(usd * 1e12)
 }
 
 /// What one reported invocation adds to its minute.
@@ -96,12 +132,15 @@ pub struct Contribution {
 
 /// The contribution of an invocation, or `None` when it has no REPORT yet
 /// (then it has no time and no figures to add).
+///
+/// Every figure is at least 0 and saturates at `i64::MAX` (see the module
+/// comment); within the parser's bounds none comes near saturating.
 pub fn contribution(invocation: &Invocation, cost_usd: Option<f64>) -> Option<Contribution> {
     let start_time_ms = invocation.start_time_ms?;
     let duration_ms = invocation.duration_ms?;
     let status = invocation.status();
     let one_if = |wanted: Status| i64::from(status == wanted);
-    let billed_ms = invocation.billed_duration_ms.unwrap_or(0) as i64;
+    let billed_ms = i64::try_from(invocation.billed_duration_ms.unwrap_or(0)).unwrap_or(i64::MAX);
     Some(Contribution {
         minute_ms: minute_of(start_time_ms),
         invocations: 1,
@@ -111,9 +150,9 @@ pub fn contribution(invocation: &Invocation, cost_usd: Option<f64>) -> Option<Co
         ooms: one_if(Status::Oom),
         timeouts: one_if(Status::Timeout),
         cold_starts: i64::from(invocation.cold_start),
-        duration_us: (duration_ms * 1000.0).round() as i64,
-        billed_mb_ms: i64::from(invocation.memory_size_mb.unwrap_or(0)) * billed_ms,
-        cost_pico_usd: cost_usd.map_or(0, pico_usd),
+        duration_us: round_non_negative(duration_ms * 1000.0),
+        billed_mb_ms: i64::from(invocation.memory_size_mb.unwrap_or(0)).saturating_mul(billed_ms),
+        cost_pico_usd: cost_usd.map_or(0, |usd| pico_usd(usd).max(0)),
         duration_bucket: duration_bucket(duration_ms),
     })
 }
@@ -132,21 +171,26 @@ pub struct RollupDelta {
 }
 
 /// The delta between two states of one row, if any.
+///
+/// Between two contributions (whose figures are never negative) each
+/// difference is exact; the subtraction saturates only for hand-built
+/// contributions with negative figures.
 pub fn rollup_delta(old: Option<&Contribution>, new: Option<&Contribution>) -> Option<RollupDelta> {
     let new = new?;
     let old_or_zero = old.copied().unwrap_or_default();
+    let change = |new: i64, old: i64| new.saturating_sub(old);
     let counters = Contribution {
         minute_ms: new.minute_ms,
-        invocations: new.invocations - old_or_zero.invocations,
-        successes: new.successes - old_or_zero.successes,
-        errors: new.errors - old_or_zero.errors,
-        crashes: new.crashes - old_or_zero.crashes,
-        ooms: new.ooms - old_or_zero.ooms,
-        timeouts: new.timeouts - old_or_zero.timeouts,
-        cold_starts: new.cold_starts - old_or_zero.cold_starts,
-        duration_us: new.duration_us - old_or_zero.duration_us,
-        billed_mb_ms: new.billed_mb_ms - old_or_zero.billed_mb_ms,
-        cost_pico_usd: new.cost_pico_usd - old_or_zero.cost_pico_usd,
+        invocations: change(new.invocations, old_or_zero.invocations),
+        successes: change(new.successes, old_or_zero.successes),
+        errors: change(new.errors, old_or_zero.errors),
+        crashes: change(new.crashes, old_or_zero.crashes),
+        ooms: change(new.ooms, old_or_zero.ooms),
+        timeouts: change(new.timeouts, old_or_zero.timeouts),
+        cold_starts: change(new.cold_starts, old_or_zero.cold_starts),
+        duration_us: change(new.duration_us, old_or_zero.duration_us),
+        billed_mb_ms: change(new.billed_mb_ms, old_or_zero.billed_mb_ms),
+        cost_pico_usd: change(new.cost_pico_usd, old_or_zero.cost_pico_usd),
         duration_bucket: new.duration_bucket,
     };
     let delta = RollupDelta {
@@ -190,5 +234,16 @@ mod tests {
         let p99 = percentile_ms(&histogram, 0.99).unwrap_or_default();
         assert!((99.0..=103.5).contains(&p99), "{p99}");
         assert_eq!(percentile_ms(&[], 0.5), None);
+    }
+
+    #[test]
+    fn rounding_saturates_and_maps_nan_to_zero() {
+        assert_eq!(round_saturating(f64::NAN), 0);
+        assert_eq!(round_saturating(f64::INFINITY), i64::MAX);
+        assert_eq!(round_saturating(f64::NEG_INFINITY), i64::MIN);
+        assert_eq!(round_saturating(1e300), i64::MAX);
+        assert_eq!(round_saturating(2.5), 3);
+        assert_eq!(round_saturating(-2.5), -3);
+        assert_eq!(round_non_negative(-2.5), 0);
     }
 }

@@ -1,5 +1,6 @@
-//! Properties of `parse`: it never panics, never yields a half-filled report,
-//! and reads back every REPORT it could be handed, text or JSON.
+//! Properties of `parse`: it never panics, never yields a half-filled report
+//! or a figure past the bounds, reads back every REPORT within the bounds it
+//! could be handed, text or JSON, and makes `other` of one past them.
 //!
 //! Arbitrary strings rarely get past the first byte, so a third generator
 //! glues together fragments of platform lines to reach the field scanner,
@@ -7,7 +8,11 @@
 
 use std::borrow::Cow;
 
-use lamlog_core::parse::{parse, LogLine, Report, ReportStatus};
+use lamlog_core::parse::bounds::{
+    MAX_BILLED_DURATION_MS, MAX_DURATION_MS, MAX_ID_BYTES, MAX_MEMORY_SIZE_MB, MAX_TIMEOUT_SECONDS,
+    MIN_MEMORY_SIZE_MB,
+};
+use lamlog_core::parse::{parse, LogLine, OtherReason, Report, ReportStatus};
 use proptest::prelude::*;
 use proptest::sample::select;
 
@@ -17,11 +22,42 @@ fn check_invariants(message: &str) {
     if let LogLine::Report(report) = &parsed {
         assert!(!report.request_id.is_empty(), "report without request id");
         assert!(report.duration_ms.is_some(), "report without duration");
+        assert_report_within_bounds(report);
+    }
+    if let LogLine::Timeout {
+        timeout_seconds, ..
+    } = &parsed
+    {
+        assert!((0.0..=MAX_TIMEOUT_SECONDS).contains(timeout_seconds));
     }
     if let LogLine::Start { request_id, .. } | LogLine::End { request_id } = &parsed {
         assert!(!request_id.is_empty());
     }
     serde_json::to_value(&parsed).expect("a LogLine always serialises");
+}
+
+/// Every figure and id of a report is one Lambda could produce.
+fn assert_report_within_bounds(report: &Report<'_>) {
+    let durations = [
+        report.duration_ms,
+        report.init_duration_ms,
+        report.restore_duration_ms,
+    ];
+    for duration_ms in durations.into_iter().flatten() {
+        assert!((0.0..=MAX_DURATION_MS).contains(&duration_ms), "{report:?}");
+    }
+    let billed = [report.billed_duration_ms, report.billed_restore_duration_ms];
+    for billed_ms in billed.into_iter().flatten() {
+        assert!(billed_ms <= MAX_BILLED_DURATION_MS, "{report:?}");
+    }
+    if let Some(memory_mb) = report.memory_size_mb {
+        assert!((MIN_MEMORY_SIZE_MB..=MAX_MEMORY_SIZE_MB).contains(&memory_mb));
+    }
+    assert!(report.max_memory_used_mb.unwrap_or(0) <= MAX_MEMORY_SIZE_MB);
+    let ids = [&report.xray_trace_id, &report.xray_segment_id];
+    for id in ids.into_iter().flatten().chain([&report.request_id]) {
+        assert!(id.len() <= MAX_ID_BYTES, "{report:?}");
+    }
 }
 
 /// How lines begin: the first bytes pick the parser, so start with them.
@@ -145,12 +181,30 @@ struct TextReport {
     status: Option<TextStatus>,
 }
 
+/// Durations in hundredths of a ms, up to and including the bound.
+fn duration_cents() -> impl Strategy<Value = u64> {
+    let max_cents = (MAX_DURATION_MS * 100.0) as u64;
+    prop_oneof![0..=max_cents, Just(max_cents)]
+}
+
+fn billed() -> impl Strategy<Value = u64> {
+    prop_oneof![0..=MAX_BILLED_DURATION_MS, Just(MAX_BILLED_DURATION_MS)]
+}
+
+fn memory() -> impl Strategy<Value = u32> {
+    prop_oneof![
+        MIN_MEMORY_SIZE_MB..=MAX_MEMORY_SIZE_MB,
+        Just(MIN_MEMORY_SIZE_MB),
+        Just(MAX_MEMORY_SIZE_MB)
+    ]
+}
+
 fn text_report() -> impl Strategy<Value = TextReport> {
     (
         token(),
-        (0u64..100_000_000, any::<u64>(), any::<u32>(), any::<u32>()),
-        prop::option::of(0u64..10_000_000),
-        prop::option::of((0u64..10_000_000, 0u64..100_000)),
+        (duration_cents(), billed(), memory(), 0..=MAX_MEMORY_SIZE_MB),
+        prop::option::of(duration_cents()),
+        prop::option::of((duration_cents(), billed())),
         prop::option::of((token(), token(), any::<bool>())),
         prop::option::of(prop_oneof![
             token().prop_map(TextStatus::Error),
@@ -302,17 +356,18 @@ struct JsonReport {
 
 fn json_report() -> impl Strategy<Value = JsonReport> {
     (
-        any::<String>().prop_filter("a request id", |text| !text.is_empty()),
+        any::<String>().prop_filter("a request id within the bound", |text| {
+            !text.is_empty() && text.len() <= MAX_ID_BYTES
+        }),
         (
-            0.0f64..1e7,
-            // Real figures are far smaller; serde_json reads 16-digit floats to an ulp.
-            0u64..(1 << 40),
+            0.0f64..=MAX_DURATION_MS,
+            billed(),
             any::<bool>(),
-            any::<u32>(),
-            any::<u32>(),
+            memory(),
+            0..=MAX_MEMORY_SIZE_MB,
         ),
-        prop::option::of(0.0f64..1e6),
-        prop::option::of((0.0f64..1e6, 0u64..100_000)),
+        prop::option::of(0.0f64..=MAX_DURATION_MS),
+        prop::option::of((0.0f64..=MAX_DURATION_MS, billed())),
         prop::option::of((plain_token(), plain_token(), any::<bool>())),
         prop::option::of(select(&["success", "error", "failure", "timeout"][..])),
         prop::option::of(any::<String>()),
@@ -456,5 +511,120 @@ proptest! {
         });
         prop_assert_eq!(report.status, status);
         prop_assert_eq!(report.error_type.as_deref(), fields.error_type.as_deref());
+    }
+}
+
+/// Which bound a report is pushed past.
+#[derive(Debug, Clone, Copy)]
+enum Breach {
+    Duration,
+    Billed,
+    MemoryBelow,
+    MemoryAbove,
+    MaxMemoryUsed,
+    InitDuration,
+    RequestId,
+}
+
+const BREACHES: [Breach; 7] = [
+    Breach::Duration,
+    Breach::Billed,
+    Breach::MemoryBelow,
+    Breach::MemoryAbove,
+    Breach::MaxMemoryUsed,
+    Breach::InitDuration,
+    Breach::RequestId,
+];
+
+/// A figure `excess` past `bound`, for the figures held in `u32`.
+fn over_u32(bound: u32, excess: u64) -> u32 {
+    bound + 1 + (excess % 1_000_000) as u32
+}
+
+proptest! {
+    #[test]
+    fn text_report_past_a_bound_is_other(
+        fields in text_report(),
+        breach in select(&BREACHES[..]),
+        excess in 0u64..1_000_000_000_000,
+        separators in prop::collection::vec(separator(), 1..12),
+        colons in prop::collection::vec(after_colon(), 1..12),
+    ) {
+        let mut fields = fields;
+        let max_cents = (MAX_DURATION_MS * 100.0) as u64;
+        let reason = match breach {
+            Breach::Duration => {
+                fields.duration_cents = max_cents + 1 + excess;
+                OtherReason::FigureOutOfRange
+            }
+            Breach::Billed => {
+                fields.billed_ms = MAX_BILLED_DURATION_MS + 1 + excess;
+                OtherReason::FigureOutOfRange
+            }
+            Breach::MemoryBelow => {
+                fields.memory_mb = (excess % u64::from(MIN_MEMORY_SIZE_MB)) as u32;
+                OtherReason::FigureOutOfRange
+            }
+            Breach::MemoryAbove => {
+                fields.memory_mb = over_u32(MAX_MEMORY_SIZE_MB, excess);
+                OtherReason::FigureOutOfRange
+            }
+            Breach::MaxMemoryUsed => {
+                fields.max_memory_mb = over_u32(MAX_MEMORY_SIZE_MB, excess);
+                OtherReason::FigureOutOfRange
+            }
+            Breach::InitDuration => {
+                fields.init_cents = Some(max_cents + 1 + excess);
+                OtherReason::FigureOutOfRange
+            }
+            Breach::RequestId => {
+                fields.request_id = "r".repeat(MAX_ID_BYTES + 1 + (excess % 8192) as usize);
+                OtherReason::IdTooLong
+            }
+        };
+        let line = render(&fields, &separators, &colons, "\t", "\n");
+        prop_assert_eq!(parse(&line), LogLine::Other { reason }, "line: {:.300}", line);
+    }
+
+    #[test]
+    fn json_report_past_a_bound_is_other(
+        fields in json_report(),
+        breach in select(&BREACHES[..]),
+        excess in 0u64..1_000_000_000_000,
+        turn in 0usize..1000,
+    ) {
+        let mut fields = fields;
+        let reason = match breach {
+            Breach::Duration => {
+                fields.duration_ms = MAX_DURATION_MS + 0.01 + excess as f64;
+                OtherReason::FigureOutOfRange
+            }
+            Breach::Billed => {
+                fields.billed_ms = MAX_BILLED_DURATION_MS + 1 + excess;
+                OtherReason::FigureOutOfRange
+            }
+            Breach::MemoryBelow => {
+                fields.memory_mb = (excess % u64::from(MIN_MEMORY_SIZE_MB)) as u32;
+                OtherReason::FigureOutOfRange
+            }
+            Breach::MemoryAbove => {
+                fields.memory_mb = over_u32(MAX_MEMORY_SIZE_MB, excess);
+                OtherReason::FigureOutOfRange
+            }
+            Breach::MaxMemoryUsed => {
+                fields.max_memory_mb = over_u32(MAX_MEMORY_SIZE_MB, excess);
+                OtherReason::FigureOutOfRange
+            }
+            Breach::InitDuration => {
+                fields.init_ms = Some(MAX_DURATION_MS + 0.01 + excess as f64);
+                OtherReason::FigureOutOfRange
+            }
+            Breach::RequestId => {
+                fields.request_id = "r".repeat(MAX_ID_BYTES + 1 + (excess % 8192) as usize);
+                OtherReason::IdTooLong
+            }
+        };
+        let message = render_json(&fields, turn);
+        prop_assert_eq!(parse(&message), LogLine::Other { reason }, "message: {:.300}", message);
     }
 }

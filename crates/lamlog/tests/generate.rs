@@ -376,7 +376,10 @@ fn parse_check() {
     for message in messages(&payloads(&dir.0)) {
         if is_platform_line(&message) {
             platform_lines += 1;
-            if lamlog_core::parse::parse(&message) == lamlog_core::parse::LogLine::Other {
+            if matches!(
+                lamlog_core::parse::parse(&message),
+                lamlog_core::parse::LogLine::Other { .. }
+            ) {
                 unparsed.push(message);
             }
         }

@@ -15,6 +15,8 @@
 //!   the message is `Invoke Error \t{json}`, `Uncaught Exception \t{json}` or
 //!   `Unhandled Promise Rejection \t{json}`, and the error type is the JSON's
 //!   `errorType`. Init crashes print the request id as `undefined`.
+//! - .NET: the same layout, with the level as a lower-case label (`info`,
+//!   `fail`, …; see `levels`).
 //! - `<ts> <request id> Task timed out after N seconds`, space separated, and
 //!   other space-separated `<ts> <request id> …` lines such as Node's
 //!   `FATAL ERROR: … JavaScript heap out of memory`.
@@ -27,12 +29,13 @@ use std::borrow::Cow;
 use memchr::memchr;
 
 use super::fields::{skip_separators, split_token};
-use super::{json, text, LogLine};
+use super::levels::{is_error_level, is_level_word};
+use super::{error_document, text, LogLine, OtherReason};
 
-/// Levels are short upper-case words: `INFO`, `WARNING`, `CRITICAL`, …
-fn is_level_word(word: &str) -> bool {
-    (1..=16).contains(&word.len()) && word.bytes().all(|byte| byte.is_ascii_uppercase())
-}
+/// What every application line that does not read becomes.
+const UNRECOGNISED: LogLine<'static> = LogLine::Other {
+    reason: OtherReason::Unrecognised,
+};
 
 /// `INFO something happened`: a line that opens with a log level and nothing
 /// else to go by (Rust's `tracing` default format, many plain loggers). Only
@@ -46,15 +49,8 @@ pub(super) fn parse_leveled(line: &str) -> LogLine<'_> {
     if known && !rest.is_empty() {
         app_line(None, Some(Cow::Borrowed(level)), None)
     } else {
-        LogLine::Other
+        UNRECOGNISED
     }
-}
-
-/// The levels that make an application line an error, in any letter case.
-pub(super) fn is_error_level(level: &str) -> bool {
-    ["ERROR", "FATAL", "CRITICAL"]
-        .iter()
-        .any(|error| level.eq_ignore_ascii_case(error))
 }
 
 /// Node prints `undefined` where an init-phase line has no request.
@@ -85,11 +81,11 @@ pub(super) fn parse_python(line: &str) -> LogLine<'_> {
     // The level is short: look for `]` in the first bytes only, not the line.
     let head = &line.as_bytes()[..line.len().min(18)];
     let Some(close) = memchr(b']', head) else {
-        return LogLine::Other;
+        return UNRECOGNISED;
     };
     let level = &line[1..close];
     if !is_level_word(level) {
-        return LogLine::Other;
+        return UNRECOGNISED;
     }
     let after = &line[close + 1..];
     match after.as_bytes().first() {
@@ -107,7 +103,7 @@ pub(super) fn parse_python(line: &str) -> LogLine<'_> {
             };
             app_line(None, Some(Cow::Borrowed(level)), error_type)
         }
-        _ => LogLine::Other,
+        _ => UNRECOGNISED,
     }
 }
 
@@ -178,16 +174,16 @@ pub(super) fn parse_timestamped(line: &str) -> LogLine<'_> {
         return if is_clock(clock) && !after_clock.is_empty() {
             parse_spaced(after_clock)
         } else {
-            LogLine::Other
+            UNRECOGNISED
         };
     }
     if !is_iso_timestamp(timestamp) {
-        return LogLine::Other;
+        return UNRECOGNISED;
     }
     match rest.as_bytes().first() {
         Some(b'\t') => parse_node(&rest[1..]),
         Some(_) => parse_spaced(rest),
-        None => LogLine::Other,
+        None => UNRECOGNISED,
     }
 }
 
@@ -196,7 +192,7 @@ fn parse_node(rest: &str) -> LogLine<'_> {
     let (request_id, rest) = rest.split_once('\t').unwrap_or((rest, ""));
     let request_id = request_id_of(request_id.trim_matches(|c: char| c.is_ascii_whitespace()));
     if let Some(tail) = rest.strip_prefix("Task ") {
-        if let Some(timeout_seconds) = text::parse_timeout_tail(tail) {
+        if let Ok(timeout_seconds) = text::parse_timeout_tail(tail) {
             return LogLine::Timeout {
                 request_id,
                 timeout_seconds,
@@ -225,7 +221,8 @@ fn handler_error_type(message: &str) -> Option<Cow<'_, str>> {
     if label.is_empty() || label.contains('\n') || !document.starts_with('{') {
         return None;
     }
-    json::error_type_of(document)
+    // The document may be cut short; its error type usually comes first.
+    error_document::read(document).error_type
 }
 
 /// `<request id> Task timed out after …` or `<request id> [LEVEL] …`, space
@@ -234,7 +231,7 @@ fn parse_spaced(rest: &str) -> LogLine<'_> {
     let (request_id, rest) = split_token(skip_separators(rest));
     let rest = skip_separators(rest);
     if let Some(tail) = rest.strip_prefix("Task ") {
-        if let Some(timeout_seconds) = text::parse_timeout_tail(tail) {
+        if let Ok(timeout_seconds) = text::parse_timeout_tail(tail) {
             return LogLine::Timeout {
                 request_id: request_id_of(request_id),
                 timeout_seconds,
@@ -246,7 +243,7 @@ fn parse_spaced(rest: &str) -> LogLine<'_> {
     // that `<ts> INFO started` is not filed under request `INFO`.
     let looks_like_id = request_id.bytes().any(|byte| byte.is_ascii_digit());
     if !looks_like_id || is_level_word(request_id) {
-        return LogLine::Other;
+        return UNRECOGNISED;
     }
     let (level, _) = split_token(rest);
     let level = is_level_word(level).then_some(Cow::Borrowed(level));
@@ -269,8 +266,8 @@ mod tests {
         );
         let line = "[CRITICAL]\t2020-01-31T22:12:58.534Z\t1c8d\tboom\n";
         assert!(matches!(parse_python(line), LogLine::AppError { .. }));
-        assert_eq!(parse_python("[not a level] text"), LogLine::Other);
-        assert_eq!(parse_python("["), LogLine::Other);
+        assert_eq!(parse_python("[not a level] text"), UNRECOGNISED);
+        assert_eq!(parse_python("["), UNRECOGNISED);
     }
 
     #[test]
@@ -334,9 +331,9 @@ mod tests {
         ));
         assert_eq!(
             parse_leveled("REPORT invalid report log line"),
-            LogLine::Other
+            UNRECOGNISED
         );
-        assert_eq!(parse_leveled("INFO"), LogLine::Other);
+        assert_eq!(parse_leveled("INFO"), UNRECOGNISED);
     }
 
     #[test]
@@ -349,20 +346,17 @@ mod tests {
                 level: Some(Cow::Borrowed("INFO")),
             }
         );
-        assert_eq!(parse_timestamped("2026-11-01 started"), LogLine::Other);
-        assert_eq!(parse_timestamped("2026-11-01 00:00:07"), LogLine::Other);
+        assert_eq!(parse_timestamped("2026-11-01 started"), UNRECOGNISED);
+        assert_eq!(parse_timestamped("2026-11-01 00:00:07"), UNRECOGNISED);
     }
 
     #[test]
     fn spaced_lines_need_an_id_like_token() {
         assert_eq!(
             parse_timestamped("2024-01-01T00:00:00Z INFO service started"),
-            LogLine::Other
+            UNRECOGNISED
         );
-        assert_eq!(
-            parse_timestamped("2024-01-01 00:00:00 hello"),
-            LogLine::Other
-        );
-        assert_eq!(parse_timestamped("2024"), LogLine::Other);
+        assert_eq!(parse_timestamped("2024-01-01 00:00:00 hello"), UNRECOGNISED);
+        assert_eq!(parse_timestamped("2024"), UNRECOGNISED);
     }
 }

@@ -18,6 +18,8 @@
 
 use memchr::memchr;
 
+use super::OtherReason;
+
 /// The keys that text platform lines carry. Anything else is [`Key::Unknown`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Key {
@@ -135,7 +137,9 @@ impl<'a> Iterator for Fields<'a> {
 ///
 /// Only digits with at most one dot are accepted, so `inf`, `NaN`, `1e5` and
 /// signs, which `f64::from_str` would take, make the line unreadable instead.
-pub(super) fn parse_decimal(text: &str) -> Option<f64> {
+/// A run of digits too long for an `f64` reads as infinity, which
+/// [`super::bounds`] then refuses as out of range.
+pub(super) fn parse_decimal(text: &str) -> Result<f64, OtherReason> {
     let bytes = text.as_bytes();
     let mut digits = 0usize;
     let mut dots = 0usize;
@@ -143,21 +147,26 @@ pub(super) fn parse_decimal(text: &str) -> Option<f64> {
         match byte {
             b'0'..=b'9' => digits += 1,
             b'.' => dots += 1,
-            _ => return None,
+            _ => return Err(OtherReason::UnparsablePlatformLine),
         }
     }
     if digits == 0 || dots > 1 {
-        return None;
+        return Err(OtherReason::UnparsablePlatformLine);
     }
-    text.parse().ok()
+    text.parse()
+        .map_err(|_| OtherReason::UnparsablePlatformLine)
 }
 
 /// Reads a whole number of milliseconds or megabytes.
-pub(super) fn parse_integer<T: std::str::FromStr>(text: &str) -> Option<T> {
+///
+/// Text that is not all digits is unreadable; all digits that do not fit `T`
+/// are a well-formed figure out of range (`Memory Size: 99999999999 MB`).
+pub(super) fn parse_integer<T: std::str::FromStr>(text: &str) -> Result<T, OtherReason> {
     if text.is_empty() || !text.bytes().all(|byte| byte.is_ascii_digit()) {
-        return None;
+        return Err(OtherReason::UnparsablePlatformLine);
     }
-    text.parse().ok()
+    // Only overflow can make a run of ASCII digits fail to parse.
+    text.parse().map_err(|_| OtherReason::FigureOutOfRange)
 }
 
 #[cfg(test)]
@@ -203,13 +212,20 @@ mod tests {
 
     #[test]
     fn decimals_are_plain_digits() {
-        assert_eq!(parse_decimal("46.84"), Some(46.84));
-        assert_eq!(parse_decimal("3000"), Some(3000.0));
-        assert_eq!(parse_decimal("inf"), None);
-        assert_eq!(parse_decimal("1e5"), None);
-        assert_eq!(parse_decimal("1.2.3"), None);
-        assert_eq!(parse_decimal("."), None);
-        assert_eq!(parse_integer::<u32>("99999999999"), None);
-        assert_eq!(parse_integer::<u64>("-1"), None);
+        let unreadable = Err(OtherReason::UnparsablePlatformLine);
+        assert_eq!(parse_decimal("46.84"), Ok(46.84));
+        assert_eq!(parse_decimal("3000"), Ok(3000.0));
+        assert_eq!(parse_decimal("inf"), unreadable);
+        assert_eq!(parse_decimal("1e5"), unreadable);
+        assert_eq!(parse_decimal("1.2.3"), unreadable);
+        assert_eq!(parse_decimal("."), unreadable);
+        assert_eq!(parse_decimal(&"9".repeat(400)), Ok(f64::INFINITY));
+        assert_eq!(
+            parse_integer::<u32>("99999999999"),
+            Err(OtherReason::FigureOutOfRange)
+        );
+        let unreadable_integer = Err(OtherReason::UnparsablePlatformLine);
+        assert_eq!(parse_integer::<u64>("-1"), unreadable_integer);
+        assert_eq!(parse_integer::<u64>(""), unreadable_integer);
     }
 }

@@ -18,84 +18,69 @@
 //! value is therefore read as a [`Scalar`] or a [`Nested`] object, which
 //! accept every JSON value and only say what they got; deciding what is
 //! acceptable happens afterwards, per shape. A `platform.report` whose
-//! figures have the wrong type is [`LogLine::Other`], never a half-filled
-//! report.
+//! figures have the wrong type is [`LogLine::Other`] (`unparsable_platform_line`),
+//! never a half-filled report; one whose figures are numbers Lambda cannot
+//! produce (negative, or too large for their type) is `figure_out_of_range`.
+//! Other platform records become [`LogLine::PlatformJson`], which keeps only
+//! the request id and status, so their remaining identifiers and durations
+//! are held to [`super::bounds`] here, where they are still in sight.
+//!
+//! A message that is no whole JSON document is unrecognised, unless it is an
+//! application's error document cut short, whose `errorType` the
+//! `error_document` reader recovers.
 
 use std::borrow::Cow;
-use std::fmt;
-use std::marker::PhantomData;
 use std::ops::Range;
 
-use serde::de::value::MapAccessDeserializer;
-use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
-use super::app::is_error_level;
+use super::bounds;
+use super::error_document;
+use super::json_value::{Nested, Scalar};
+use super::levels::is_error_level;
 use super::text::parse_status;
-use super::{LogLine, Report};
+use super::{LogLine, OtherReason, Report};
 
-/// One JSON value of a key we read, whatever its type.
-#[derive(Debug, Clone, PartialEq)]
-enum Scalar<'a> {
-    Str(Cow<'a, str>),
-    Unsigned(u64),
-    Signed(i64),
-    Float(f64),
-    /// `true`, `false`, an array or an object: never what we read a key for.
-    Unusable,
-}
+const UNPARSABLE: OtherReason = OtherReason::UnparsablePlatformLine;
+const OUT_OF_RANGE: OtherReason = OtherReason::FigureOutOfRange;
 
-/// An object value, or the note that the value was not an object.
-#[derive(Debug, Clone, PartialEq)]
-enum Nested<T> {
-    Object(T),
-    NotObject,
-}
+/// Reads an optional figure: absent is `Ok(None)`, a wrong type or a number
+/// that cannot be one is `Err` with the reason.
+type Figure<T> = Result<Option<T>, OtherReason>;
 
-/// Reads an optional figure: absent is `Ok(None)`, a wrong type is `Err`.
-type Figure<T> = Result<Option<T>, ()>;
-
-impl<'a> Scalar<'a> {
-    fn as_str(&self) -> Option<&str> {
-        match self {
-            Scalar::Str(text) => Some(text),
-            _ => None,
-        }
-    }
-
-    fn into_cow(self) -> Option<Cow<'a, str>> {
-        match self {
-            Scalar::Str(text) => Some(text),
-            _ => None,
-        }
-    }
-}
-
-/// A non-negative decimal (durations in ms).
+/// A decimal (durations in ms). Any number reads; whether it is one Lambda
+/// can report (not negative, not absurd) is for [`bounds`] to say.
 fn decimal(value: Option<&Scalar<'_>>) -> Figure<f64> {
     match value {
         None => Ok(None),
-        Some(Scalar::Float(number)) if *number >= 0.0 => Ok(Some(*number)),
+        Some(Scalar::Float(number)) => Ok(Some(*number)),
         // JSON writers print `1234` for a float that happens to be whole.
+        // Rounding past 2^53 does not matter: such a figure is out of range.
         Some(Scalar::Unsigned(number)) => Ok(Some(*number as f64)),
-        Some(_) => Err(()),
+        Some(Scalar::Signed(number)) => Ok(Some(*number as f64)),
+        Some(_) => Err(UNPARSABLE),
     }
 }
 
-/// A whole number (billed ms, MB); `12.0` is accepted, `12.5` is not.
+/// 2^53: below it every whole `f64` is an exact integer.
+const EXACT_WHOLE_F64: f64 = 9_007_199_254_740_992.0;
+
+/// A whole number (billed ms, MB); `12.0` is accepted, `12.5` is not. A
+/// negative number, or one too large for `T`, is out of range.
 fn whole<T: TryFrom<u64>>(value: Option<&Scalar<'_>>) -> Figure<T> {
     let number = match value {
         None => return Ok(None),
         Some(Scalar::Unsigned(number)) => *number,
-        // Below 2^53 every whole f64 is exact, so the cast loses nothing.
-        Some(Scalar::Float(number))
-            if *number >= 0.0 && number.fract() == 0.0 && *number < 9_007_199_254_740_992.0 =>
-        {
-            *number as u64
+        Some(Scalar::Signed(_)) => return Err(OUT_OF_RANGE),
+        Some(Scalar::Float(number)) if number.fract() != 0.0 || !number.is_finite() => {
+            return Err(UNPARSABLE)
         }
-        Some(_) => return Err(()),
+        // Below 2^53 every whole f64 is exact, so the cast loses nothing.
+        Some(Scalar::Float(number)) if (0.0..EXACT_WHOLE_F64).contains(number) => *number as u64,
+        Some(Scalar::Float(_)) => return Err(OUT_OF_RANGE),
+        Some(_) => return Err(UNPARSABLE),
     };
-    T::try_from(number).map(Some).map_err(|_| ())
+    T::try_from(number).map(Some).map_err(|_| OUT_OF_RANGE)
 }
 
 /// The top-level keys of every JSON shape we tell apart.
@@ -128,6 +113,16 @@ struct Record<'a> {
     metrics: Option<Nested<Metrics<'a>>>,
     #[serde(default, borrow)]
     tracing: Option<Nested<Tracing<'a>>>,
+    /// `platform.start`: the function version.
+    #[serde(default, borrow)]
+    version: Option<Scalar<'a>>,
+    /// `platform.initStart`: the function version.
+    #[serde(rename = "functionVersion", default, borrow)]
+    function_version: Option<Scalar<'a>>,
+    #[serde(rename = "runtimeVersion", default, borrow)]
+    runtime_version: Option<Scalar<'a>>,
+    #[serde(rename = "runtimeVersionArn", default, borrow)]
+    runtime_version_arn: Option<Scalar<'a>>,
 }
 
 /// `record.metrics` of `platform.report`.
@@ -161,7 +156,7 @@ struct Tracing<'a> {
 /// Parses a message whose first byte is `{`.
 pub(super) fn parse_json(line: &str) -> LogLine<'_> {
     let Ok(document) = serde_json::from_str::<Document<'_>>(line) else {
-        return LogLine::Other;
+        return cut_error_document(line);
     };
     let is_platform = document
         .record_type
@@ -175,10 +170,27 @@ pub(super) fn parse_json(line: &str) -> LogLine<'_> {
     }
 }
 
-/// The `errorType` of an error document, as Node prints after `Invoke Error \t`.
-pub(super) fn error_type_of(document: &str) -> Option<Cow<'_, str>> {
-    let document = serde_json::from_str::<Document<'_>>(document).ok()?;
-    document.error_type.and_then(Scalar::into_cow)
+/// A message that opens with `{` but is no whole JSON document. An
+/// application's error document cut short (CloudWatch keeps 256 KB of an
+/// event) is still the error it names, when its `errorType` came before the
+/// cut; anything else is unrecognised.
+fn cut_error_document(line: &str) -> LogLine<'_> {
+    let fields = error_document::read(line);
+    match fields.error_type {
+        Some(error_type) => LogLine::AppError {
+            request_id: real_request_id(fields.request_id),
+            level: fields.level,
+            error_type: Some(error_type),
+        },
+        None => LogLine::Other {
+            reason: OtherReason::Unrecognised,
+        },
+    }
+}
+
+/// Node writes `undefined` where an init-phase line has no request.
+fn real_request_id(request_id: Option<Cow<'_, str>>) -> Option<Cow<'_, str>> {
+    request_id.filter(|request_id| !request_id.is_empty() && request_id != "undefined")
 }
 
 fn platform_line(document: Document<'_>) -> LogLine<'_> {
@@ -194,12 +206,15 @@ fn platform_line(document: Document<'_>) -> LogLine<'_> {
         if let Some(record) = &record {
             match report(record) {
                 Ok(Some(report)) => return LogLine::Report(report),
-                // Figures of the wrong type: we misread the record.
-                Err(()) => return LogLine::Other,
+                // Figures of the wrong type, or numbers no figure can be.
+                Err(reason) => return LogLine::Other { reason },
                 // No request id or no duration: still a platform record.
                 Ok(None) => {}
             }
         }
+    }
+    if let Some(reason) = record.as_ref().and_then(record_violation) {
+        return LogLine::Other { reason };
     }
     let (request_id, status) = match record {
         Some(record) => (
@@ -215,9 +230,43 @@ fn platform_line(document: Document<'_>) -> LogLine<'_> {
     }
 }
 
+/// Why a platform record that is no report is past a bound: an identifier
+/// too long, or a duration Lambda cannot report. Figures of the wrong type
+/// are let be, since nothing reads them.
+fn record_violation(record: &Record<'_>) -> Option<OtherReason> {
+    let ids = [
+        &record.request_id,
+        &record.version,
+        &record.function_version,
+        &record.runtime_version,
+        &record.runtime_version_arn,
+    ];
+    let ids_fit = ids
+        .into_iter()
+        .filter_map(|id| id.as_ref().and_then(Scalar::as_str))
+        .all(bounds::id_fits);
+    if !ids_fit {
+        return Some(OtherReason::IdTooLong);
+    }
+    let Some(Nested::Object(metrics)) = &record.metrics else {
+        return None;
+    };
+    let durations = [
+        &metrics.duration_ms,
+        &metrics.init_duration_ms,
+        &metrics.restore_duration_ms,
+    ];
+    let durations_ok = durations.into_iter().all(|duration| {
+        decimal(duration.as_ref()).map_or(true, |duration_ms| {
+            duration_ms.is_none_or(bounds::duration_in_range)
+        })
+    });
+    (!durations_ok).then_some(OUT_OF_RANGE)
+}
+
 /// Reads a `platform.report` record: `Ok(None)` when it lacks its request id
-/// or duration, `Err` when a figure has the wrong type.
-fn report<'a>(record: &Record<'a>) -> Result<Option<Report<'a>>, ()> {
+/// or duration, `Err` when a figure has the wrong type or cannot be one.
+fn report<'a>(record: &Record<'a>) -> Result<Option<Report<'a>>, OtherReason> {
     let request_id = record
         .request_id
         .clone()
@@ -304,10 +353,7 @@ fn app_line(document: Document<'_>) -> LogLine<'_> {
         .level
         .and_then(Scalar::into_cow)
         .or_else(|| document.log_level.and_then(Scalar::into_cow));
-    let request_id = document
-        .request_id
-        .and_then(Scalar::into_cow)
-        .filter(|request_id| !request_id.is_empty() && request_id != "undefined");
+    let request_id = real_request_id(document.request_id.and_then(Scalar::into_cow));
     let error_type = document.error_type.and_then(Scalar::into_cow);
     if error_type.is_some() || level.as_deref().is_some_and(is_error_level) {
         LogLine::AppError {
@@ -318,117 +364,8 @@ fn app_line(document: Document<'_>) -> LogLine<'_> {
     } else if level.is_some() || request_id.is_some() {
         LogLine::App { request_id, level }
     } else {
-        LogLine::Other
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ScalarVisitor(PhantomData))
-    }
-}
-
-struct ScalarVisitor<'a>(PhantomData<&'a ()>);
-
-impl<'de: 'a, 'a> Visitor<'de> for ScalarVisitor<'a> {
-    type Value = Scalar<'a>;
-
-    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("any JSON value")
-    }
-
-    fn visit_borrowed_str<E>(self, value: &'de str) -> Result<Self::Value, E> {
-        Ok(Scalar::Str(Cow::Borrowed(value)))
-    }
-
-    fn visit_str<E>(self, value: &str) -> Result<Self::Value, E> {
-        Ok(Scalar::Str(Cow::Owned(value.to_owned())))
-    }
-
-    fn visit_string<E>(self, value: String) -> Result<Self::Value, E> {
-        Ok(Scalar::Str(Cow::Owned(value)))
-    }
-
-    fn visit_u64<E>(self, value: u64) -> Result<Self::Value, E> {
-        Ok(Scalar::Unsigned(value))
-    }
-
-    fn visit_i64<E>(self, value: i64) -> Result<Self::Value, E> {
-        Ok(Scalar::Signed(value))
-    }
-
-    fn visit_f64<E>(self, value: f64) -> Result<Self::Value, E> {
-        Ok(Scalar::Float(value))
-    }
-
-    fn visit_bool<E>(self, _value: bool) -> Result<Self::Value, E> {
-        Ok(Scalar::Unusable)
-    }
-
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Scalar::Unusable)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Scalar::Unusable)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Scalar::Unusable)
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Nested<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(NestedVisitor(PhantomData))
-    }
-}
-
-struct NestedVisitor<T>(PhantomData<T>);
-
-impl<'de, T: Deserialize<'de>> Visitor<'de> for NestedVisitor<T> {
-    type Value = Nested<T>;
-
-    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("any JSON value")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        T::deserialize(MapAccessDeserializer::new(map)).map(Nested::Object)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Nested::NotObject)
-    }
-
-    fn visit_borrowed_str<E>(self, _value: &'de str) -> Result<Self::Value, E> {
-        Ok(Nested::NotObject)
-    }
-
-    fn visit_str<E>(self, _value: &str) -> Result<Self::Value, E> {
-        Ok(Nested::NotObject)
-    }
-
-    fn visit_u64<E>(self, _value: u64) -> Result<Self::Value, E> {
-        Ok(Nested::NotObject)
-    }
-
-    fn visit_i64<E>(self, _value: i64) -> Result<Self::Value, E> {
-        Ok(Nested::NotObject)
-    }
-
-    fn visit_f64<E>(self, _value: f64) -> Result<Self::Value, E> {
-        Ok(Nested::NotObject)
-    }
-
-    fn visit_bool<E>(self, _value: bool) -> Result<Self::Value, E> {
-        Ok(Nested::NotObject)
-    }
-
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Nested::NotObject)
+        LogLine::Other {
+            reason: OtherReason::Unrecognised,
+        }
     }
 }

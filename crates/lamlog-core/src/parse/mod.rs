@@ -11,7 +11,11 @@
 //! The parser borrows from the message: text fields are `Cow::Borrowed` slices
 //! of the input unless a JSON string held escapes. It never backtracks and never
 //! fails: a line that starts like a platform line but does not parse is
-//! [`LogLine::Other`], never a half-filled record.
+//! [`LogLine::Other`], never a half-filled record. So is a line whose figures
+//! or identifiers Lambda cannot produce ([`bounds`]): application code can
+//! print text that looks like a platform line, and a record with a 30-digit
+//! duration or a 4 KB request id would be refused by the store on every retry.
+//! Each `Other` says why ([`OtherReason`]), so that such lines are counted.
 //!
 //! [`parse`] looks at the first byte and hands the line to one reader:
 //!
@@ -19,6 +23,8 @@
 //!   `fields`;
 //! - `app`: Python's `[LEVEL]` lines and Node's timestamped lines;
 //! - `json`: anything that starts with `{`;
+//! - `bounds`: then, for every line, the figures and identifiers against what
+//!   Lambda can produce;
 //! - `oom`: afterwards, for application and unrecognised lines only, the
 //!   runtimes' out-of-memory signatures.
 
@@ -27,8 +33,12 @@ use std::borrow::Cow;
 use serde::Serialize;
 
 mod app;
+pub mod bounds;
+mod error_document;
 mod fields;
 mod json;
+mod json_value;
+mod levels;
 mod oom;
 #[cfg(test)]
 mod tests;
@@ -54,6 +64,46 @@ pub enum InitPhase {
     Init,
     /// Init re-run inside the first invoke after a failed or suppressed init.
     Invoke,
+}
+
+/// Why a line is [`LogLine::Other`]. Such lines are counted by reason, never
+/// stored; the names are those the CLI summary and the Lambda's metrics print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OtherReason {
+    /// A shape lamlog does not read: free text without a level or request
+    /// id, JSON that does not parse, or JSON that is neither a platform
+    /// record nor an application log.
+    Unrecognised,
+    /// Opens like a platform line (a platform keyword, a `platform.report`
+    /// record) but a required field is missing or a figure is unreadable, as
+    /// in `REPORT invalid report log line`.
+    UnparsablePlatformLine,
+    /// A duration, memory size or timeout that Lambda cannot produce; see
+    /// [`bounds`].
+    FigureOutOfRange,
+    /// A request id or other identifier longer than [`bounds::MAX_ID_BYTES`].
+    IdTooLong,
+}
+
+impl OtherReason {
+    /// Every reason, in declaration order.
+    pub const ALL: [OtherReason; 4] = [
+        OtherReason::Unrecognised,
+        OtherReason::UnparsablePlatformLine,
+        OtherReason::FigureOutOfRange,
+        OtherReason::IdTooLong,
+    ];
+
+    /// The snake_case name used in JSON and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OtherReason::Unrecognised => "unrecognised",
+            OtherReason::UnparsablePlatformLine => "unparsable_platform_line",
+            OtherReason::FigureOutOfRange => "figure_out_of_range",
+            OtherReason::IdTooLong => "id_too_long",
+        }
+    }
 }
 
 /// The figures of one REPORT line (text) or `platform.report` record (JSON).
@@ -222,13 +272,17 @@ pub enum LogLine<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         level: Option<Cow<'a, str>>,
     },
-    /// Anything else. Counted, never stored.
-    Other,
+    /// Anything else. Counted by reason, never stored.
+    Other {
+        /// Why the line is no record.
+        reason: OtherReason,
+    },
 }
 
 /// Parses one CloudWatch Logs event message.
 ///
-/// Never fails and never panics: what it cannot read is [`LogLine::Other`].
+/// Never fails and never panics: what it cannot read, and what carries a
+/// figure or an identifier past [`bounds`], is [`LogLine::Other`].
 ///
 /// Cost: text lines are read in one forward pass over borrowed slices with no
 /// allocation; only a message that starts with `{` is handed to serde_json.
@@ -241,16 +295,23 @@ pub fn parse(message: &str) -> LogLine<'_> {
     // timestamp, JSON an object.
     let parsed = match line.as_bytes().first() {
         Some(b'A'..=b'Z') => match text::parse_platform(line) {
-            LogLine::Other => app::parse_leveled(line),
+            // `INFO started` is no platform line but an application one; a
+            // line that is neither keeps the platform reader's reason.
+            LogLine::Other { reason } => match app::parse_leveled(line) {
+                LogLine::Other { .. } => LogLine::Other { reason },
+                app => app,
+            },
             platform => platform,
         },
         Some(b'[') => app::parse_python(line),
         Some(b'0'..=b'9') => app::parse_timestamped(line),
         Some(b'{') => json::parse_json(line),
-        _ => LogLine::Other,
+        _ => LogLine::Other {
+            reason: OtherReason::Unrecognised,
+        },
     };
-    match parsed {
-        LogLine::App { .. } | LogLine::AppError { .. } | LogLine::Other => {
+    match bounds::check(parsed) {
+        parsed @ (LogLine::App { .. } | LogLine::AppError { .. } | LogLine::Other { .. }) => {
             mark_out_of_memory(line, parsed)
         }
         platform => platform,

@@ -70,13 +70,19 @@ fn json_report_with_full_tracing_and_error() {
     assert!(matches!(report.request_id, Cow::Borrowed(_)));
 }
 
+fn other(reason: OtherReason) -> LogLine<'static> {
+    LogLine::Other { reason }
+}
+
 #[test]
 fn json_report_with_bad_figures_is_other() {
     let message = r#"{"type":"platform.report","record":{"requestId":"r","metrics":{"durationMs":5,"billedDurationMs":5.5}}}"#;
-    assert_eq!(parse(message), LogLine::Other);
+    assert_eq!(parse(message), other(OtherReason::UnparsablePlatformLine));
     let message =
         r#"{"type":"platform.report","record":{"requestId":"r","metrics":{"durationMs":"5"}}}"#;
-    assert_eq!(parse(message), LogLine::Other);
+    assert_eq!(parse(message), other(OtherReason::UnparsablePlatformLine));
+    let message = r#"{"type":"platform.report","record":{"requestId":"r","metrics":{"durationMs":5,"memorySizeMB":1e20}}}"#;
+    assert_eq!(parse(message), other(OtherReason::FigureOutOfRange));
 }
 
 #[test]
@@ -114,7 +120,11 @@ fn broken_json_is_other() {
         "{\"a\":1} trailing",
         "{\"type\":\"platform.start\",\"type\":\"x\"}",
     ] {
-        assert_eq!(parse(message), LogLine::Other, "{message:?}");
+        assert_eq!(
+            parse(message),
+            other(OtherReason::Unrecognised),
+            "{message:?}"
+        );
     }
 }
 
@@ -199,10 +209,11 @@ fn text_lines_borrow() {
 
 #[test]
 fn leading_whitespace_and_empty_messages() {
-    assert_eq!(parse(""), LogLine::Other);
-    assert_eq!(parse(" \n\t"), LogLine::Other);
+    let unrecognised = other(OtherReason::Unrecognised);
+    assert_eq!(parse(""), unrecognised);
+    assert_eq!(parse(" \n\t"), unrecognised);
     assert!(matches!(parse("\nEND RequestId: r"), LogLine::End { .. }));
-    assert_eq!(parse("\u{a0}END RequestId: r"), LogLine::Other);
+    assert_eq!(parse("\u{a0}END RequestId: r"), unrecognised);
 }
 
 #[test]
@@ -210,7 +221,7 @@ fn deep_json_nesting_is_refused_not_overflowed() {
     let depth = 100_000;
     for key in ["level", "unknown", "record"] {
         let message = format!("{{\"{key}\":{}{}}}", "[".repeat(depth), "]".repeat(depth));
-        assert_eq!(parse(&message), LogLine::Other, "{key}");
+        assert_eq!(parse(&message), other(OtherReason::Unrecognised), "{key}");
     }
 }
 

@@ -17,6 +17,12 @@
 //! left out instead: a new word in Lambda's vocabulary should not cost us the
 //! billing figures of the line.
 //!
+//! Each `Other` carries its reason: `unrecognised` for a first word that is
+//! no platform keyword, `unparsable_platform_line` for a keyword whose fields
+//! do not read, and `figure_out_of_range` for a whole number too large for
+//! its type. Figures that read but are past what Lambda produces are left to
+//! [`super::bounds`], which checks every format alike.
+//!
 //! `RESTORE_START` and `RESTORE_REPORT` are SnapStart's twins of
 //! `INIT_START` and `INIT_REPORT`: an environment restored from a snapshot
 //! instead of initialised. They parse as `init_start` (same runtime-version
@@ -27,7 +33,12 @@
 use std::borrow::Cow;
 
 use super::fields::{parse_decimal, parse_integer, skip_separators, split_token, Fields, Key};
-use super::{InitPhase, LogLine, Report, ReportStatus};
+use super::{InitPhase, LogLine, OtherReason, Report, ReportStatus};
+
+/// What a reader makes of a line: the record, or why it is none.
+type Read<T> = Result<T, OtherReason>;
+
+const UNPARSABLE: OtherReason = OtherReason::UnparsablePlatformLine;
 
 /// Parses a line whose first byte is an ASCII capital letter.
 pub(super) fn parse_platform(line: &str) -> LogLine<'_> {
@@ -52,9 +63,9 @@ pub(super) fn parse_platform(line: &str) -> LogLine<'_> {
             request_id: None,
             timeout_seconds,
         }),
-        _ => None,
+        _ => Err(OtherReason::Unrecognised),
     };
-    parsed.unwrap_or(LogLine::Other)
+    parsed.unwrap_or_else(|reason| LogLine::Other { reason })
 }
 
 /// Maps a `Status:` word; `failure` is what the Telemetry API says for error.
@@ -72,7 +83,7 @@ fn non_empty(value: &str) -> Option<Cow<'_, str>> {
     (!value.is_empty()).then_some(Cow::Borrowed(value))
 }
 
-fn parse_start(rest: &str) -> Option<LogLine<'_>> {
+fn parse_start(rest: &str) -> Read<LogLine<'_>> {
     let mut request_id = None;
     let mut version = None;
     for (key, value) in Fields::new(rest) {
@@ -82,21 +93,22 @@ fn parse_start(rest: &str) -> Option<LogLine<'_>> {
             _ => {}
         }
     }
-    Some(LogLine::Start {
-        request_id: request_id?,
+    Ok(LogLine::Start {
+        request_id: request_id.ok_or(UNPARSABLE)?,
         version,
     })
 }
 
-fn parse_end(rest: &str) -> Option<LogLine<'_>> {
+fn parse_end(rest: &str) -> Read<LogLine<'_>> {
     let request_id = Fields::new(rest)
         .find(|(key, _)| *key == Key::RequestId)
-        .and_then(|(_, value)| non_empty(value))?;
-    Some(LogLine::End { request_id })
+        .and_then(|(_, value)| non_empty(value))
+        .ok_or(UNPARSABLE)?;
+    Ok(LogLine::End { request_id })
 }
 
-/// Reads the fields of a REPORT line; `None` unless it is a whole report.
-pub(super) fn parse_report(rest: &str) -> Option<Report<'_>> {
+/// Reads the fields of a REPORT line; an error unless it is a whole report.
+pub(super) fn parse_report(rest: &str) -> Read<Report<'_>> {
     let mut report = Report::default();
     let mut request_id = None;
     for (key, value) in Fields::new(rest) {
@@ -117,7 +129,7 @@ pub(super) fn parse_report(rest: &str) -> Option<Report<'_>> {
                 report.xray_sampled = Some(match value {
                     "true" => true,
                     "false" => false,
-                    _ => return None,
+                    _ => return Err(UNPARSABLE),
                 });
             }
             Key::Status => report.status = parse_status(value),
@@ -125,12 +137,12 @@ pub(super) fn parse_report(rest: &str) -> Option<Report<'_>> {
             _ => {}
         }
     }
-    report.request_id = request_id?;
-    report.duration_ms?;
-    Some(report)
+    report.request_id = request_id.ok_or(UNPARSABLE)?;
+    report.duration_ms.ok_or(UNPARSABLE)?;
+    Ok(report)
 }
 
-fn parse_init_start(rest: &str) -> Option<LogLine<'_>> {
+fn parse_init_start(rest: &str) -> Read<LogLine<'_>> {
     let mut runtime_version = None;
     let mut runtime_version_arn = None;
     for (key, value) in Fields::new(rest) {
@@ -140,14 +152,14 @@ fn parse_init_start(rest: &str) -> Option<LogLine<'_>> {
             _ => {}
         }
     }
-    runtime_version.as_ref()?;
-    Some(LogLine::InitStart {
+    runtime_version.as_ref().ok_or(UNPARSABLE)?;
+    Ok(LogLine::InitStart {
         runtime_version,
         runtime_version_arn,
     })
 }
 
-fn parse_init_report(rest: &str) -> Option<LogLine<'_>> {
+fn parse_init_report(rest: &str) -> Read<LogLine<'_>> {
     let mut init_duration_ms = None;
     let mut restore_duration_ms = None;
     let mut phase = None;
@@ -170,9 +182,9 @@ fn parse_init_report(rest: &str) -> Option<LogLine<'_>> {
         }
     }
     if init_duration_ms.is_none() && restore_duration_ms.is_none() {
-        return None;
+        return Err(UNPARSABLE);
     }
-    Some(LogLine::InitReport {
+    Ok(LogLine::InitReport {
         init_duration_ms,
         restore_duration_ms,
         phase,
@@ -182,7 +194,7 @@ fn parse_init_report(rest: &str) -> Option<LogLine<'_>> {
 }
 
 /// `Name: …\tState: …` of EXTENSION, TELEMETRY and LOGS lines.
-fn parse_registration(rest: &str) -> Option<(Cow<'_, str>, Option<Cow<'_, str>>)> {
+fn parse_registration(rest: &str) -> Read<(Cow<'_, str>, Option<Cow<'_, str>>)> {
     let mut name = None;
     let mut state = None;
     for (key, value) in Fields::new(rest) {
@@ -192,14 +204,17 @@ fn parse_registration(rest: &str) -> Option<(Cow<'_, str>, Option<Cow<'_, str>>)
             _ => {}
         }
     }
-    Some((name?, state))
+    Ok((name.ok_or(UNPARSABLE)?, state))
 }
 
 /// `RequestId: <id> Error: Runtime exited … Runtime.ExitError` and
 /// `RequestId: <id> Process exited before completing request`.
-fn parse_crash(rest: &str) -> Option<LogLine<'_>> {
+///
+/// Any other line that opens with `RequestId:` is unrecognised rather than
+/// an unreadable platform line: application code writes `RequestId: …` too.
+fn parse_crash(rest: &str) -> Read<LogLine<'_>> {
     let (request_id, detail) = split_token(skip_separators(rest));
-    let request_id = non_empty(request_id)?;
+    let request_id = non_empty(request_id).ok_or(OtherReason::Unrecognised)?;
     let detail = skip_separators(detail);
     if let Some(error) = detail.strip_prefix("Error:") {
         let error = error.trim_matches(|c: char| c.is_ascii_whitespace());
@@ -211,29 +226,35 @@ fn parse_crash(rest: &str) -> Option<LogLine<'_>> {
         let error_type = last_word
             .starts_with("Runtime.")
             .then_some(Cow::Borrowed(last_word));
-        return Some(LogLine::Crash {
+        return Ok(LogLine::Crash {
             request_id,
             error_type,
             killed: error.contains("signal: killed"),
         });
     }
     if detail.starts_with("Process exited before completing request") {
-        return Some(LogLine::Crash {
+        return Ok(LogLine::Crash {
             request_id,
             error_type: None,
             killed: false,
         });
     }
-    None
+    Err(OtherReason::Unrecognised)
 }
 
 /// Reads `timed out after 3.00 seconds`, what follows the word `Task`.
-pub(super) fn parse_timeout_tail(rest: &str) -> Option<f64> {
-    let rest = skip_separators(rest).strip_prefix("timed out after")?;
+///
+/// A line that does not go on with `timed out after` is unrecognised (`Task`
+/// is a common word); one that does but has no readable number of seconds
+/// is an unreadable platform line.
+pub(super) fn parse_timeout_tail(rest: &str) -> Read<f64> {
+    let rest = skip_separators(rest)
+        .strip_prefix("timed out after")
+        .ok_or(OtherReason::Unrecognised)?;
     let (seconds, rest) = split_token(skip_separators(rest));
     let (unit, _) = split_token(skip_separators(rest));
     if unit != "seconds" {
-        return None;
+        return Err(UNPARSABLE);
     }
     parse_decimal(seconds)
 }
@@ -241,6 +262,16 @@ pub(super) fn parse_timeout_tail(rest: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn unparsable() -> LogLine<'static> {
+        LogLine::Other { reason: UNPARSABLE }
+    }
+
+    fn unrecognised() -> LogLine<'static> {
+        LogLine::Other {
+            reason: OtherReason::Unrecognised,
+        }
+    }
 
     #[test]
     fn report_with_segment_id_and_sampled() {
@@ -279,8 +310,20 @@ mod tests {
             "START Version: $LATEST",
             "END",
         ] {
-            assert_eq!(parse_platform(line), LogLine::Other, "{line:?}");
+            assert_eq!(parse_platform(line), unparsable(), "{line:?}");
         }
+        assert_eq!(
+            parse_platform("REPORT RequestId: abc Duration: 1.00 ms Memory Size: 99999999999 MB"),
+            LogLine::Other {
+                reason: OtherReason::FigureOutOfRange
+            }
+        );
+        assert_eq!(
+            parse_platform("Success!"),
+            LogLine::Other {
+                reason: OtherReason::Unrecognised
+            }
+        );
     }
 
     #[test]
@@ -302,7 +345,7 @@ mod tests {
         ));
         assert_eq!(
             parse_platform("EXTENSION INIT(agent name: x, state: y, error type: z)"),
-            LogLine::Other
+            unparsable()
         );
     }
 
@@ -332,7 +375,7 @@ mod tests {
                 ..
             }
         ));
-        assert_eq!(parse_platform("RequestId: 43e5 hello"), LogLine::Other);
+        assert_eq!(parse_platform("RequestId: 43e5 hello"), unrecognised());
     }
 
     #[test]
@@ -371,10 +414,7 @@ mod tests {
                 error_type: None,
             }
         );
-        assert_eq!(
-            parse_platform("RESTORE_REPORT nothing here"),
-            LogLine::Other
-        );
+        assert_eq!(parse_platform("RESTORE_REPORT nothing here"), unparsable());
     }
 
     #[test]
@@ -386,6 +426,7 @@ mod tests {
                 timeout_seconds: 900.0,
             }
         );
-        assert_eq!(parse_platform("Task timed out after lunch"), LogLine::Other);
+        assert_eq!(parse_platform("Task timed out after lunch"), unparsable());
+        assert_eq!(parse_platform("Task done"), unrecognised());
     }
 }
