@@ -55,6 +55,15 @@ pub struct InvocationMetrics {
     pub records_not_committed: u64,
     /// 1 when the handler stopped early because the deadline was near.
     pub stopped_at_deadline: u64,
+    /// Lines that are no record, by why: figures Lambda cannot produce…
+    pub other_figure_out_of_range: u64,
+    /// …identifiers past the length bound…
+    pub other_id_too_long: u64,
+    /// …platform lines whose fields do not read.
+    pub other_unparsable_platform_line: u64,
+    /// Invocations that changed a window already judged (later than the
+    /// grace period): the window was judged again.
+    pub late_invocations: u64,
     /// Alerts delivered and marked sent (new and resent).
     pub alerts_sent: u64,
     /// Of those handed to the notifier, alerts of earlier batches (the
@@ -81,6 +90,11 @@ impl InvocationMetrics {
         self.cache_misses += summary.cache.misses;
         self.store_ms += summary.store_ms;
         self.alerts += summary.outcome.new_alerts.len() as u64;
+        let other = &summary.lines.other_by_reason;
+        self.other_figure_out_of_range += other.figure_out_of_range;
+        self.other_id_too_long += other.id_too_long;
+        self.other_unparsable_platform_line += other.unparsable_platform_line;
+        self.late_invocations += summary.outcome.late_invocations;
         self.alerts_sent += summary.delivery.sent;
         self.alerts_resent += summary.delivery.resent;
         self.alerts_failed += summary.delivery.failed;
@@ -89,7 +103,7 @@ impl InvocationMetrics {
 
     /// The EMF document for this invocation of `function_name` at `timestamp_ms`.
     pub fn emf(&self, function_name: &str, timestamp_ms: i64) -> Value {
-        let counts: [(&str, u64); 19] = [
+        let counts: [(&str, u64); 23] = [
             ("Records", self.records),
             ("Lines", self.lines),
             ("Invocations", self.invocations),
@@ -105,6 +119,13 @@ impl InvocationMetrics {
             ("SliceRetries", self.slice_retries),
             ("RecordsNotCommitted", self.records_not_committed),
             ("StoppedAtDeadline", self.stopped_at_deadline),
+            ("OtherFigureOutOfRange", self.other_figure_out_of_range),
+            ("OtherIdTooLong", self.other_id_too_long),
+            (
+                "OtherUnparsablePlatformLine",
+                self.other_unparsable_platform_line,
+            ),
+            ("LateInvocations", self.late_invocations),
             ("AlertsSent", self.alerts_sent),
             ("AlertsResent", self.alerts_resent),
             ("AlertsFailed", self.alerts_failed),
@@ -158,7 +179,7 @@ mod tests {
         assert_eq!(document["FunctionName"], "lamlog-fn");
         assert_eq!(document["_aws"]["Timestamp"], 1_793_491_200_000_i64);
         let declared = directive["Metrics"].as_array().unwrap();
-        assert_eq!(declared.len(), 21);
+        assert_eq!(declared.len(), 25);
         for definition in declared {
             let name = definition["Name"].as_str().unwrap();
             assert!(document[name].is_number(), "{name}");

@@ -10,6 +10,7 @@ use clap::Args;
 use lamlog::batch::{BatchInput, BatchSummary, Pipeline, Settings};
 use lamlog::enrich::{CacheStats, Enricher, MetaCache};
 use lamlog::notify::{JsonLinesNotifier, Notifier, Undelivered};
+use lamlog_core::assemble::OtherCounts;
 use lamlog_core::judge::Alert;
 use serde::Serialize;
 
@@ -84,7 +85,9 @@ struct IngestSummary {
     platform_lines: u64,
     app_lines: u64,
     other_lines: u64,
+    other_by_reason: OtherCounts,
     invocations: u64,
+    late_invocations: u64,
     inserted: u64,
     updated: u64,
     already_present: u64,
@@ -112,6 +115,9 @@ impl IngestSummary {
         self.platform_lines += batch.lines.platform;
         self.app_lines += batch.lines.app;
         self.other_lines += batch.lines.other;
+        self.other_by_reason
+            .add_counts(&batch.lines.other_by_reason);
+        self.late_invocations += batch.outcome.late_invocations;
         self.invocations += batch.invocations;
         self.inserted += batch.outcome.inserted;
         self.updated += batch.outcome.updated;
@@ -264,6 +270,15 @@ fn print_summary(summary: &IngestSummary, json: bool) -> anyhow::Result<()> {
         "  log lines    {:>10}  ({} platform, {} application, {} other)",
         summary.lines, summary.platform_lines, summary.app_lines, summary.other_lines
     )?;
+    let other = &summary.other_by_reason;
+    let refused = other.figure_out_of_range + other.id_too_long + other.unparsable_platform_line;
+    if refused > 0 {
+        writeln!(
+            out,
+            "  refused      {:>10}  platform-looking lines no Lambda writes ({} figure out of range, {} id too long, {} unreadable)",
+            refused, other.figure_out_of_range, other.id_too_long, other.unparsable_platform_line
+        )?;
+    }
     writeln!(
         out,
         "  invocations  {:>10}  ({} inserted, {} updated, {} already present)",
