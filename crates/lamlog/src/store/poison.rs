@@ -94,10 +94,10 @@ pub async fn write_isolating_poison<S: Store>(
 /// The two halves of a refused part, to be tried in order (the second half
 /// is pushed first, so the first is popped first). A part of one invocation
 /// keeps its refusal: it is the poison.
-fn halves<'a>(
-    part: &'a [StoredInvocation],
+fn halves(
+    part: &[StoredInvocation],
     refusal: StoreError,
-) -> Vec<(&'a [StoredInvocation], Option<StoreError>)> {
+) -> Vec<(&[StoredInvocation], Option<StoreError>)> {
     if part.len() == 1 {
         return vec![(part, Some(refusal))];
     }
