@@ -13,7 +13,7 @@
 //! one upsert, whose `RETURNING (xmax = 0)` says which keys it inserted: those
 //! are the batch's new alerts. The read and the upsert cannot interleave with
 //! another batch: every alert key belongs to one function, and the batch
-//! holds that function's advisory lock (`rollup.rs`) until it commits. Text
+//! holds that function's advisory lock (`locks.rs`) until it commits. Text
 //! needs no cleaning here: alerts are built from invocations that were
 //! cleaned of NUL when the batch came in.
 
@@ -23,8 +23,8 @@ use deadpool_postgres::Transaction;
 use lamlog_core::judge::{invocation_alerts, Alert};
 use lamlog_core::meta::meta_key;
 
+use super::change::Change;
 use super::failed;
-use super::write::Change;
 use crate::store::{StoreBatch, StoreError, UNSENT_ALERT_DELAY_MS};
 
 const SELECT_ALERTS: &str = "

@@ -56,6 +56,7 @@ use tokio_postgres::error::SqlState;
 use crate::store::{FunctionSummary, MinuteRow, Store, StoreBatch, StoreError, WriteOutcome};
 
 mod alerts;
+mod change;
 mod locks;
 mod migrate;
 mod outbox;

@@ -48,6 +48,7 @@ use lamlog_core::assemble::InvocationKey;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 
+use super::change::{Action, Change};
 use super::locks::{self, key_slot_lock, LOCK_KEYS};
 use super::rows::{self, SqlRow};
 use super::{alerts, failed, partitions, rollup, windows, PostgresStore};
@@ -71,31 +72,6 @@ const CREATE_BATCH_TABLE: &str = "
         old_start_time_ms BIGINT
     ) ON COMMIT DELETE ROWS";
 
-/// What a changed row needs done to its table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Action {
-    /// A new key: into `invocations`, or `pending_invocations` without a REPORT.
-    Insert = 0,
-    /// A row of `invocations` changes in place (or moves day, if its time moved).
-    UpdateReported = 1,
-    /// A pending row's REPORT came: out of `pending_invocations`, into `invocations`.
-    Move = 2,
-    /// A pending row changes and still has no REPORT.
-    UpdatePending = 3,
-}
-
-/// One row this batch inserts or changes.
-#[derive(Debug)]
-pub(super) struct Change<'a> {
-    /// The stored row before the batch, if there was one.
-    pub old: Option<&'a StoredInvocation>,
-    /// The row after the batch.
-    pub merged: StoredInvocation,
-    /// How it gets there.
-    pub action: Action,
-}
-
-/// Writes `batch` in one transaction; see the module comment.
 /// Writes `batch` in one transaction; with a `budget`, every statement and
 /// lock wait of the transaction is limited to it.
 pub(super) async fn write_batch(

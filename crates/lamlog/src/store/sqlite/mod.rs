@@ -87,8 +87,11 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its
-    /// schema up to date.
+    /// schema up to date. A new database file is private to its owner (mode
+    /// 0600: it holds raw log bytes), and SQLite gives its WAL and shared
+    /// memory files the database file's mode.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        create_private(path)?;
         let connection = Connection::open(path).map_err(|error| {
             StoreError::Connection(format!("opening {}: {error}", path.display()))
         })?;
@@ -137,6 +140,23 @@ impl SqliteStore {
         connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
         migrate(&mut connection)?;
         Ok(SqliteStore { connection })
+    }
+}
+
+/// Creates `path` empty with mode 0600 when it does not exist yet; an
+/// existing file keeps its mode (its owner chose it).
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(StoreError::Connection(format!(
+            "creating {}: {error}",
+            path.display()
+        ))),
     }
 }
 

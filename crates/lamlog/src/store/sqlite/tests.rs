@@ -32,6 +32,23 @@ fn migrations_are_recorded_once_and_reopening_keeps_them() {
     assert_eq!(journal_mode, "wal");
 }
 
+#[cfg(unix)]
+#[test]
+fn a_new_database_and_its_wal_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let path = scratch_path("private");
+    let store = SqliteStore::open(&path).unwrap();
+    store
+        .connection
+        .execute_batch("CREATE TABLE probe (x); INSERT INTO probe VALUES (1);")
+        .unwrap();
+    for suffix in ["", "-wal", "-shm"] {
+        let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{} has mode {mode:o}", file.display());
+    }
+}
+
 #[test]
 fn a_newer_schema_is_refused() {
     let path = scratch_path("newer");
