@@ -51,12 +51,12 @@ use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio::time::Instant;
-use tokio_postgres::error::SqlState;
 
 use crate::store::{FunctionSummary, MinuteRow, Store, StoreBatch, StoreError, WriteOutcome};
 
 mod alerts;
 mod change;
+mod classify;
 mod locks;
 mod migrate;
 mod outbox;
@@ -70,6 +70,7 @@ mod windows;
 mod write;
 
 pub use crate::redact::redact_url;
+use classify::{classify, failed};
 pub use migrate::SCHEMA_VERSION;
 pub use tls::TlsMode;
 
@@ -324,10 +325,6 @@ impl PostgresStore {
     }
 }
 
-/// Returns a connection to the pool, unless it broke: a connection that
-/// failed with [`StoreError::Connection`] is dropped rather than handed to the
-/// next caller, who would find it dead (the pool's own check only sees a
-/// connection as closed once its background task has noticed).
 /// `client` when `result` is fine; otherwise the error, the client released
 /// (see [`release`]).
 fn release_on_error(
@@ -343,6 +340,10 @@ fn release_on_error(
     }
 }
 
+/// Returns a connection to the pool, unless it broke: a connection that
+/// failed with [`StoreError::Connection`] is dropped rather than handed to the
+/// next caller, who would find it dead (the pool's own check only sees a
+/// connection as closed once its background task has noticed).
 fn release<T>(client: deadpool_postgres::Client, result: &Result<T, StoreError>) {
     release_if(client, matches!(result, Err(StoreError::Connection(_))));
 }
@@ -369,81 +370,6 @@ fn check_schema_name(schema: &str) -> Result<(), StoreError> {
             "invalid schema name {schema:?}: use lowercase letters, digits and underscores"
         )))
     }
-}
-
-/// Classifies a PostgreSQL error by asking it, never by its text:
-/// - a closed connection, an I/O failure, SQLSTATE class 08 (connection
-///   exception) or 57P01–57P03 (the server shut the session down) are
-///   [`StoreError::Connection`];
-/// - 40001 (serialization failure), 40P01 (deadlock detected), 55P03
-///   (lock not available: `lock_timeout`) and 57014 (query cancelled:
-///   `statement_timeout`) are [`StoreError::Busy`];
-/// - classes 22 (data exception), 23 (integrity constraint violation) and
-///   54 (program limit exceeded, such as a key too large for its index) are
-///   [`StoreError::Rejected`]: the data is to blame;
-/// - anything else is [`StoreError::Statement`].
-///
-/// Both of the first two are transient: the batch is retried whole.
-fn classify(context: &str, error: tokio_postgres::Error) -> StoreError {
-    let message = format!("{context}: {}", describe(&error));
-    if error.is_closed() {
-        return StoreError::Connection(message);
-    }
-    match error.code() {
-        Some(code)
-            if code == &SqlState::T_R_SERIALIZATION_FAILURE
-                || code == &SqlState::T_R_DEADLOCK_DETECTED
-                || code == &SqlState::LOCK_NOT_AVAILABLE
-                // `statement_timeout` (set from the deadline) cancelled it.
-                || code == &SqlState::QUERY_CANCELED =>
-        {
-            StoreError::Busy(message)
-        }
-        Some(code)
-            if code.code().starts_with("08")
-                || code == &SqlState::ADMIN_SHUTDOWN
-                || code == &SqlState::CRASH_SHUTDOWN
-                || code == &SqlState::CANNOT_CONNECT_NOW =>
-        {
-            StoreError::Connection(message)
-        }
-        // Data exception, integrity constraint violation, program limit
-        // exceeded (a key too large for its index): the data is refused.
-        Some(code)
-            if code.code().starts_with("22")
-                || code.code().starts_with("23")
-                || code.code().starts_with("54") =>
-        {
-            StoreError::Rejected(message)
-        }
-        Some(_) => StoreError::Statement(message),
-        // No SQLSTATE: the failure is below SQL (I/O, TLS, protocol), so
-        // the connection is what broke.
-        None => StoreError::Connection(message),
-    }
-}
-
-/// The error with its database detail (tokio-postgres' `Display` shows only
-/// "db error" for server errors).
-fn describe(error: &tokio_postgres::Error) -> String {
-    match error.as_db_error() {
-        Some(db_error) => format!("{db_error}"),
-        None => {
-            let mut text = error.to_string();
-            let mut source = std::error::Error::source(error);
-            while let Some(cause) = source {
-                text.push_str(": ");
-                text.push_str(&cause.to_string());
-                source = cause.source();
-            }
-            text
-        }
-    }
-}
-
-/// [`classify`] as a closure for `map_err`.
-fn failed(context: &'static str) -> impl Fn(tokio_postgres::Error) -> StoreError {
-    move |error| classify(context, error)
 }
 
 impl Store for PostgresStore {
