@@ -33,6 +33,7 @@ mod memory;
 mod report;
 mod stats;
 mod throughput;
+mod verdict;
 mod workload;
 
 /// lamlog's benchmark harness: prints tables, writes bench/results.json.
@@ -99,5 +100,14 @@ fn main() -> anyhow::Result<()> {
     std::fs::write(&out, serde_json::to_string_pretty(&results)? + "\n")
         .with_context(|| format!("writing {}", out.display()))?;
     println!("\nwrote {}", out.display());
+    let failures = verdict::failures(&results);
+    for failure in &failures {
+        eprintln!("lamlog-bench: {failure}");
+    }
+    anyhow::ensure!(
+        failures.is_empty(),
+        "{} check(s) failed; the figures above are not to be trusted",
+        failures.len()
+    );
     Ok(())
 }
