@@ -2,7 +2,9 @@
 //!
 //! Stores keep `function_minute` rows (and a duration histogram beside them)
 //! by adding deltas: when an invocation row is inserted or changed, the store
-//! adds `contribution(new) − contribution(old)`. Every figure here is an
+//! takes `contribution(old).sums()` out of the old minute and adds
+//! `contribution(new).sums()` to the new one (one minute when the time did
+//! not move). Every figure here is an
 //! integer (microseconds, MB·ms, pico-dollars, counts), so additions commute
 //! exactly and the totals are the same for any split or replay of the stream;
 //! floating-point sums would differ in their last bits with the order.
@@ -157,54 +159,27 @@ pub fn contribution(invocation: &Invocation, cost_usd: Option<f64>) -> Option<Co
     })
 }
 
-/// The change to apply to the rollups when a row goes from `old` to `new`.
-/// Counters move by the difference; the histogram bucket and the max only
-/// change when the invocation is first reported, since REPORT figures are set
-/// once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct RollupDelta {
-    /// Counter changes (each field new − old; `minute_ms` is the minute).
-    pub counters: Contribution,
-    /// Whether this change first reports the invocation: add it to the
-    /// histogram bucket and to the max duration.
-    pub first_report: bool,
-}
-
-/// The delta between two states of one row, if any.
-///
-/// Between two contributions (whose figures are never negative) each
-/// difference is exact; the subtraction saturates only for hand-built
-/// contributions with negative figures.
-pub fn rollup_delta(old: Option<&Contribution>, new: Option<&Contribution>) -> Option<RollupDelta> {
-    let new = new?;
-    let old_or_zero = old.copied().unwrap_or_default();
-    let change = |new: i64, old: i64| new.saturating_sub(old);
-    let counters = Contribution {
-        minute_ms: new.minute_ms,
-        invocations: change(new.invocations, old_or_zero.invocations),
-        successes: change(new.successes, old_or_zero.successes),
-        errors: change(new.errors, old_or_zero.errors),
-        crashes: change(new.crashes, old_or_zero.crashes),
-        ooms: change(new.ooms, old_or_zero.ooms),
-        timeouts: change(new.timeouts, old_or_zero.timeouts),
-        cold_starts: change(new.cold_starts, old_or_zero.cold_starts),
-        duration_us: change(new.duration_us, old_or_zero.duration_us),
-        billed_mb_ms: change(new.billed_mb_ms, old_or_zero.billed_mb_ms),
-        cost_pico_usd: change(new.cost_pico_usd, old_or_zero.cost_pico_usd),
-        duration_bucket: new.duration_bucket,
-    };
-    let delta = RollupDelta {
-        counters,
-        first_report: old.is_none(),
-    };
-    (delta.first_report
-        || counters
-            != Contribution {
-                minute_ms: new.minute_ms,
-                duration_bucket: new.duration_bucket,
-                ..Contribution::default()
-            })
-    .then_some(delta)
+impl Contribution {
+    /// The figures a minute sums, in the order of `function_minute`'s columns
+    /// after `minute_ms` less the max: invocations, successes, errors,
+    /// crashes, OOMs, timeouts, cold starts, duration (µs), MB·ms, cost
+    /// (pico-dollars). What a changed row moves is its old sums out of its
+    /// old minute and its new sums into its new one; each store does that
+    /// with these, so that neither lists the figures again.
+    pub fn sums(&self) -> [i64; 10] {
+        [
+            self.invocations,
+            self.successes,
+            self.errors,
+            self.crashes,
+            self.ooms,
+            self.timeouts,
+            self.cold_starts,
+            self.duration_us,
+            self.billed_mb_ms,
+            self.cost_pico_usd,
+        ]
+    }
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ use crate::store::{StoreError, StoredInvocation};
 const UPSERT_MINUTES: &str = "
     INSERT INTO function_minute (
         account, function, minute_ms, invocations, successes, errors, crashes, ooms, timeouts,
-        cold_starts, duration_sum_us, duration_max_us, billed_mb_ms, cost_pico_usd)
+        cold_starts, duration_sum_us, billed_mb_ms, cost_pico_usd, duration_max_us)
     SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[],
                          $6::BIGINT[], $7::BIGINT[], $8::BIGINT[], $9::BIGINT[], $10::BIGINT[],
                          $11::BIGINT[], $12::BIGINT[], $13::BIGINT[], $14::BIGINT[])
@@ -112,31 +112,19 @@ impl RowChange<'_> {
 
 type FunctionKey = (String, String);
 
-/// The counters of a contribution, in the order of `function_minute`'s
-/// columns after `minute_ms`, with the max (index 8) left at 0.
-fn counters(contribution: &Contribution) -> [i64; 11] {
-    [
-        contribution.invocations,
-        contribution.successes,
-        contribution.errors,
-        contribution.crashes,
-        contribution.ooms,
-        contribution.timeouts,
-        contribution.cold_starts,
-        contribution.duration_us,
-        0,
-        contribution.billed_mb_ms,
-        contribution.cost_pico_usd,
-    ]
+/// A function minute's change: the sums ([`Contribution::sums`], in
+/// `UPSERT_MINUTES`'s column order) and the max of the rows arriving in it.
+#[derive(Debug, Default)]
+struct MinuteChange {
+    sums: [i64; 10],
+    duration_max_us: i64,
 }
-
-const MAX_INDEX: usize = 8;
 
 /// What the batch does to the rollups, summed.
 #[derive(Debug, Default)]
 struct RollupChanges {
     /// Per function minute: counter changes, and the max of arriving rows.
-    minutes: BTreeMap<(FunctionKey, i64), [i64; 11]>,
+    minutes: BTreeMap<(FunctionKey, i64), MinuteChange>,
     /// Per function minute and bucket: the count's change.
     buckets: BTreeMap<(FunctionKey, i64, i32), i64>,
     /// Minutes a row left or shrank in: tidied after the upserts.
@@ -155,7 +143,7 @@ impl RollupChanges {
                 .minutes
                 .entry((function.clone(), old.minute_ms))
                 .or_default();
-            for (total, value) in minute.iter_mut().zip(counters(old)) {
+            for (total, value) in minute.sums.iter_mut().zip(old.sums()) {
                 *total = total.saturating_sub(value);
             }
             let bucket = self
@@ -175,10 +163,10 @@ impl RollupChanges {
                 .minutes
                 .entry((function.clone(), new.minute_ms))
                 .or_default();
-            for (total, value) in minute.iter_mut().zip(counters(new)) {
+            for (total, value) in minute.sums.iter_mut().zip(new.sums()) {
                 *total = total.saturating_add(value);
             }
-            minute[MAX_INDEX] = minute[MAX_INDEX].max(new.duration_us);
+            minute.duration_max_us = minute.duration_max_us.max(new.duration_us);
             let bucket = self
                 .buckets
                 .entry((function, new.minute_ms, new.duration_bucket))
@@ -226,7 +214,7 @@ pub(super) async fn add_rollups(
 
 async fn upsert_minutes(
     transaction: &Transaction<'_>,
-    minutes: &BTreeMap<(FunctionKey, i64), [i64; 11]>,
+    minutes: &BTreeMap<(FunctionKey, i64), MinuteChange>,
 ) -> Result<(), StoreError> {
     if minutes.is_empty() {
         return Ok(());
@@ -234,9 +222,15 @@ async fn upsert_minutes(
     let accounts: Vec<&str> = minutes.keys().map(|((a, _), _)| a.as_str()).collect();
     let functions: Vec<&str> = minutes.keys().map(|((_, f), _)| f.as_str()).collect();
     let minute_ms: Vec<i64> = minutes.keys().map(|(_, minute_ms)| *minute_ms).collect();
-    let columns: Vec<Vec<i64>> = (0..11)
-        .map(|index| minutes.values().map(|delta| delta[index]).collect())
+    let mut columns: Vec<Vec<i64>> = (0..10)
+        .map(|index| minutes.values().map(|change| change.sums[index]).collect())
         .collect();
+    columns.push(
+        minutes
+            .values()
+            .map(|change| change.duration_max_us)
+            .collect(),
+    );
     let statement = transaction
         .prepare_cached(UPSERT_MINUTES)
         .await

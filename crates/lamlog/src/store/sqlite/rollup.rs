@@ -72,23 +72,6 @@ const SET_MAX: &str = "
 /// The width of a rollup minute ([`lamlog_core::rollup::minute_of`]).
 const MINUTE_MS: i64 = 60_000;
 
-/// The counters of a contribution, in the order of `function_minute`'s
-/// columns after `minute_ms`, without the max.
-fn counters(contribution: &Contribution) -> [i64; 10] {
-    [
-        contribution.invocations,
-        contribution.successes,
-        contribution.errors,
-        contribution.crashes,
-        contribution.ooms,
-        contribution.timeouts,
-        contribution.cold_starts,
-        contribution.duration_us,
-        contribution.billed_mb_ms,
-        contribution.cost_pico_usd,
-    ]
-}
-
 /// Moves a row's contribution from `old` to `new` in the rollups of the
 /// function `account`/`function`; the row is already written.
 pub(super) fn apply(
@@ -110,20 +93,20 @@ pub(super) fn apply(
     };
     match (old, new) {
         (Some(old), Some(new)) if old.minute_ms == new.minute_ms => {
-            let mut difference = counters(new);
-            for (value, old_value) in difference.iter_mut().zip(counters(old)) {
+            let mut difference = new.sums();
+            for (value, old_value) in difference.iter_mut().zip(old.sums()) {
                 *value = value.saturating_sub(old_value);
             }
             minute(new.minute_ms, difference, new.duration_us).upsert(transaction)?;
         }
         _ => {
             if let Some(old) = old {
-                let removed = counters(old).map(|value| value.saturating_neg());
+                let removed = old.sums().map(|value| value.saturating_neg());
                 // 0: the MAX leaves the stored max as it is until tidied.
                 minute(old.minute_ms, removed, 0).upsert(transaction)?;
             }
             if let Some(new) = new {
-                minute(new.minute_ms, counters(new), new.duration_us).upsert(transaction)?;
+                minute(new.minute_ms, new.sums(), new.duration_us).upsert(transaction)?;
             }
         }
     }
