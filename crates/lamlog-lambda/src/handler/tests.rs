@@ -33,6 +33,16 @@ struct FakeStore {
     attempts: usize,
 }
 
+impl FakeStore {
+    /// A store whose write number `attempt` (from 1) fails with `failure`.
+    fn failing_at(attempt: usize, failure: fn() -> StoreError) -> FakeStore {
+        FakeStore {
+            failures: BTreeMap::from([(attempt, failure)]),
+            ..FakeStore::default()
+        }
+    }
+}
+
 /// The fake store raises no alerts, so its outbox is always empty.
 impl AlertOutbox for FakeStore {
     async fn claim_unsent_alerts(&mut self, _: i64, _: usize) -> Result<Vec<Alert>, StoreError> {
@@ -220,13 +230,7 @@ async fn a_batch_that_commits_reports_no_failures() {
 async fn a_slice_whose_data_is_refused_is_bisected_and_blocks_nothing() {
     // The first write (the whole first slice) is refused for its data; its
     // halves go in, and so does every later slice.
-    let store = FakeStore {
-        failures: BTreeMap::from([(
-            1,
-            (|| StoreError::Rejected("bigint out of range".to_owned())) as fn() -> StoreError,
-        )]),
-        ..FakeStore::default()
-    };
+    let store = FakeStore::failing_at(1, || StoreError::Rejected("bigint out of range".to_owned()));
     let written = Arc::clone(&store.written);
     let mut pipeline = pipeline(store, false);
     let event = kinesis_event(25, &[]);
@@ -240,13 +244,7 @@ async fn a_slice_whose_data_is_refused_is_bisected_and_blocks_nothing() {
 
 #[tokio::test(start_paused = true)]
 async fn the_first_failed_slice_is_reported_by_its_first_sequence_number() {
-    let store = FakeStore {
-        failures: BTreeMap::from([(
-            2,
-            (|| StoreError::Statement("check violated".to_owned())) as fn() -> StoreError,
-        )]),
-        ..FakeStore::default()
-    };
+    let store = FakeStore::failing_at(2, || StoreError::Statement("check violated".to_owned()));
     let written = Arc::clone(&store.written);
     let mut pipeline = pipeline(store, false);
     let event = kinesis_event(25, &[]);
@@ -265,13 +263,7 @@ async fn the_first_failed_slice_is_reported_by_its_first_sequence_number() {
 
 #[tokio::test(start_paused = true)]
 async fn a_transient_failure_is_retried_in_process() {
-    let store = FakeStore {
-        failures: BTreeMap::from([(
-            2,
-            (|| StoreError::Connection("reset".to_owned())) as fn() -> StoreError,
-        )]),
-        ..FakeStore::default()
-    };
+    let store = FakeStore::failing_at(2, || StoreError::Connection("reset".to_owned()));
     let written = Arc::clone(&store.written);
     let mut pipeline = pipeline(store, false);
     let event = kinesis_event(25, &[]);
@@ -354,13 +346,7 @@ async fn an_awslogs_event_fails_with_an_error_type_saying_whether_to_retry() {
         .unwrap_err();
     assert_eq!(error.error_type(), "Retryable");
 
-    let refusing = FakeStore {
-        failures: BTreeMap::from([(
-            1,
-            (|| StoreError::Migration("schema too new".to_owned())) as fn() -> StoreError,
-        )]),
-        ..FakeStore::default()
-    };
+    let refusing = FakeStore::failing_at(1, || StoreError::Migration("schema too new".to_owned()));
     let mut refusing = pipeline(refusing, false);
     let error = handle(&mut refusing, &options(10), &event, far_deadline(), 0)
         .await
