@@ -189,9 +189,14 @@ fn enabled(meta: Option<&FunctionMeta>, kind: AlertKind) -> bool {
     })
 }
 
-/// The dedup key of an alert.
+/// The dedup key of an alert: `kind|account|function|window start`, with
+/// `%` and `|` in the names escaped ([`crate::key`]), so that a `|` in a name
+/// never makes two alerts share a key.
 pub fn dedup_key(kind: AlertKind, account: &str, function: &str, window_start_ms: i64) -> String {
-    format!("{}|{account}|{function}|{window_start_ms}", kind.as_str())
+    crate::key::join(
+        '|',
+        &[kind.as_str(), account, function, &window_start_ms.to_string()],
+    )
 }
 
 /// The alerts an invocation's state implies. Only reported invocations (whose

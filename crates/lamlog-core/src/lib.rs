@@ -13,6 +13,7 @@ pub mod assemble;
 pub mod calendar;
 pub mod decode;
 pub mod judge;
+pub mod key;
 pub mod meta;
 pub mod parse;
 pub mod price;

@@ -111,7 +111,16 @@ pub struct FunctionMeta {
     pub log_group: Option<String>,
 }
 
-/// The metadata key of a function: `account#function`.
+/// The metadata key of a function: `account#function`, with `%` and `#` in
+/// the account escaped ([`crate::key`]), so that a `#` in either name never
+/// makes two functions share a key.
 pub fn meta_key(account: &str, function: &str) -> String {
-    format!("{account}#{function}")
+    crate::key::join('#', &[account, function])
+}
+
+/// The account and function of a metadata key (`None` when it is not of the
+/// form `account#function`).
+pub fn split_meta_key(key: &str) -> Option<(String, String)> {
+    let mut fields = crate::key::split('#', key, 2)?.into_iter();
+    Some((fields.next()?, fields.next()?))
 }

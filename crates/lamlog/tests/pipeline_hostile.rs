@@ -23,11 +23,17 @@ fn b64(bytes: &[u8]) -> String {
 }
 
 fn payload(request_id: &str, function: &str) -> Vec<u8> {
+    payload_of("123456789012", request_id, function, 50)
+}
+
+/// A payload from account `owner` holding one REPORT that used `max_used_mb`
+/// of 128 MB.
+fn payload_of(owner: &str, request_id: &str, function: &str, max_used_mb: u32) -> Vec<u8> {
     let report = format!(
-        "REPORT RequestId: {request_id}\tDuration: 12.50 ms\tBilled Duration: 13 ms\tMemory Size: 128 MB\tMax Memory Used: 50 MB\t\n"
+        "REPORT RequestId: {request_id}\tDuration: 12.50 ms\tBilled Duration: 13 ms\tMemory Size: 128 MB\tMax Memory Used: {max_used_mb} MB\t\n"
     );
     serde_json::to_vec(&serde_json::json!({
-        "messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": format!("/aws/lambda/{function}"),
+        "messageType": "DATA_MESSAGE", "owner": owner, "logGroup": format!("/aws/lambda/{function}"),
         "logStream": "2026/11/01/[$LATEST]abc", "subscriptionFilters": ["lamlog"],
         "logEvents": [{"id": "1".repeat(56), "timestamp": 1_793_491_200_000_i64, "message": report}],
     }))
@@ -210,4 +216,53 @@ fn tempdir() -> std::path::PathBuf {
     ));
     std::fs::create_dir_all(&directory).unwrap();
     directory
+}
+
+#[tokio::test]
+async fn names_holding_the_key_separators_never_share_an_alert() {
+    // Account "1|f" with function "g", and account "1" with function "f|g":
+    // joined naively, both alerts would have the dedup key
+    // "memory_high|1|f|g|<window>" and the second would be dropped.
+    let event = kinesis_event(&[
+        b64(&gzip(&payload_of("1|f", "request-a", "g", 128))),
+        b64(&gzip(&payload_of("1", "request-b", "f|g", 128))),
+        b64(&gzip(&payload_of("1#f", "request-c", "g", 128))),
+        b64(&gzip(&payload_of("1", "request-d", "f#g", 128))),
+    ]);
+    let dir = tempdir();
+    let path = dir.join("keys.db");
+    let mut pipeline = pipeline(SqliteStore::open(&path).unwrap());
+    let summary = pipeline
+        .run(BatchInput {
+            source: "event",
+            bytes: &event,
+            format: Format::Kinesis,
+            received_at_ms: 1,
+        })
+        .await
+        .unwrap();
+    assert_eq!(summary.outcome.inserted, 4);
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    let mut statement = connection
+        .prepare("SELECT account, function, dedup_key FROM alerts ORDER BY account, function")
+        .unwrap();
+    let alerts: Vec<(String, String, String)> = statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let owners: Vec<(&str, &str)> = alerts
+        .iter()
+        .map(|(account, function, _)| (account.as_str(), function.as_str()))
+        .collect();
+    assert_eq!(
+        owners,
+        [("1", "f#g"), ("1", "f|g"), ("1#f", "g"), ("1|f", "g")],
+        "one alert per function: {alerts:?}"
+    );
+    let mut keys: Vec<&str> = alerts.iter().map(|(_, _, key)| key.as_str()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    assert_eq!(keys.len(), 4, "{alerts:?}");
+    std::fs::remove_dir_all(dir).unwrap();
 }

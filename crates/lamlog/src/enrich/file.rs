@@ -21,7 +21,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use lamlog_core::meta::{meta_key, FunctionMeta};
+use lamlog_core::meta::{meta_key, split_meta_key, FunctionMeta};
 
 use super::{EnrichError, MetaSource, Resolved};
 
@@ -57,23 +57,22 @@ impl FileSource {
         };
         let mut by_key = BTreeMap::new();
         for (key, meta) in entries {
-            let Some((account, function)) = key.split_once('#') else {
+            let Some((account, function)) = split_meta_key(&key) else {
                 return Err(invalid(format!(
-                    "key {key:?} is not of the form \"account#function\""
+                    "key {key:?} is not of the form \"account#function\" \
+                     (a % or # in the account is written %25 or %23)"
                 )));
             };
             if let Some(log_group) = &meta.log_group {
                 let resolved = Resolved {
-                    function: function.to_owned(),
+                    function: function.clone(),
                     meta: meta.clone(),
                 };
-                by_key.insert(meta_key(account, log_group), resolved);
+                by_key.insert(meta_key(&account, log_group), resolved);
             }
-            let resolved = Resolved {
-                function: function.to_owned(),
-                meta,
-            };
-            by_key.insert(key.clone(), resolved);
+            let key = meta_key(&account, &function);
+            let resolved = Resolved { function, meta };
+            by_key.insert(key, resolved);
         }
         Ok(FileSource { by_key })
     }
@@ -135,5 +134,28 @@ tags = { team = "checkout" }
             FileSource::from_text(r#"{"1#f": {"architecture": "x86_64"}}"#, "m.json").unwrap();
         assert_eq!(source.len(), 1);
         assert!(FileSource::from_text(r#"{"nohash": {}}"#, "m.json").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_hash_in_a_name_never_lends_one_function_anothers_metadata() {
+        // Account 1 with the custom log group "2#logs" belongs to "api";
+        // account "1#2" with function "logs" is someone else, whose naive key
+        // "1#2#logs" would be the same.
+        let text = r#"
+["1#api"]
+timeout_seconds = 9
+log_group = "2#logs"
+"#;
+        let source = FileSource::from_text(text, "meta.toml").unwrap();
+        let owner = meta_key("1", "2#logs");
+        let other = meta_key("1#2", "logs");
+        assert_ne!(owner, other);
+        let found = source.fetch(&[owner.clone(), other]).await.unwrap();
+        assert_eq!(found.keys().collect::<Vec<_>>(), [&owner]);
+        assert_eq!(found[&owner].function, "api");
+
+        let escaped = FileSource::from_text("[\"1%232#logs\"]\ntimeout_seconds = 5\n", "m.toml").unwrap();
+        let found = escaped.fetch(&[meta_key("1#2", "logs")]).await.unwrap();
+        assert_eq!(found.len(), 1, "an escaped account names account \"1#2\"");
     }
 }

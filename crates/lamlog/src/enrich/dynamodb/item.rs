@@ -27,7 +27,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use lamlog_core::meta::FunctionMeta;
+use lamlog_core::meta::{split_meta_key, FunctionMeta};
 use serde_json::{Map, Number, Value};
 
 use crate::enrich::Resolved;
@@ -54,14 +54,15 @@ pub fn resolve_item(
         Some(AttributeValue::S(key)) => key.clone(),
         _ => return Err(format!("item without a string attribute {partition_key:?}")),
     };
-    let Some((_, function_in_key)) = key.split_once('#') else {
+    let Some((_, function_in_key)) = split_meta_key(&key) else {
         return Err(format!(
-            "key {key:?} is not of the form \"account#function\""
+            "key {key:?} is not of the form \"account#function\" \
+             (a % or # in the account is written %25 or %23)"
         ));
     };
     let function = match item.get("function") {
         Some(AttributeValue::S(function)) => function.clone(),
-        None => function_in_key.to_owned(),
+        None => function_in_key,
         Some(_) => return Err(format!("{key}: attribute \"function\" is not a string")),
     };
     let mut object = Map::new();
