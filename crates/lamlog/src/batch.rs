@@ -164,13 +164,7 @@ impl<M: MetaSource, S: Store, N: Notifier> Pipeline<M, S, N> {
                 Ok(Record::Control(_)) => summary.control_messages += 1,
                 Err(error) => {
                     summary.undecodable_records += 1;
-                    dead_letters.push(DeadLetter {
-                        source: source.to_owned(),
-                        reason: error.kind.to_string(),
-                        position: error.position,
-                        raw: error.raw,
-                        received_at_ms,
-                    });
+                    dead_letters.push(DeadLetter::of_decode_error(source, error, received_at_ms));
                 }
             }
         }

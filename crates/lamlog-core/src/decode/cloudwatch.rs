@@ -32,7 +32,7 @@
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
-use super::inflate::{inflate_member, is_gzip};
+use super::inflate::{inflate_member, is_gzip, next_gzip_header};
 use super::{
     json_error_kind, DecodeError, DecodeErrorKind, DecodeLimits, Envelope, LogEvent, Record,
     SourcePosition,
@@ -145,12 +145,17 @@ pub(super) fn decode_cwl(input: &[u8], limits: &DecodeLimits) -> Vec<Result<Reco
                 member_offset += consumed;
             }
             Err(kind) => {
-                documents.records.push(Err(DecodeError {
-                    position: position_at(documents.next_index, member_offset),
+                // Go on at the next gzip header, so that one corrupt member
+                // neither hides the good ones after it nor makes a dead
+                // letter of the whole rest of the input.
+                let broken = next_gzip_header(rest).unwrap_or(rest.len());
+                documents.records.push(Err(DecodeError::new(
+                    position_at(documents.next_index, member_offset),
                     kind,
-                    raw: rest.to_vec(),
-                }));
-                break;
+                    &rest[..broken],
+                )));
+                documents.next_index += 1;
+                member_offset += broken;
             }
         }
     }
@@ -193,20 +198,17 @@ impl DocumentDecoder {
                     end = stream.byte_offset();
                     let document = &buffer[start..end];
                     let record =
-                        parse_payload(document, position.clone()).map_err(|kind| DecodeError {
-                            position,
-                            kind,
-                            raw: document.to_vec(),
-                        });
+                        parse_payload(document, position.clone())
+                            .map_err(|kind| DecodeError::new(position, kind, document));
                     self.records.push(record);
                     self.next_index += 1;
                 }
                 Some(Err(error)) => {
-                    self.records.push(Err(DecodeError {
+                    self.records.push(Err(DecodeError::new(
                         position,
-                        kind: json_error_kind(&error),
-                        raw: buffer[start..].to_vec(),
-                    }));
+                        json_error_kind(&error),
+                        &buffer[start..],
+                    )));
                     self.next_index += 1;
                     break;
                 }

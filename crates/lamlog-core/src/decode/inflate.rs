@@ -31,6 +31,14 @@ pub(super) fn is_gzip(bytes: &[u8]) -> bool {
     bytes.starts_with(&GZIP_MAGIC)
 }
 
+/// Where the next gzip member header (`1f 8b 08`: the magic and deflate)
+/// after the first byte of `bytes` starts, if any: where decoding can go on
+/// after a broken member.
+pub(super) fn next_gzip_header(bytes: &[u8]) -> Option<usize> {
+    let header = [GZIP_MAGIC[0], GZIP_MAGIC[1], 0x08];
+    memchr::memmem::find(bytes.get(1..)?, &header).map(|at| at + 1)
+}
+
 /// Inflates one or more concatenated gzip members into one buffer, refusing to
 /// hold more than `limit_bytes` of output in total.
 ///

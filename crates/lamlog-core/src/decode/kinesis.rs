@@ -104,10 +104,12 @@ fn decode_kinesis_record(
         record_index,
         ..SourcePosition::default()
     };
-    let shape_error = |position: SourcePosition, detail: String| DecodeError {
-        position,
-        kind: DecodeErrorKind::Shape { detail },
-        raw: record_json.get().as_bytes().to_vec(),
+    let shape_error = |position: SourcePosition, detail: String| {
+        DecodeError::new(
+            position,
+            DecodeErrorKind::Shape { detail },
+            record_json.get().as_bytes(),
+        )
     };
     let record: KinesisRecord = match serde_json::from_str(record_json.get()) {
         Ok(record) => record,
@@ -124,11 +126,8 @@ fn decode_kinesis_record(
         let detail = "`kinesis.data` is missing or not a string".to_string();
         return Err(shape_error(position, detail));
     };
-    decode_base64_payload(&data, position.clone(), limits).map_err(|kind| DecodeError {
-        position,
-        kind,
-        raw: data.as_bytes().to_vec(),
-    })
+    decode_base64_payload(&data, position.clone(), limits)
+        .map_err(|kind| DecodeError::new(position, kind, data.as_bytes()))
 }
 
 /// Decodes a direct `{"awslogs":{"data":…}}` subscription event: one record.
@@ -141,13 +140,8 @@ pub(super) fn decode_awslogs(
         Err(error) => return vec![Err(whole_input_error(input, &error))],
     };
     let data = event.awslogs.data;
-    let result = decode_base64_payload(&data, SourcePosition::default(), limits).map_err(|kind| {
-        DecodeError {
-            position: SourcePosition::default(),
-            kind,
-            raw: data.as_bytes().to_vec(),
-        }
-    });
+    let result = decode_base64_payload(&data, SourcePosition::default(), limits)
+        .map_err(|kind| DecodeError::new(SourcePosition::default(), kind, data.as_bytes()));
     vec![result]
 }
 
@@ -176,11 +170,7 @@ fn decode_base64_payload(
 /// The error for an event that is not the expected JSON at all: record 0,
 /// with the whole input as `raw`.
 fn whole_input_error(input: &[u8], error: &serde_json::Error) -> DecodeError {
-    DecodeError {
-        position: SourcePosition::default(),
-        kind: json_error_kind(error),
-        raw: input.to_vec(),
-    }
+    DecodeError::new(SourcePosition::default(), json_error_kind(error), input)
 }
 
 /// A JSON string's text, borrowed unless it held escapes.

@@ -136,11 +136,7 @@ fn decode_each_line(
         };
         match decoded {
             Ok(stamped) => batcher.push_event(stamped, position),
-            Err(kind) => batcher.push_error(DecodeError {
-                position,
-                kind,
-                raw: line.bytes.to_vec(),
-            }),
+            Err(kind) => batcher.push_error(DecodeError::new(position, kind, line.bytes)),
         }
     }
     batcher.finish()

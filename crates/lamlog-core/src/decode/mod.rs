@@ -18,11 +18,12 @@
 //! |---|---|---|---|---|
 //! | `kinesis` | one `Records[]` entry | index, sequence number, event id | its `data` text (or its JSON, when `data` is unreadable) | `kinesis.rs` |
 //! | `awslogs` | the one payload | index 0 | its `data` text | `kinesis.rs` |
-//! | `cwl` | one JSON document, in one gzip member or in plain JSON | document index, offset of the document (JSON) or of its member (gzip) | the document, or the input from a broken member on | `cloudwatch.rs` |
+//! | `cwl` | one JSON document, in one gzip member or in plain JSON | document index, offset of the document (JSON) or of its member (gzip) | the document; a broken member up to the next gzip header, where decoding goes on; the input from a JSON syntax error on | `cloudwatch.rs` |
 //! | `lines`, `events` | a run of good lines of one source; each bad line | index and offset of the (first) line | the line | `lines.rs` |
 //!
 //! An input that is not even the outer JSON of `kinesis` or `awslogs` is one
-//! error at record 0 that keeps the whole input. `auto` is resolved by
+//! error at record 0 that keeps the whole input. Whatever the case, `raw`
+//! keeps at most [`MAX_RAW_BYTES`], with the record's full length and SHA-256. `auto` is resolved by
 //! [`detect_format`] (`detect.rs`) from a bounded prefix; gzip lives in
 //! `inflate.rs` and ISO-8601 timestamps in `timestamp.rs`.
 
@@ -195,9 +196,50 @@ pub struct DecodeError {
     /// What was wrong.
     pub kind: DecodeErrorKind,
     /// The record's bytes as they were handed to lamlog (base64 text stays
-    /// base64). A bad JSON document that was inside a gzip member keeps its
-    /// inflated JSON, which replays as `cwl` on its own.
+    /// base64), the first [`MAX_RAW_BYTES`] of them. A bad JSON document that
+    /// was inside a gzip member keeps its inflated JSON, which replays as
+    /// `cwl` on its own.
     pub raw: Vec<u8>,
+    /// The record's full length: more than `raw.len()` when it was cut.
+    pub raw_len: u64,
+    /// The SHA-256 of the record's full bytes, so that a cut record can still
+    /// be matched with its source.
+    pub raw_sha256: [u8; 32],
+}
+
+/// The most bytes of a bad record a [`DecodeError`] keeps. A corrupt record
+/// in the middle of a huge input is kept up to here, with its full length and
+/// hash, never as a copy of the whole input.
+pub const MAX_RAW_BYTES: usize = 4 * 1024 * 1024;
+
+/// What is kept of a bad record's bytes: the first [`MAX_RAW_BYTES`], the full
+/// length and the SHA-256 of all of them.
+pub fn keep_raw(raw: &[u8]) -> (Vec<u8>, u64, [u8; 32]) {
+    use sha2::Digest;
+    (
+        raw[..raw.len().min(MAX_RAW_BYTES)].to_vec(),
+        raw.len() as u64,
+        sha2::Sha256::digest(raw).into(),
+    )
+}
+
+impl DecodeError {
+    /// The error for the record `raw`, keeping at most [`MAX_RAW_BYTES`] of it.
+    pub fn new(position: SourcePosition, kind: DecodeErrorKind, raw: &[u8]) -> DecodeError {
+        let (raw, raw_len, raw_sha256) = keep_raw(raw);
+        DecodeError {
+            position,
+            kind,
+            raw,
+            raw_len,
+            raw_sha256,
+        }
+    }
+
+    /// Whether `raw` holds the whole record.
+    pub fn raw_is_whole(&self) -> bool {
+        self.raw.len() as u64 == self.raw_len
+    }
 }
 
 /// The records of one input, in input order.

@@ -30,16 +30,18 @@
 use std::collections::BTreeMap;
 
 use lamlog_core::assemble::Invocation;
-use lamlog_core::decode::SourcePosition;
 use lamlog_core::judge::{Alert, AlertKind, AlertRules, Severity};
 use lamlog_core::meta::{Architecture, FunctionMeta};
 
+mod dead_letter;
 pub mod poison;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod prune;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+
+pub use dead_letter::DeadLetter;
 
 /// An invocation ready to store: assembled, enriched and priced.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,44 +58,6 @@ pub struct StoredInvocation {
     pub region: Option<String>,
     /// Cost in USD, when the REPORT is known.
     pub cost_usd: Option<f64>,
-}
-
-/// A record that could not be decoded, kept with its raw bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeadLetter {
-    /// The input: a file path, `-`, or the Kinesis stream ARN.
-    pub source: String,
-    /// Where the record sits in it.
-    pub position: SourcePosition,
-    /// Why it was refused (the decode error, as text).
-    pub reason: String,
-    /// The record exactly as received.
-    pub raw: Vec<u8>,
-    /// When it was received (epoch ms).
-    pub received_at_ms: i64,
-}
-
-impl DeadLetter {
-    /// The position as one string: the Kinesis sequence number when there is
-    /// one, otherwise `record:<index>` and `@<byte offset>` when known.
-    pub fn position_key(&self) -> String {
-        match (&self.position.sequence_number, self.position.byte_offset) {
-            (Some(sequence_number), _) => sequence_number.clone(),
-            (None, Some(offset)) => format!("record:{}@{offset}", self.position.record_index),
-            (None, None) => format!("record:{}", self.position.record_index),
-        }
-    }
-
-    /// `source|position_key|fnv64(raw)` in hex: the same record re-delivered
-    /// has the same key; two different records never share one in practice.
-    pub fn dedup_key(&self) -> String {
-        format!(
-            "{}|{}|{:016x}",
-            self.source,
-            self.position_key(),
-            fnv1a_64(&self.raw)
-        )
-    }
 }
 
 /// FNV-1a, 64 bit: a stable, dependency-free fingerprint for dead-letter keys

@@ -125,18 +125,19 @@ fn refused_dead_letter(
     let raw = serde_json::to_vec(invocation).unwrap_or_else(|error| {
         format!("the invocation could not be serialized: {error}").into_bytes()
     });
-    DeadLetter {
-        source: source.to_owned(),
-        position: SourcePosition::default(),
-        reason: format!(
-            "the database refused invocation {:?} of {:?} in account {:?}: {error}",
-            shortened(&invocation.request_id),
-            shortened(&invocation.function),
-            shortened(&invocation.account)
-        ),
-        raw,
-        received_at_ms: batch.received_at_ms,
-    }
+    let reason = format!(
+        "the database refused invocation {:?} of {:?} in account {:?}: {error}",
+        shortened(&invocation.request_id),
+        shortened(&invocation.function),
+        shortened(&invocation.account)
+    );
+    DeadLetter::new(
+        source,
+        SourcePosition::default(),
+        reason,
+        &raw,
+        batch.received_at_ms,
+    )
 }
 
 /// At most 128 bytes of `text` (cut at a character boundary), for a reason

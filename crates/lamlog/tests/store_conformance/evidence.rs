@@ -118,17 +118,17 @@ pub fn app_error(request_id: &str, error_type: &str) -> LogLine<'static> {
 
 /// A dead letter as the Kinesis source makes it.
 pub fn dead_letter(record_index: usize, raw: Vec<u8>, reason: &str) -> DeadLetter {
-    DeadLetter {
-        source: "arn:aws:kinesis:eu-west-1:123456789012:stream/lamlog".to_owned(),
-        position: SourcePosition {
+    DeadLetter::new(
+        "arn:aws:kinesis:eu-west-1:123456789012:stream/lamlog",
+        SourcePosition {
             record_index,
             sequence_number: Some(format!("4959{record_index:016}")),
             ..SourcePosition::default()
         },
-        reason: reason.to_owned(),
-        raw,
-        received_at_ms: 1_750_000_000_000,
-    }
+        reason.to_owned(),
+        &raw,
+        1_750_000_000_000,
+    )
 }
 
 /// Metadata, rules and the receive time shared by every batch of a test.

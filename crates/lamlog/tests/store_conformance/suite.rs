@@ -9,8 +9,10 @@
 use std::collections::BTreeSet;
 
 use lamlog::store::{Store, WriteOutcome};
+use lamlog_core::decode::MAX_RAW_BYTES;
 use lamlog_core::parse::ReportStatus;
 use lamlog_core::rollup::{bucket_upper_ms, duration_bucket, percentile_ms};
+use sha2::Digest;
 
 use super::evidence::{
     app_error, dead_letter, dump, only_line, report, start, table_lines, text_field, timeout,
@@ -166,8 +168,9 @@ pub async fn dead_letters_are_kept_byte_exact<S: Store>(mut store: S) {
         vec![0xff, 0xfe, 0x00, 0xc3, 0x28, 0xa0, 0xa1],
         b"it's \"quoted\" \\ back\\slash".to_vec(),
         b"'); DROP TABLE invocations; --".to_vec(),
-        megabyte,
+        megabyte.clone(),
         Vec::new(),
+        megabyte.repeat(5),
     ];
     let reasons = [
         "gzip: bad header",
@@ -176,6 +179,7 @@ pub async fn dead_letters_are_kept_byte_exact<S: Store>(mut store: S) {
         "x",
         "too big",
         "",
+        "five megabytes: kept up to the cap",
     ];
     let dead_letters: Vec<_> = payloads
         .iter()
@@ -188,19 +192,27 @@ pub async fn dead_letters_are_kept_byte_exact<S: Store>(mut store: S) {
     let text = dump(&mut store).await;
     let lines = table_lines(&text, "dead_letters");
     assert_eq!(lines.len(), dead_letters.len());
-    for (dead_letter, reason) in dead_letters.iter().zip(reasons) {
-        let hex: String = dead_letter
-            .raw
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect();
+    let hex = |bytes: &[u8]| -> String { bytes.iter().map(|byte| format!("{byte:02x}")).collect() };
+    for ((dead_letter, reason), payload) in dead_letters.iter().zip(reasons).zip(&payloads) {
+        let kept = &payload[..payload.len().min(MAX_RAW_BYTES)];
+        let sha256: [u8; 32] = sha2::Sha256::digest(payload).into();
         let line = lines
             .iter()
             .find(|line| line.contains(&text_field("dedup_key", &dead_letter.dedup_key())));
         let line = line.unwrap_or_else(|| panic!("no row for {}", dead_letter.dedup_key()));
         assert!(
-            line.contains(&format!(" raw=x'{hex}'")),
+            line.contains(&format!(" raw=x'{}'", hex(kept))),
             "raw bytes of record {}",
+            dead_letter.position.record_index
+        );
+        assert!(
+            line.contains(&format!(" raw_len={} ", payload.len())),
+            "full length of record {}",
+            dead_letter.position.record_index
+        );
+        assert!(
+            line.contains(&format!(" raw_sha256=x'{}'", hex(&sha256))),
+            "hash of record {}",
             dead_letter.position.record_index
         );
         assert!(line.contains(&text_field("reason", reason)));

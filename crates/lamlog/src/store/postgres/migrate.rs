@@ -40,10 +40,14 @@ const MIGRATIONS: &[Migration] = &[
         version: 4,
         sql: include_str!("migrations/0004_pending_first_seen.sql"),
     },
+    Migration {
+        version: 5,
+        sql: include_str!("migrations/0005_dead_letter_length_and_hash.sql"),
+    },
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// The advisory lock that serialises migrations (and the creation of a test
 /// schema): "lamlog" in ASCII, so that it is recognisable in `pg_locks`,

@@ -57,6 +57,7 @@ use crate::store::{FunctionSummary, MinuteRow, Store, StoreBatch, StoreError, Wr
 mod alerts;
 mod change;
 mod classify;
+mod dead_letters;
 mod locks;
 mod migrate;
 mod outbox;

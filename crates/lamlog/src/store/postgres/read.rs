@@ -128,7 +128,7 @@ fn dump_tables() -> [(&'static str, String, String, &'static str); 6] {
             "dead_letters",
             "dead_letters".to_owned(),
             "dedup_key, source, position, record_index, sequence_number, byte_offset, reason, \
-             raw, received_at_ms"
+             raw, received_at_ms, raw_len, raw_sha256"
                 .to_owned(),
             "dedup_key",
         ),

@@ -51,8 +51,8 @@ use tokio_postgres::types::{ToSql, Type};
 use super::change::{Action, Change};
 use super::locks::{self, key_slot_lock, LOCK_KEYS};
 use super::rows::{self, SqlRow};
-use super::{alerts, failed, partitions, rollup, windows, PostgresStore};
-use crate::store::{DeadLetter, StoreBatch, StoreError, StoredInvocation, WriteOutcome};
+use super::{alerts, dead_letters, failed, partitions, rollup, windows, PostgresStore};
+use crate::store::{StoreBatch, StoreError, StoredInvocation, WriteOutcome};
 
 /// Also, for this transaction only: silences the "already exists, skipping"
 /// notice, which tokio-postgres would log on every batch; and plans every
@@ -157,7 +157,7 @@ async fn write_in_transaction(
                 alerts::upsert_alerts(&transaction, batch, &changes, judged.alerts).await?;
         }
     }
-    outcome.dead_letters = insert_dead_letters(&transaction, batch.dead_letters).await?;
+    outcome.dead_letters = dead_letters::insert(&transaction, batch.dead_letters).await?;
     transaction
         .commit()
         .await
@@ -405,82 +405,4 @@ fn statements() -> [String; 5] {
               WHERE b.action = 3 AND {same_key}"
         ),
     ]
-}
-
-/// Inserts the dead letters whose key is not stored; returns how many.
-async fn insert_dead_letters(
-    transaction: &Transaction<'_>,
-    dead_letters: &[DeadLetter],
-) -> Result<u64, StoreError> {
-    if dead_letters.is_empty() {
-        return Ok(0);
-    }
-    let mut by_key: BTreeMap<String, rows::CleanDeadLetter<'_>> = BTreeMap::new();
-    for dead_letter in dead_letters {
-        let cleaned = rows::CleanDeadLetter::new(dead_letter);
-        by_key.entry(cleaned.dedup_key.clone()).or_insert(cleaned);
-    }
-    let too_big = |what: &str| {
-        StoreError::Rejected(format!(
-            "dead letter {what} does not fit a database integer"
-        ))
-    };
-    let mut record_indexes = Vec::with_capacity(by_key.len());
-    let mut byte_offsets = Vec::with_capacity(by_key.len());
-    for cleaned in by_key.values() {
-        let position = &cleaned.dead_letter.position;
-        record_indexes
-            .push(i64::try_from(position.record_index).map_err(|_| too_big("record index"))?);
-        byte_offsets.push(
-            position
-                .byte_offset
-                .map(i64::try_from)
-                .transpose()
-                .map_err(|_| too_big("byte offset"))?,
-        );
-    }
-    let keys: Vec<&str> = by_key.keys().map(String::as_str).collect();
-    let sources: Vec<&str> = by_key.values().map(|row| row.source.as_ref()).collect();
-    let positions: Vec<&str> = by_key.values().map(|row| row.position.as_str()).collect();
-    let sequence_numbers: Vec<Option<&str>> = by_key
-        .values()
-        .map(|row| row.sequence_number.as_deref())
-        .collect();
-    let reasons: Vec<&str> = by_key.values().map(|row| row.reason.as_ref()).collect();
-    let raws: Vec<&[u8]> = by_key
-        .values()
-        .map(|row| row.dead_letter.raw.as_slice())
-        .collect();
-    let received: Vec<i64> = by_key
-        .values()
-        .map(|row| row.dead_letter.received_at_ms)
-        .collect();
-    let statement = transaction
-        .prepare_cached(
-            "INSERT INTO dead_letters (
-                 dedup_key, source, position, record_index, sequence_number, byte_offset, reason,
-                 raw, received_at_ms)
-             SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::TEXT[],
-                                  $6::BIGINT[], $7::TEXT[], $8::BYTEA[], $9::BIGINT[])
-             ON CONFLICT (dedup_key) DO NOTHING",
-        )
-        .await
-        .map_err(failed("preparing the dead letter insert"))?;
-    transaction
-        .execute(
-            &statement,
-            &[
-                &keys,
-                &sources,
-                &positions,
-                &record_indexes,
-                &sequence_numbers,
-                &byte_offsets,
-                &reasons,
-                &raws,
-                &received,
-            ],
-        )
-        .await
-        .map_err(failed("inserting dead_letters"))
 }

@@ -74,10 +74,14 @@ const MIGRATIONS: &[Migration] = &[
         version: 3,
         sql: include_str!("migrations/0003_pending_first_seen.sql"),
     },
+    Migration {
+        version: 4,
+        sql: include_str!("migrations/0004_dead_letter_length_and_hash.sql"),
+    },
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// A [`Store`] in one SQLite database.
 #[derive(Debug)]

@@ -94,7 +94,7 @@ const DUMP_TABLES: &[(&str, &str, &str)] = &[
     (
         "dead_letters",
         "dedup_key, source, position, record_index, sequence_number, byte_offset, reason, raw, \
-         received_at_ms",
+         received_at_ms, raw_len, raw_sha256",
         "dedup_key",
     ),
 ];

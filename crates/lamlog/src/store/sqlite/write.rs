@@ -33,8 +33,8 @@ use crate::store::{DeadLetter, StoreBatch, StoreError, StoredInvocation, WriteOu
 const INSERT_DEAD_LETTER: &str = "
     INSERT INTO dead_letters (
         dedup_key, source, position, record_index, sequence_number, byte_offset, reason, raw,
-        received_at_ms)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+        received_at_ms, raw_len, raw_sha256)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
     ON CONFLICT (dedup_key) DO NOTHING";
 
 /// Writes `batch` in one transaction; see the module comment.
@@ -148,6 +148,8 @@ fn insert_dead_letter(
                 dead_letter.reason,
                 dead_letter.raw,
                 dead_letter.received_at_ms,
+                i64::try_from(dead_letter.raw_len).unwrap_or(i64::MAX),
+                dead_letter.raw_sha256.as_slice(),
             ])
         })
         .map_err(failed("inserting dead_letters"))?;
