@@ -12,263 +12,17 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::Serialize;
-
 use crate::decode::Envelope;
 use crate::parse::{parse, LogLine, ReportStatus, OUT_OF_MEMORY};
 
 mod counts;
+mod invocation;
+mod naming;
 
 pub use counts::{LineCounts, OtherCounts};
-
-/// How an invocation ended, in rising order of severity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// Returned normally.
-    #[default]
-    Success,
-    /// Raised or returned an error.
-    Error,
-    /// The runtime process died.
-    Crash,
-    /// Killed for using more memory than configured.
-    Oom,
-    /// Ran past its timeout.
-    Timeout,
-}
-
-impl Status {
-    /// Every status, in severity order.
-    pub const ALL: [Status; 5] = [
-        Status::Success,
-        Status::Error,
-        Status::Crash,
-        Status::Oom,
-        Status::Timeout,
-    ];
-
-    /// The lower-case name used in JSON and SQL.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Success => "success",
-            Status::Error => "error",
-            Status::Crash => "crash",
-            Status::Oom => "oom",
-            Status::Timeout => "timeout",
-        }
-    }
-
-    fn bit(self) -> u8 {
-        1 << (self as u8)
-    }
-}
-
-/// Every status some line has claimed for an invocation. Kept as a set rather
-/// than only its maximum so that alert rules can ask "was it ever seen to run
-/// out of memory" and get the same answer whatever order the lines came in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
-#[serde(transparent)]
-pub struct StatusFlags(pub u8);
-
-impl StatusFlags {
-    /// The flags holding one status.
-    pub fn of(status: Status) -> StatusFlags {
-        StatusFlags(status.bit())
-    }
-
-    /// Whether `status` was seen.
-    pub fn contains(self, status: Status) -> bool {
-        self.0 & status.bit() != 0
-    }
-
-    /// The most severe status seen (success when none).
-    pub fn max(self) -> Status {
-        Status::ALL
-            .into_iter()
-            .rev()
-            .find(|status| self.contains(*status))
-            .unwrap_or(Status::Success)
-    }
-}
-
-/// The identity of an invocation: (account, function, request id).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub struct InvocationKey {
-    /// The account id that owns the log group.
-    pub account: String,
-    /// The function name.
-    pub function: String,
-    /// Lambda's request id (any token; not always a UUID).
-    pub request_id: String,
-}
-
-/// Everything known about one invocation.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
-pub struct Invocation {
-    /// The account id (`owner` of the envelope).
-    pub account: String,
-    /// The function name, from `/aws/lambda/NAME` or the metadata mapping.
-    pub function: String,
-    /// Lambda's request id.
-    pub request_id: String,
-    /// The log group the lines came from.
-    pub log_group: String,
-    /// `$LATEST` or a version number, from START.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
-    /// Event timestamp of the REPORT: the invocation's time for rollups.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub start_time_ms: Option<i64>,
-    /// REPORT `Duration`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub duration_ms: Option<f64>,
-    /// REPORT `Billed Duration`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub billed_duration_ms: Option<u64>,
-    /// REPORT `Memory Size`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub memory_size_mb: Option<u32>,
-    /// REPORT `Max Memory Used`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_memory_used_mb: Option<u32>,
-    /// REPORT `Init Duration`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub init_duration_ms: Option<f64>,
-    /// REPORT `Restore Duration` (SnapStart).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub restore_duration_ms: Option<f64>,
-    /// REPORT `Billed Restore Duration` (SnapStart).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub billed_restore_duration_ms: Option<u64>,
-    /// X-Ray trace id.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub xray_trace_id: Option<String>,
-    /// The timeout printed by `Task timed out after N seconds`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timeout_seconds: Option<f64>,
-    /// True when an Init or Restore Duration is present.
-    pub cold_start: bool,
-    /// Every status claimed by some line.
-    pub status_flags: StatusFlags,
-    /// The error type that goes with the most severe status.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_type: Option<String>,
-}
-
-impl Invocation {
-    /// A new, empty invocation for a key.
-    pub fn new(key: InvocationKey, log_group: &str) -> Invocation {
-        Invocation {
-            account: key.account,
-            function: key.function,
-            request_id: key.request_id,
-            log_group: log_group.to_owned(),
-            ..Invocation::default()
-        }
-    }
-
-    /// The key of this invocation.
-    pub fn key(&self) -> InvocationKey {
-        InvocationKey {
-            account: self.account.clone(),
-            function: self.function.clone(),
-            request_id: self.request_id.clone(),
-        }
-    }
-
-    /// The final status: the most severe one seen.
-    pub fn status(&self) -> Status {
-        self.status_flags.max()
-    }
-
-    /// Whether the REPORT has been seen; only reported invocations have a
-    /// time, a cost and a place in the rollups.
-    pub fn is_reported(&self) -> bool {
-        self.start_time_ms.is_some() && self.duration_ms.is_some()
-    }
-
-    /// Records that some line claims `status` with `error_type`.
-    pub fn raise(&mut self, status: Status, error_type: Option<&str>) {
-        let before = self.status();
-        self.status_flags.0 |= status.bit();
-        let replace = match status.cmp(&before) {
-            std::cmp::Ordering::Greater => true,
-            std::cmp::Ordering::Equal => error_type > self.error_type.as_deref(),
-            std::cmp::Ordering::Less => false,
-        };
-        if replace {
-            self.error_type = error_type.map(str::to_owned);
-        }
-    }
-
-    /// Merges `other` (evidence about the same key) into `self` and says
-    /// whether anything changed. The merge is a lattice join: commutative,
-    /// associative and idempotent, so the result does not depend on the
-    /// order or the batching of the evidence.
-    pub fn merge(&mut self, other: &Invocation) -> bool {
-        debug_assert_eq!(self.request_id, other.request_id);
-        let before = self.clone();
-        self.log_group = join(
-            Some(std::mem::take(&mut self.log_group)),
-            Some(other.log_group.clone()),
-        )
-        .unwrap_or_default();
-        self.version = join(self.version.take(), other.version.clone());
-        self.start_time_ms = join(self.start_time_ms, other.start_time_ms);
-        self.duration_ms = join_f64(self.duration_ms, other.duration_ms);
-        self.billed_duration_ms = join(self.billed_duration_ms, other.billed_duration_ms);
-        self.memory_size_mb = join(self.memory_size_mb, other.memory_size_mb);
-        self.max_memory_used_mb = join(self.max_memory_used_mb, other.max_memory_used_mb);
-        self.init_duration_ms = join_f64(self.init_duration_ms, other.init_duration_ms);
-        self.restore_duration_ms = join_f64(self.restore_duration_ms, other.restore_duration_ms);
-        self.billed_restore_duration_ms = join(
-            self.billed_restore_duration_ms,
-            other.billed_restore_duration_ms,
-        );
-        self.xray_trace_id = join(self.xray_trace_id.take(), other.xray_trace_id.clone());
-        self.timeout_seconds = join_f64(self.timeout_seconds, other.timeout_seconds);
-        self.cold_start |= other.cold_start;
-        // Error type follows the most severe status; ties take the greater
-        // string so that the join stays order-independent.
-        let (mine, theirs) = (self.status(), other.status());
-        self.status_flags.0 |= other.status_flags.0;
-        self.error_type = match mine.cmp(&theirs) {
-            std::cmp::Ordering::Less => other.error_type.clone(),
-            std::cmp::Ordering::Equal => join(self.error_type.take(), other.error_type.clone()),
-            std::cmp::Ordering::Greater => self.error_type.take(),
-        };
-        *self != before
-    }
-}
-
-/// Join of two optional values: the one that is present, or the greater of two.
-fn join<T: Ord>(left: Option<T>, right: Option<T>) -> Option<T> {
-    match (left, right) {
-        (Some(left), Some(right)) => Some(left.max(right)),
-        (left, right) => left.or(right),
-    }
-}
-
-fn join_f64(left: Option<f64>, right: Option<f64>) -> Option<f64> {
-    match (left, right) {
-        (Some(left), Some(right)) => Some(if left.total_cmp(&right).is_ge() {
-            left
-        } else {
-            right
-        }),
-        (left, right) => left.or(right),
-    }
-}
-
-/// The function a log group belongs to: `NAME` for `/aws/lambda/NAME`, the
-/// group itself otherwise (a custom group, mapped later by the metadata).
-pub fn function_from_log_group(log_group: &str) -> &str {
-    match log_group.strip_prefix("/aws/lambda/") {
-        Some(name) if !name.is_empty() => name,
-        _ => log_group,
-    }
-}
+use invocation::{join, join_f64, join_str};
+pub use invocation::{Invocation, InvocationKey, Status, StatusFlags};
+pub use naming::{function_from_log_group, function_of};
 
 /// The account used when an input carries no owner (plain lines, NDJSON).
 pub const UNKNOWN_ACCOUNT: &str = "unknown";
@@ -304,14 +58,20 @@ impl Assembler {
     pub fn add_envelope(&mut self, envelope: &Envelope) {
         let account = envelope.owner.as_deref().unwrap_or(UNKNOWN_ACCOUNT);
         let log_group = envelope.log_group.as_deref().unwrap_or(UNKNOWN_LOG_GROUP);
-        let requests = requests_of(&mut self.by_function, account, log_group);
+        let (function, version) = function_of(log_group, envelope.log_stream.as_deref());
+        let requests = requests_of(&mut self.by_function, account, function);
+        let source = Source {
+            account,
+            function,
+            log_group,
+            version,
+        };
         for event in &envelope.events {
             let line = parse(&event.message);
             fold(
                 requests,
                 &mut self.counts,
-                account,
-                log_group,
+                &source,
                 event.timestamp_ms,
                 &line,
             );
@@ -326,15 +86,15 @@ impl Assembler {
         timestamp_ms: Option<i64>,
         line: &LogLine<'_>,
     ) {
-        let requests = requests_of(&mut self.by_function, account, log_group);
-        fold(
-            requests,
-            &mut self.counts,
+        let function = function_from_log_group(log_group);
+        let requests = requests_of(&mut self.by_function, account, function);
+        let source = Source {
             account,
+            function,
             log_group,
-            timestamp_ms,
-            line,
-        );
+            version: None,
+        };
+        fold(requests, &mut self.counts, &source, timestamp_ms, line);
     }
 
     /// The line counts so far.
@@ -357,13 +117,21 @@ impl Assembler {
     }
 }
 
-/// The request map of a log group's function, created on first use.
+/// Where lines come from: whose, which function, which group, and the
+/// version the stream names (a shared custom group's streams do).
+struct Source<'a> {
+    account: &'a str,
+    function: &'a str,
+    log_group: &'a str,
+    version: Option<&'a str>,
+}
+
+/// The request map of a function, created on first use.
 fn requests_of<'a>(
     by_function: &'a mut BTreeMap<(String, String), Requests>,
     account: &str,
-    log_group: &str,
+    function: &str,
 ) -> &'a mut Requests {
-    let function = function_from_log_group(log_group);
     by_function
         .entry((account.to_owned(), function.to_owned()))
         .or_default()
@@ -373,8 +141,7 @@ fn requests_of<'a>(
 fn fold(
     requests: &mut Requests,
     counts: &mut LineCounts,
-    account: &str,
-    log_group: &str,
+    source: &Source<'_>,
     timestamp_ms: Option<i64>,
     line: &LogLine<'_>,
 ) {
@@ -386,15 +153,18 @@ fn fold(
         Some(invocation) => invocation,
         None => requests.entry(request_id.to_owned()).or_insert_with(|| {
             let key = InvocationKey {
-                account: account.to_owned(),
-                function: function_from_log_group(log_group).to_owned(),
+                account: source.account.to_owned(),
+                function: source.function.to_owned(),
                 request_id: request_id.to_owned(),
             };
-            Invocation::new(key, log_group)
+            Invocation::new(key, source.log_group)
         }),
     };
-    if invocation.log_group.as_str() < log_group {
-        log_group.clone_into(&mut invocation.log_group);
+    if invocation.log_group.as_str() < source.log_group {
+        source.log_group.clone_into(&mut invocation.log_group);
+    }
+    if let Some(version) = source.version {
+        join_str(&mut invocation.version, version);
     }
     apply(invocation, timestamp_ms, line);
 }
@@ -441,16 +211,7 @@ fn apply(invocation: &mut Invocation, timestamp_ms: Option<i64>, line: &LogLine<
         LogLine::Start {
             version: Some(version),
             ..
-        } => {
-            let version = version.as_ref();
-            if invocation
-                .version
-                .as_deref()
-                .is_none_or(|current| current < version)
-            {
-                invocation.version = Some(version.to_owned());
-            }
-        }
+        } => join_str(&mut invocation.version, version),
         LogLine::Report(report) => {
             invocation.start_time_ms = join(invocation.start_time_ms, timestamp_ms.or(Some(0)));
             invocation.duration_ms = join_f64(invocation.duration_ms, report.duration_ms);
@@ -468,13 +229,7 @@ fn apply(invocation: &mut Invocation, timestamp_ms: Option<i64>, line: &LogLine<
                 report.billed_restore_duration_ms,
             );
             if let Some(trace_id) = report.xray_trace_id.as_deref() {
-                if invocation
-                    .xray_trace_id
-                    .as_deref()
-                    .is_none_or(|current| current < trace_id)
-                {
-                    invocation.xray_trace_id = Some(trace_id.to_owned());
-                }
+                join_str(&mut invocation.xray_trace_id, trace_id);
             }
             invocation.cold_start |=
                 report.init_duration_ms.is_some() || report.restore_duration_ms.is_some();

@@ -6,11 +6,15 @@
 //! - the .NET runtime writes its levels in lower case, in its own words
 //!   (`trce`, `dbug`, `info`, `warn`, `fail`, `crit`), and `fail` and `crit`
 //!   are errors;
+//! - functions that share a custom log group are told apart by their stream
+//!   names, `YYYY/MM/DD/<function>[<version>]<environment id>`, as AWS
+//!   documents them;
 //! - an error document cut short (CloudWatch keeps at most 256 KB of an
 //!   event, and a stack trace is long) still names its `errorType` when that
 //!   field came before the cut.
 
 use lamlog_core::assemble::{Assembler, Invocation, Status};
+use lamlog_core::decode::{Envelope, LogEvent, SourcePosition};
 use lamlog_core::parse::parse;
 use serde_json::{json, Value};
 
@@ -177,4 +181,74 @@ fn a_json_error_log_cut_short_keeps_its_error_type() {
     // Cut before the error type: nothing to go by.
     let before_type = &document[..document.find("errorType").expect("the key")];
     assert_eq!(parsed(before_type)["kind"], "other");
+}
+
+fn envelope(log_group: &str, log_stream: &str, messages: &[String]) -> Envelope {
+    Envelope {
+        owner: Some("123456789012".to_owned()),
+        log_group: Some(log_group.to_owned()),
+        log_stream: Some(log_stream.to_owned()),
+        position: SourcePosition::default(),
+        events: messages
+            .iter()
+            .map(|message| LogEvent {
+                id: None,
+                timestamp_ms: Some(1_700_000_000_000),
+                message: message.clone(),
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn functions_sharing_a_custom_log_group_are_told_apart_by_stream() {
+    let report = |request_id: &str| {
+        format!("REPORT RequestId: {request_id}\tDuration: 12.00 ms\tBilled Duration: 12 ms\tMemory Size: 128 MB\tMax Memory Used: 60 MB\t\n")
+    };
+    let mut assembler = Assembler::new();
+    for (stream, request_id) in [
+        ("2024/05/20/orders[$LATEST]0a1b2c3d", "r-1"),
+        ("2024/05/20/billing[7]ffee0011", "r-2"),
+        ("2024/05/20/orders[$LATEST]99887766", "r-3"),
+        ("not-a-lambda-stream", "r-4"),
+    ] {
+        assembler.add_envelope(&envelope("/shared/app-logs", stream, &[report(request_id)]));
+    }
+    let invocations = assembler.finish().0;
+    let seen: Vec<(&str, &str, Option<&str>)> = invocations
+        .iter()
+        .map(|invocation| {
+            (
+                invocation.function.as_str(),
+                invocation.request_id.as_str(),
+                invocation.version.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("/shared/app-logs", "r-4", None),
+            ("billing", "r-2", Some("7")),
+            ("orders", "r-1", Some("$LATEST")),
+            ("orders", "r-3", Some("$LATEST")),
+        ]
+    );
+    assert!(invocations
+        .iter()
+        .all(|invocation| invocation.log_group == "/shared/app-logs"));
+}
+
+#[test]
+fn a_functions_own_log_group_still_names_it_whatever_the_stream() {
+    let mut assembler = Assembler::new();
+    let report = "REPORT RequestId: r-1\tDuration: 1.00 ms\tBilled Duration: 1 ms\tMemory Size: 128 MB\tMax Memory Used: 60 MB\t\n".to_owned();
+    assembler.add_envelope(&envelope(
+        "/aws/lambda/orders",
+        "2024/05/20/[$LATEST]0a1b2c3d",
+        &[report],
+    ));
+    let invocations = assembler.finish().0;
+    assert_eq!(invocations[0].function, "orders");
+    assert_eq!(invocations[0].version, None, "START gives the version there");
 }

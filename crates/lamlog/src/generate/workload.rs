@@ -302,7 +302,13 @@ fn new_environment(
 ) -> Environment {
     let mut log_stream = String::with_capacity(48);
     UtcTime::from_epoch_ms(at_ms).push_stream_date(&mut log_stream);
-    log_stream.push_str("/[");
+    log_stream.push('/');
+    // In a custom log group, which functions may share, Lambda names the
+    // function in the stream: `YYYY/MM/DD/<function>[<version>]<id>`.
+    if function.custom_log_group {
+        log_stream.push_str(&function.name);
+    }
+    log_stream.push('[');
     log_stream.push_str(&function.version);
     log_stream.push(']');
     let mut partition_key = String::with_capacity(32);
