@@ -18,6 +18,7 @@ mod schema;
 #[path = "postgres/split.rs"]
 mod split;
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use lamlog::store::postgres::{PostgresConfig, PostgresStore, SCHEMA_VERSION};
@@ -210,6 +211,29 @@ async fn concurrent_writers_with_overlapping_batches_store_each_invocation_once(
         let text = dump(&mut store).await;
         assert_eq!(table_lines(&text, "invocations").len(), 80);
         assert!(reference_dumps.contains(&text), "{text}");
+        // Each stored alert was announced as new by exactly one writer.
+        let keys = |outcome: &WriteOutcome| -> BTreeSet<String> {
+            outcome.new_alerts.iter().map(|alert| alert.dedup_key.clone()).collect()
+        };
+        let (keys_a, keys_b) = (keys(&outcome_a), keys(&outcome_b));
+        assert_eq!(
+            keys_a.intersection(&keys_b).count(),
+            0,
+            "announced by both writers: {keys_a:?} {keys_b:?}"
+        );
+        let stored: BTreeSet<String> = table_lines(&text, "alerts")
+            .iter()
+            .filter_map(|line| {
+                let (_, rest) = line.split_once(" dedup_key=\"")?;
+                Some(rest.split_once('"')?.0.to_owned())
+            })
+            .collect();
+        assert!(!stored.is_empty(), "the batches raise alerts");
+        assert_eq!(
+            keys_a.union(&keys_b).cloned().collect::<BTreeSet<_>>(),
+            stored,
+            "every stored alert was announced once"
+        );
     }
 }
 
