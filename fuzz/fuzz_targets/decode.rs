@@ -86,6 +86,11 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// Whether `raw` is the text of some JSON string anywhere in `input`.
+///
+/// serde_json does not check the UTF-8 of strings it skips, so decode accepts
+/// an event with invalid UTF-8 in a field it ignores; a `Value` does not. The
+/// input is read lossily: only bytes that are not UTF-8 change, and the
+/// string `raw` came from was read as UTF-8, so it is intact.
 fn is_json_string_of(input: &[u8], raw: &[u8]) -> bool {
     fn any_string(value: &serde_json::Value, raw: &[u8]) -> bool {
         match value {
@@ -95,7 +100,7 @@ fn is_json_string_of(input: &[u8], raw: &[u8]) -> bool {
             _ => false,
         }
     }
-    serde_json::from_slice::<serde_json::Value>(input).is_ok_and(|value| any_string(&value, raw))
+    serde_json::from_str::<serde_json::Value>(&String::from_utf8_lossy(input)).is_ok_and(|value| any_string(&value, raw))
 }
 
 /// The inflated bytes of the gzip member at the start of `member`, as far as
