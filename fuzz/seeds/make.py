@@ -5,6 +5,7 @@ Sources: the shared corpus of real messages (../shared/corpus/lines.jsonl
 from the project root, when present) and the generated workload in
 examples/ (`lamlog generate`). Output is deterministic (gzip without a
 timestamp), so running it again only changes what its sources changed.
+Files named regression-* are inputs a campaign found; they are kept.
 
   python3 fuzz/seeds/make.py
 """
@@ -14,7 +15,6 @@ import gzip
 import hashlib
 import json
 import pathlib
-import shutil
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "fuzz" / "seeds"
@@ -148,8 +148,11 @@ def seed_decode(messages, records):
 
 
 def main():
+    # Inputs a campaign found (`regression-*`) stay; the rest is rewritten.
     for target in ("parse", "pipeline", "decode"):
-        shutil.rmtree(SEEDS / target, ignore_errors=True)
+        for seed in (SEEDS / target).glob("*"):
+            if not seed.name.startswith("regression-"):
+                seed.unlink()
     messages = corpus_messages()
     records = list(workload_payloads())
     by_group = {}
