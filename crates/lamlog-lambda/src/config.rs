@@ -7,7 +7,9 @@
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
-//! | `DATABASE_URL` | required | where the store lives (`postgres://…`; `sqlite://PATH` in local builds with the `sqlite` feature) |
+//! | `DATABASE_URL` | required | where the store lives: `postgres://user@host:5432/db?sslmode=verify-full`, without a password when `LAMLOG_DB_SECRET_ARN` is set (a password here is for local runs only); `sqlite://PATH` in local builds with the `sqlite` feature |
+//! | `LAMLOG_DB_SECRET_ARN` | none | Secrets Manager secret holding the database `username` and `password` (the RDS secret JSON), read at the first connection and again after an authentication failure |
+//! | `LAMLOG_DB_CA_FILE` | none | PEM file of the CA certificates the database's certificate must chain to (the RDS bundle, `/var/task/global-bundle.pem`); without it the Mozilla roots |
 //! | `LAMLOG_METADATA_TABLE` | required | the DynamoDB table of function metadata |
 //! | `LAMLOG_METADATA_KEY` | `pk` | its partition key attribute (a string, `account#function`) |
 //! | `LAMLOG_ALERT_TOPIC_ARN` | none | SNS topic for new alerts; without it alerts stay in the table |
@@ -21,20 +23,27 @@
 //! | `LAMLOG_LOG_LEVEL` | `AWS_LAMBDA_LOG_LEVEL`, else `info` | `error` … `trace` |
 //! | `AWS_ENDPOINT_URL` | none | send every AWS call there (moto in tests) |
 //! | `AWS_ENDPOINT_URL_SNS` | `AWS_ENDPOINT_URL` | send SNS calls there instead (AWS's service-specific variable) |
+//! | `AWS_ENDPOINT_URL_SECRETS_MANAGER` | `AWS_ENDPOINT_URL` | send Secrets Manager calls there instead (AWS's service-specific variable) |
 //! | `AWS_REGION` | set by Lambda | |
 //! | `AWS_LAMBDA_FUNCTION_NAME` | set by Lambda | the EMF dimension |
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use lamlog::enrich::OnUnavailable;
 
 use crate::handler::HandlerOptions;
 
-/// The validated configuration.
-#[derive(Debug, Clone, PartialEq)]
+/// The validated configuration. Its `Debug` shows the database URL without
+/// its password.
+#[derive(Clone, PartialEq)]
 pub struct Config {
     /// Where the store lives.
     pub database_url: String,
+    /// The Secrets Manager secret of the database credentials, if any.
+    pub db_secret_arn: Option<String>,
+    /// The CA certificates the database's certificate must chain to.
+    pub db_ca_file: Option<PathBuf>,
     /// The metadata table.
     pub metadata_table: String,
     /// Its partition key attribute.
@@ -57,6 +66,8 @@ pub struct Config {
     pub aws_endpoint_url: Option<String>,
     /// Where SNS calls go instead, when set.
     pub sns_endpoint_url: Option<String>,
+    /// Where Secrets Manager calls go instead, when set.
+    pub secrets_endpoint_url: Option<String>,
     /// AWS region, when set.
     pub aws_region: Option<String>,
     /// The function's name, for the EMF dimension.
@@ -125,18 +136,19 @@ impl Config {
                 reason: "expected error, warn, info, debug or trace".to_owned(),
             })?,
         };
-        let alert_topic_arn = get("LAMLOG_ALERT_TOPIC_ARN");
-        if let Some(arn) = &alert_topic_arn {
-            if !arn.starts_with("arn:") {
-                return Err(ConfigError::Invalid {
-                    name: "LAMLOG_ALERT_TOPIC_ARN",
-                    value: arn.clone(),
-                    reason: "not an ARN".to_owned(),
-                });
-            }
-        }
+        let arn = |name: &'static str| match get(name) {
+            Some(arn) if !arn.starts_with("arn:") => Err(ConfigError::Invalid {
+                name,
+                value: arn,
+                reason: "not an ARN".to_owned(),
+            }),
+            arn => Ok(arn),
+        };
+        let alert_topic_arn = arn("LAMLOG_ALERT_TOPIC_ARN")?;
         Ok(Config {
             database_url: required("DATABASE_URL")?,
+            db_secret_arn: arn("LAMLOG_DB_SECRET_ARN")?,
+            db_ca_file: get("LAMLOG_DB_CA_FILE").map(PathBuf::from),
             metadata_table: required("LAMLOG_METADATA_TABLE")?,
             metadata_key: get("LAMLOG_METADATA_KEY").unwrap_or_else(|| "pk".to_owned()),
             alert_topic_arn,
@@ -157,6 +169,7 @@ impl Config {
             log_level,
             aws_endpoint_url: get("AWS_ENDPOINT_URL"),
             sns_endpoint_url: get("AWS_ENDPOINT_URL_SNS"),
+            secrets_endpoint_url: get("AWS_ENDPOINT_URL_SECRETS_MANAGER"),
             aws_region: get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION")),
             function_name: get("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|| "lamlog".to_owned()),
         })
@@ -166,6 +179,31 @@ impl Config {
     /// redaction function every part of lamlog uses).
     pub fn redacted_database_url(&self) -> String {
         lamlog::redact::redact_url(&self.database_url)
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Config")
+            .field("database_url", &self.redacted_database_url())
+            .field("db_secret_arn", &self.db_secret_arn)
+            .field("db_ca_file", &self.db_ca_file)
+            .field("metadata_table", &self.metadata_table)
+            .field("metadata_key", &self.metadata_key)
+            .field("alert_topic_arn", &self.alert_topic_arn)
+            .field("cache_ttl", &self.cache_ttl)
+            .field("cache_capacity", &self.cache_capacity)
+            .field("enrich_policy", &self.enrich_policy)
+            .field("enrich_deadline", &self.enrich_deadline)
+            .field("handler", &self.handler)
+            .field("log_level", &self.log_level)
+            .field("aws_endpoint_url", &self.aws_endpoint_url)
+            .field("sns_endpoint_url", &self.sns_endpoint_url)
+            .field("secrets_endpoint_url", &self.secrets_endpoint_url)
+            .field("aws_region", &self.aws_region)
+            .field("function_name", &self.function_name)
+            .finish()
     }
 }
 
@@ -222,6 +260,30 @@ mod tests {
         assert_eq!(config.handler.deadline_margin, Duration::from_millis(1500));
         assert_eq!(config.log_level, tracing::Level::DEBUG);
 
+        let mut pairs = REQUIRED.to_vec();
+        pairs.extend([
+            (
+                "LAMLOG_DB_SECRET_ARN",
+                "arn:aws:secretsmanager:eu-west-1:1:secret:db",
+            ),
+            ("LAMLOG_DB_CA_FILE", "/var/task/global-bundle.pem"),
+            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:5000"),
+        ]);
+        let config = read(&pairs).unwrap();
+        assert_eq!(
+            config.db_secret_arn.as_deref(),
+            Some("arn:aws:secretsmanager:eu-west-1:1:secret:db")
+        );
+        assert_eq!(
+            config.db_ca_file,
+            Some(PathBuf::from("/var/task/global-bundle.pem"))
+        );
+        assert_eq!(
+            config.secrets_endpoint_url.as_deref(),
+            Some("http://127.0.0.1:5000")
+        );
+        assert!(config_error(&[("LAMLOG_DB_SECRET_ARN", "db")]).contains("not an ARN"));
+
         assert_eq!(
             config_error(&[("LAMLOG_SLICE_RECORDS", "0")]),
             "LAMLOG_SLICE_RECORDS=\"0\": must be at least 1"
@@ -251,6 +313,8 @@ mod tests {
                 "{url} → {shown}"
             );
             assert!(shown.contains("***"), "{shown}");
+            let debug = format!("{config:?}");
+            assert!(!debug.contains("ter2"), "{url} → {debug}");
         }
     }
 

@@ -7,6 +7,7 @@
 //! [`handler::handle`] and prints one EMF line ([`metrics`]).
 
 pub mod config;
+pub mod database;
 pub mod handler;
 pub mod metrics;
 pub mod state;

@@ -10,6 +10,7 @@
 use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use aws_config::SdkConfig;
 use lamlog::aws::{sdk_config, AwsOptions};
 use lamlog::batch::{Pipeline, Settings};
 use lamlog::enrich::dynamodb::{DynamoDbSource, SdkBatchGet};
@@ -55,20 +56,30 @@ pub struct State<S> {
     pub function_name: String,
 }
 
+/// The one AWS SDK configuration every client of the function is made from
+/// (DynamoDB, SNS, Secrets Manager). Makes no network call.
+pub async fn aws_config(config: &Config) -> SdkConfig {
+    let aws = AwsOptions {
+        region: config.aws_region.clone(),
+        endpoint_url: config.aws_endpoint_url.clone(),
+        // The DynamoDB source retries on its own, within its deadline.
+        max_attempts: 2,
+        attempt_timeout: config.enrich_deadline.min(Duration::from_secs(2)),
+        operation_timeout: config.enrich_deadline,
+        ..AwsOptions::default()
+    };
+    sdk_config(&aws).await
+}
+
 impl<S: Store> State<S> {
     /// Builds the AWS clients and the cache around `store`.
     pub async fn build(config: &Config, store: S) -> State<S> {
-        let aws = AwsOptions {
-            region: config.aws_region.clone(),
-            endpoint_url: config.aws_endpoint_url.clone(),
-            // The DynamoDB source retries on its own, within its deadline.
-            max_attempts: 2,
-            attempt_timeout: config.enrich_deadline.min(Duration::from_secs(2)),
-            operation_timeout: config.enrich_deadline,
-            ..AwsOptions::default()
-        };
-        let shared = sdk_config(&aws).await;
-        let dynamodb = aws_sdk_dynamodb::Client::new(&shared);
+        State::build_with(config, &aws_config(config).await, store)
+    }
+
+    /// [`State::build`] with the SDK configuration already made.
+    pub fn build_with(config: &Config, shared: &SdkConfig, store: S) -> State<S> {
+        let dynamodb = aws_sdk_dynamodb::Client::new(shared);
         let source = DynamoDbSource::new(
             SdkBatchGet::new(dynamodb, &config.metadata_table, &config.metadata_key),
             &config.metadata_key,
@@ -78,7 +89,7 @@ impl<S: Store> State<S> {
         let enricher = Enricher::new(source, cache).on_unavailable(config.enrich_policy);
         let notifier = match &config.alert_topic_arn {
             Some(topic_arn) => {
-                let mut sns = aws_sdk_sns::config::Builder::from(&shared);
+                let mut sns = aws_sdk_sns::config::Builder::from(shared);
                 if let Some(endpoint_url) = &config.sns_endpoint_url {
                     sns = sns.endpoint_url(endpoint_url);
                 }

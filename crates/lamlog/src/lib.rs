@@ -11,5 +11,7 @@ pub mod notify;
 pub mod redact;
 #[cfg(feature = "replay")]
 pub mod replay;
+#[cfg(feature = "secrets")]
+pub mod secrets;
 pub mod store;
 pub mod tune_chart;

@@ -31,6 +31,7 @@ use std::time::Instant;
 use anyhow::Context;
 use lamlog::enrich::file::FileSource;
 use lamlog::enrich::MetaSource;
+use lamlog::redact::redact_url;
 use lamlog_core::assemble::Assembler;
 use lamlog_core::decode::{decode, DecodeLimits, Format, Record};
 use lamlog_core::meta::meta_key;
@@ -128,7 +129,7 @@ pub async fn run(
 
     let (admin, connection) = tokio_postgres::connect(database_url, tokio_postgres::NoTls)
         .await
-        .with_context(|| format!("connecting to {database_url}"))?;
+        .with_context(|| format!("connecting to {}", redact_url(database_url)))?;
     tokio::spawn(connection);
     admin
         .batch_execute(&format!(

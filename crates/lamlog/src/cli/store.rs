@@ -14,19 +14,36 @@ use lamlog::store::sqlite::SqliteStore;
 use lamlog::store::EitherStore;
 
 /// The `--db` and `--database-url` flags shared by ingest, report and tune.
-#[derive(Debug, Clone, Args)]
+/// Its `Debug` shows the URL without its password.
+#[derive(Clone, Args)]
 pub struct StoreArgs {
     /// The SQLite database file; it wins over a PostgreSQL URL [default:
     /// lamlog.db, unless a PostgreSQL URL is given].
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
     /// A PostgreSQL URL (postgres://user@host:5432/db?sslmode=verify-full)
-    /// to use instead of SQLite. TLS uses rustls when sslmode asks for it.
+    /// to use instead of SQLite. TLS uses rustls when sslmode asks for it;
+    /// sslmode=require without --ca-file accepts any certificate (a warning
+    /// says so), and sslmode=allow is refused.
     #[arg(long, value_name = "URL", env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
     /// A PEM bundle of CA certificates for PostgreSQL TLS (e.g. the RDS bundle).
     #[arg(long, value_name = "PEM", requires = "database_url")]
     pub ca_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for StoreArgs {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("StoreArgs")
+            .field("db", &self.db)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(redact_url),
+            )
+            .field("ca_file", &self.ca_file)
+            .finish()
+    }
 }
 
 /// Where the data lives, resolved from the flags.
@@ -78,6 +95,9 @@ impl StoreTarget {
                 Ok(EitherStore::Left(store))
             }
             StoreTarget::Postgres(config) => {
+                if let Some(warning) = config.tls_warning() {
+                    eprintln!("warning: {warning}");
+                }
                 let store = PostgresStore::connect(config)
                     .await
                     .with_context(|| format!("connecting to {}", redact_url(&config.url)))?;

@@ -30,9 +30,13 @@
 //!   REPORT yet have no time, so they wait in `pending_invocations` until
 //!   their REPORT comes (`migrations/0001_init.sql` explains why two tables),
 //!   aged by when they were first seen.
-//! - **TLS** with rustls when the URL asks for it (`tls.rs`).
+//! - **TLS** with rustls when the URL asks for it (`tls.rs`), verifying the
+//!   server against a CA file such as the RDS bundle.
 //! - **Secrets stay secret**: every error message names the database by its
-//!   URL with the password replaced by `***` (see [`redact_url`]).
+//!   URL with the password replaced by `***` (see [`redact_url`]); in
+//!   production the password is not in the URL at all but read from a
+//!   [`CredentialSource`] (`credentials.rs`, `connect.rs`), again after an
+//!   authentication failure, so that a rotated secret is picked up.
 //!
 //! Text that PostgreSQL cannot hold: a `TEXT` value cannot contain the NUL
 //! character, which SQLite and Rust strings can. Every text value written
@@ -44,7 +48,6 @@
 //! Dead letters' raw bytes are `BYTEA` and are kept exactly, NUL included.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -57,6 +60,9 @@ use crate::store::{FunctionSummary, MinuteRow, Store, StoreBatch, StoreError, Wr
 mod alerts;
 mod change;
 mod classify;
+mod config;
+mod connect;
+mod credentials;
 mod dead_letters;
 mod locks;
 mod migrate;
@@ -71,9 +77,14 @@ mod windows;
 mod write;
 
 pub use crate::redact::redact_url;
-use classify::{classify, failed};
+use classify::failed;
+pub use config::PostgresConfig;
+use credentials::CredentialCache;
+pub use credentials::{
+    CredentialSource, CredentialsError, CredentialsFuture, DbCredentials, SharedCredentialSource,
+};
 pub use migrate::SCHEMA_VERSION;
-pub use tls::TlsMode;
+pub use tls::{interception_warning, TlsMode};
 
 /// An `invocations` row as the store writes it: the column list, the column
 /// types for binary `COPY`, and a row's values in that order. For baselines
@@ -100,49 +111,6 @@ const MIN_WRITE_TIME: Duration = Duration::from_millis(50);
 /// on an answer (the server then could not even say it cancelled).
 const CLIENT_GRACE: Duration = Duration::from_millis(250);
 
-/// How the store reaches its database. Its `Debug` shows the URL without its
-/// password.
-#[derive(Clone, PartialEq, Eq)]
-pub struct PostgresConfig {
-    /// `postgres://user:password@host:port/database?sslmode=…`. `sslmode` may
-    /// be `disable`, `prefer` or `allow` (no TLS), `require`, `verify-ca` or
-    /// `verify-full` (see [`TlsMode`]).
-    pub url: String,
-    /// A PEM file of CA certificates to trust, such as the RDS bundle; without
-    /// it the Mozilla roots of `webpki-roots` are trusted.
-    pub ca_file: Option<PathBuf>,
-    /// The most connections the pool opens.
-    pub pool_size: usize,
-    /// A schema to work in (created if absent, set as `search_path`), so that
-    /// tests can share one database; `None` uses the server's default.
-    pub schema: Option<String>,
-}
-
-impl std::fmt::Debug for PostgresConfig {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter
-            .debug_struct("PostgresConfig")
-            .field("url", &redact_url(&self.url))
-            .field("ca_file", &self.ca_file)
-            .field("pool_size", &self.pool_size)
-            .field("schema", &self.schema)
-            .finish()
-    }
-}
-
-impl PostgresConfig {
-    /// A configuration for `url` with no CA file, 4 connections and the
-    /// default schema.
-    pub fn new(url: impl Into<String>) -> PostgresConfig {
-        PostgresConfig {
-            url: url.into(),
-            ca_file: None,
-            pool_size: 4,
-            schema: None,
-        }
-    }
-}
-
 /// A [`Store`] in a PostgreSQL database. Cloning is cheap and shares the pool,
 /// so that several tasks can write at once, each with its own connection.
 #[derive(Clone)]
@@ -153,6 +121,8 @@ pub struct PostgresStore {
     known_days: Arc<Mutex<BTreeSet<i64>>>,
     /// The URL with its password hidden, for error messages.
     redacted_url: Arc<str>,
+    /// The credentials read from the configuration's source, if it has one.
+    credentials: Option<Arc<CredentialCache>>,
     /// The schema to migrate, when the configuration names one.
     schema: Option<Arc<str>>,
     /// Whether the schema is known to be up to date: set by the first
@@ -188,8 +158,10 @@ impl PostgresStore {
     /// database connects and migrates. This is what the Lambda does at cold
     /// start, so that a database that is down fails the first batch (which
     /// Kinesis then retries) instead of the function's init, and init costs
-    /// no round trip. Fails only on a configuration that can never work (an
-    /// invalid URL, TLS settings, schema name).
+    /// no round trip (a credential source, too, is first read then). Fails
+    /// only on a configuration that can never work (an invalid URL, TLS
+    /// settings, schema name, a password in the URL beside a credential
+    /// source).
     pub fn connect_lazily(config: &PostgresConfig) -> Result<PostgresStore, StoreError> {
         let redacted = redact_url(&config.url);
         let (url, tls_mode) = tls::split_ssl_mode(&config.url)
@@ -208,6 +180,12 @@ impl PostgresStore {
             .keepalives_idle(KEEPALIVE_IDLE)
             .keepalives_interval(KEEPALIVE_INTERVAL)
             .keepalives_retries(KEEPALIVE_RETRIES);
+        if config.credentials.is_some() && pg_config.get_password().is_some() {
+            return Err(StoreError::Connection(format!(
+                "{redacted}: the url holds a password and a credential source is set: \
+                 remove the password from the url"
+            )));
+        }
         if let Some(schema) = &config.schema {
             check_schema_name(schema)?;
             pg_config.options(format!("-c search_path={schema}"));
@@ -215,12 +193,17 @@ impl PostgresStore {
         let manager_config = ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         };
-        let manager = match tls::connector(tls_mode, config.ca_file.as_deref())
-            .map_err(|message| StoreError::Connection(format!("{redacted}: {message}")))?
-        {
-            Some(connector) => Manager::from_config(pg_config, connector, manager_config),
-            None => Manager::from_config(pg_config, tokio_postgres::NoTls, manager_config),
+        let tls = tls::connector(tls_mode, config.ca_file.as_deref())
+            .map_err(|message| StoreError::Connection(format!("{redacted}: {message}")))?;
+        let credentials = config
+            .credentials
+            .as_ref()
+            .map(|source| Arc::new(CredentialCache::new(Arc::clone(&source.0))));
+        let connect = connect::StoreConnect {
+            tls,
+            credentials: credentials.clone(),
         };
+        let manager = Manager::from_connect(pg_config, connect, manager_config);
         let pool = Pool::builder(manager)
             .max_size(config.pool_size.max(1))
             .runtime(Runtime::Tokio1)
@@ -233,6 +216,7 @@ impl PostgresStore {
             pool,
             known_days: Arc::new(Mutex::new(BTreeSet::new())),
             redacted_url: Arc::from(redacted.as_str()),
+            credentials,
             schema: config.schema.as_deref().map(Arc::from),
             ready: Arc::new(AtomicBool::new(false)),
             deadline: None,
@@ -290,16 +274,16 @@ impl PostgresStore {
     }
 
     async fn pooled_client(&self) -> Result<deadpool_postgres::Client, StoreError> {
-        self.pool.get().await.map_err(|error| {
-            let message = format!("{}: getting a connection: {error}", self.redacted_url);
-            match error {
-                deadpool_postgres::PoolError::Backend(backend) => classify(
-                    &format!("{}: getting a connection", self.redacted_url),
-                    backend,
-                ),
-                _ => StoreError::Connection(message),
-            }
-        })
+        connect::checkout(&self.pool, self.credentials.as_deref(), &self.redacted_url).await
+    }
+
+    /// Whether a connection of the store is encrypted, as the server sees it
+    /// (`pg_stat_ssl`): to check the TLS settings. Does not migrate.
+    pub async fn connection_is_encrypted(&self) -> Result<bool, StoreError> {
+        let client = self.pooled_client().await?;
+        let encrypted = connect::is_encrypted(&client).await;
+        release(client, &encrypted);
+        encrypted
     }
 
     /// Creates the day partitions among `days` not known to exist.

@@ -3,18 +3,23 @@
 //!
 //! | `sslmode` | encrypted | certificate chain checked | host name checked |
 //! |---|---|---|---|
-//! | `disable`, `allow`, `prefer`, absent | no | – | – |
-//! | `require` | yes | no | no |
+//! | `disable`, absent | no | – | – |
+//! | `allow` | refused with an error: it would mean no TLS whenever the server allows it | | |
+//! | `prefer` | when the server offers TLS | only with a CA file | no |
+//! | `require` | yes | only with a CA file | no |
 //! | `verify-ca` | yes | yes | no |
 //! | `verify-full` | yes | yes | yes |
 //!
-//! `require` protects against someone who listens, not against someone who
-//! sits in the middle: like libpq, it accepts any certificate, because RDS
-//! certificates chain to Amazon's own CA, which no public root store holds.
-//! For production, use `verify-full` with [`super::PostgresConfig::ca_file`]
-//! set to the RDS CA bundle. Without a CA file the Mozilla roots of
-//! `webpki-roots` are trusted. Even under `require`, handshake signatures are
-//! verified, so the session key really is shared with the certificate's owner.
+//! `require` without a CA file protects against someone who listens, not
+//! against someone who sits in the middle: like libpq, it accepts any
+//! certificate, because RDS certificates chain to Amazon's own CA, which no
+//! public root store holds; [`interception_warning`] names that case, for a
+//! warning at start-up. With a CA file, `require` checks the chain, as
+//! libpq's does when it finds a root certificate. For production, use
+//! `verify-full` with [`super::PostgresConfig::ca_file`] set to the RDS CA
+//! bundle. Without a CA file the Mozilla roots of `webpki-roots` are trusted.
+//! Even when no certificate is checked, handshake signatures are verified,
+//! so the session key really is shared with the certificate's owner.
 //!
 //! tokio-postgres itself understands only `disable`, `prefer` and `require`,
 //! so the mode is taken out of the URL here and the rest is handed on.
@@ -30,12 +35,18 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+use crate::redact::is_url;
+
 /// What a connection verifies; see the module comment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TlsMode {
     /// No TLS.
     Disable,
-    /// Encrypted; any certificate is accepted.
+    /// Encrypted when the server offers TLS, in the clear otherwise; the
+    /// certificate is checked as under [`TlsMode::Require`].
+    Prefer,
+    /// Encrypted; any certificate is accepted, unless a CA file is given, in
+    /// which case the chain must lead to it (as under [`TlsMode::VerifyCa`]).
     Require,
     /// Encrypted; the certificate must chain to a trusted root.
     VerifyCa,
@@ -45,9 +56,9 @@ pub enum TlsMode {
 
 /// Splits the `sslmode` parameter off a URL: the URL without it (with
 /// `sslmode=require` when TLS is wanted, so that tokio-postgres insists on
-/// it) and the mode.
+/// it, or `sslmode=prefer`) and the mode.
 pub(super) fn split_ssl_mode(url: &str) -> Result<(String, TlsMode), String> {
-    if !url.contains("://") {
+    if !is_url(url) {
         return split_key_value_ssl_mode(url);
     }
     let Some((base, query)) = url.split_once('?') else {
@@ -61,17 +72,28 @@ pub(super) fn split_ssl_mode(url: &str) -> Result<(String, TlsMode), String> {
             _ => kept.push(parameter),
         }
     }
-    kept.push(if mode == TlsMode::Disable {
-        "sslmode=disable"
-    } else {
-        "sslmode=require"
-    });
+    kept.push(tokio_postgres_mode(mode));
     Ok((format!("{base}?{}", kept.join("&")), mode))
+}
+
+/// The `sslmode` parameter tokio-postgres is given for `mode`.
+fn tokio_postgres_mode(mode: TlsMode) -> &'static str {
+    match mode {
+        TlsMode::Disable => "sslmode=disable",
+        TlsMode::Prefer => "sslmode=prefer",
+        TlsMode::Require | TlsMode::VerifyCa | TlsMode::VerifyFull => "sslmode=require",
+    }
 }
 
 fn parse_mode(value: &str) -> Result<TlsMode, String> {
     match value {
-        "disable" | "allow" | "prefer" => Ok(TlsMode::Disable),
+        "disable" => Ok(TlsMode::Disable),
+        "allow" => Err(
+            "sslmode=allow is refused: it connects without TLS whenever the server \
+             allows it; use sslmode=verify-full with a CA file (or disable, to say no TLS)"
+                .to_owned(),
+        ),
+        "prefer" => Ok(TlsMode::Prefer),
         "require" => Ok(TlsMode::Require),
         "verify-ca" => Ok(TlsMode::VerifyCa),
         "verify-full" => Ok(TlsMode::VerifyFull),
@@ -90,11 +112,7 @@ fn split_key_value_ssl_mode(text: &str) -> Result<(String, TlsMode), String> {
             None => kept.push(token),
         }
     }
-    kept.push(if mode == TlsMode::Disable {
-        "sslmode=disable"
-    } else {
-        "sslmode=require"
-    });
+    kept.push(tokio_postgres_mode(mode));
     Ok((kept.join(" "), mode))
 }
 
@@ -113,14 +131,14 @@ pub(super) fn connector(
         .map_err(|error| format!("configuring tls: {error}"))?;
     let config = match mode {
         TlsMode::VerifyFull => builder.with_root_certificates(roots).with_no_client_auth(),
-        TlsMode::VerifyCa | TlsMode::Require => {
+        TlsMode::VerifyCa | TlsMode::Require | TlsMode::Prefer => {
             let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
                 .build()
                 .map_err(|error| format!("configuring tls: {error}"))?;
             let verifier = RelaxedVerifier {
                 webpki,
                 provider,
-                check_chain: mode == TlsMode::VerifyCa,
+                check_chain: mode == TlsMode::VerifyCa || ca_file.is_some(),
             };
             builder
                 .dangerous()
@@ -130,6 +148,26 @@ pub(super) fn connector(
         TlsMode::Disable => return Ok(None),
     };
     Ok(Some(MakeRustlsConnect::new(config)))
+}
+
+/// What to warn about, once at start-up, when `mode` and `ca_file` leave the
+/// connection open to interception: TLS that accepts any certificate
+/// (`require` or `prefer` without a CA file). `None` when the server's
+/// certificate is checked, or when no TLS was asked for at all.
+pub fn interception_warning(mode: TlsMode, ca_file: Option<&Path>) -> Option<&'static str> {
+    match (mode, ca_file) {
+        (TlsMode::Require, None) => Some(
+            "sslmode=require without a CA file accepts any server certificate: the connection \
+             is encrypted but open to interception; use sslmode=verify-full with a CA file \
+             (the RDS bundle)",
+        ),
+        (TlsMode::Prefer, None) => Some(
+            "sslmode=prefer without a CA file accepts any server certificate, and no TLS at all \
+             when the server offers none: the connection is open to interception; use \
+             sslmode=verify-full with a CA file (the RDS bundle)",
+        ),
+        _ => None,
+    }
 }
 
 /// The CA file's certificates, or the Mozilla roots.
@@ -155,8 +193,9 @@ fn root_store(ca_file: Option<&Path>) -> Result<RootCertStore, String> {
     Ok(roots)
 }
 
-/// `verify-ca` (chain checked, name not) and `require` (nothing checked but
-/// the handshake signatures).
+/// `verify-ca` and `require` or `prefer` with a CA file (chain checked, name
+/// not), and `require` or `prefer` without one (nothing checked but the
+/// handshake signatures).
 #[derive(Debug)]
 struct RelaxedVerifier {
     webpki: Arc<WebPkiServerVerifier>,
@@ -246,11 +285,63 @@ mod tests {
             (text.as_str(), mode),
             ("host=db user=u sslmode=require", TlsMode::VerifyCa)
         );
+        // A key=value string holding a URL in a value is still key=value.
+        let (text, mode) =
+            split_ssl_mode("host=db application_name=https://x sslmode=verify-full").unwrap();
+        assert_eq!(
+            (text.as_str(), mode),
+            (
+                "host=db application_name=https://x sslmode=require",
+                TlsMode::VerifyFull
+            )
+        );
+    }
+
+    #[test]
+    fn prefer_asks_for_tls_and_allow_is_refused() {
+        let (url, mode) = split_ssl_mode("postgres://u@db/x?sslmode=prefer").unwrap();
+        assert_eq!(
+            (url.as_str(), mode),
+            ("postgres://u@db/x?sslmode=prefer", TlsMode::Prefer)
+        );
+        let (text, mode) = split_ssl_mode("host=db sslmode=prefer").unwrap();
+        assert_eq!(
+            (text.as_str(), mode),
+            ("host=db sslmode=prefer", TlsMode::Prefer)
+        );
+        for refused in ["postgres://u@db/x?sslmode=allow", "host=db sslmode=allow"] {
+            let message = split_ssl_mode(refused).unwrap_err();
+            assert!(message.contains("sslmode=allow is refused"), "{message}");
+        }
+    }
+
+    #[test]
+    fn only_tls_that_checks_no_certificate_is_warned_about() {
+        let ca_file = Some(Path::new("/etc/ca.pem"));
+        assert!(interception_warning(TlsMode::Require, None)
+            .is_some_and(|warning| warning.contains("sslmode=require")));
+        assert!(interception_warning(TlsMode::Prefer, None)
+            .is_some_and(|warning| warning.contains("sslmode=prefer")));
+        for (mode, ca_file) in [
+            (TlsMode::Require, ca_file),
+            (TlsMode::Prefer, ca_file),
+            (TlsMode::VerifyCa, None),
+            (TlsMode::VerifyFull, None),
+            (TlsMode::VerifyFull, ca_file),
+            (TlsMode::Disable, None),
+        ] {
+            assert_eq!(interception_warning(mode, ca_file), None, "{mode:?}");
+        }
     }
 
     #[test]
     fn connectors_build_for_every_mode() {
-        for mode in [TlsMode::Require, TlsMode::VerifyCa, TlsMode::VerifyFull] {
+        for mode in [
+            TlsMode::Prefer,
+            TlsMode::Require,
+            TlsMode::VerifyCa,
+            TlsMode::VerifyFull,
+        ] {
             assert!(matches!(connector(mode, None), Ok(Some(_))));
         }
         assert!(matches!(connector(TlsMode::Disable, None), Ok(None)));
