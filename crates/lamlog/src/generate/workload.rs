@@ -413,7 +413,13 @@ mod tests {
             }
             assert!(invocation.max_memory_used_mb <= invocation.memory_size_mb);
             assert_eq!(invocation.request_id.len(), 36);
-            assert!(invocation.stream.log_stream.starts_with("2026/11/01/["));
+            let function = &functions[invocation.function_index];
+            let prefix = if function.custom_log_group {
+                format!("2026/11/01/{}[", function.name)
+            } else {
+                "2026/11/01/[".to_owned()
+            };
+            assert!(invocation.stream.log_stream.starts_with(&prefix));
         }
         let total: u64 = simulator.tallies().iter().map(|t| t.invocations).sum();
         assert_eq!(total, 5000);
