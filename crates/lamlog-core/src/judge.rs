@@ -195,7 +195,12 @@ fn enabled(meta: Option<&FunctionMeta>, kind: AlertKind) -> bool {
 pub fn dedup_key(kind: AlertKind, account: &str, function: &str, window_start_ms: i64) -> String {
     crate::key::join(
         '|',
-        &[kind.as_str(), account, function, &window_start_ms.to_string()],
+        &[
+            kind.as_str(),
+            account,
+            function,
+            &window_start_ms.to_string(),
+        ],
     )
 }
 

@@ -91,7 +91,10 @@ mod tests {
 
     #[test]
     fn plain_names_keep_the_keys_written_before() {
-        assert_eq!(join('#', &["123456789012", "orders"]), "123456789012#orders");
+        assert_eq!(
+            join('#', &["123456789012", "orders"]),
+            "123456789012#orders"
+        );
         assert_eq!(
             join('|', &["timeout", "123456789012", "orders", "1700000000000"]),
             "timeout|123456789012|orders|1700000000000"

@@ -250,5 +250,8 @@ fn a_functions_own_log_group_still_names_it_whatever_the_stream() {
     ));
     let invocations = assembler.finish().0;
     assert_eq!(invocations[0].function, "orders");
-    assert_eq!(invocations[0].version, None, "START gives the version there");
+    assert_eq!(
+        invocations[0].version, None,
+        "START gives the version there"
+    );
 }

@@ -120,7 +120,10 @@ async fn check(case: &Case) -> Result<(), TestCaseError> {
     );
 
     let whole = ingest(&metadata, &[records.as_slice()]).await;
-    prop_assert!(whole.contains("invocations "), "the stream stores invocations");
+    prop_assert!(
+        whole.contains("invocations "),
+        "the stream stores invocations"
+    );
     prop_assert!(whole.contains("dead_letters "), "and its dead letters");
     let cuts: Vec<usize> = case
         .cuts

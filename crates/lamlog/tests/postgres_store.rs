@@ -213,7 +213,11 @@ async fn concurrent_writers_with_overlapping_batches_store_each_invocation_once(
         assert!(reference_dumps.contains(&text), "{text}");
         // Each stored alert was announced as new by exactly one writer.
         let keys = |outcome: &WriteOutcome| -> BTreeSet<String> {
-            outcome.new_alerts.iter().map(|alert| alert.dedup_key.clone()).collect()
+            outcome
+                .new_alerts
+                .iter()
+                .map(|alert| alert.dedup_key.clone())
+                .collect()
         };
         let (keys_a, keys_b) = (keys(&outcome_a), keys(&outcome_b));
         assert_eq!(

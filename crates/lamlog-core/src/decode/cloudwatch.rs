@@ -197,9 +197,8 @@ impl DocumentDecoder {
                 Some(Ok(IgnoredAny)) => {
                     end = stream.byte_offset();
                     let document = &buffer[start..end];
-                    let record =
-                        parse_payload(document, position.clone())
-                            .map_err(|kind| DecodeError::new(position, kind, document));
+                    let record = parse_payload(document, position.clone())
+                        .map_err(|kind| DecodeError::new(position, kind, document));
                     self.records.push(record);
                     self.next_index += 1;
                 }

@@ -154,7 +154,8 @@ log_group = "2#logs"
         assert_eq!(found.keys().collect::<Vec<_>>(), [&owner]);
         assert_eq!(found[&owner].function, "api");
 
-        let escaped = FileSource::from_text("[\"1%232#logs\"]\ntimeout_seconds = 5\n", "m.toml").unwrap();
+        let escaped =
+            FileSource::from_text("[\"1%232#logs\"]\ntimeout_seconds = 5\n", "m.toml").unwrap();
         let found = escaped.fetch(&[meta_key("1#2", "logs")]).await.unwrap();
         assert_eq!(found.len(), 1, "an escaped account names account \"1#2\"");
     }

@@ -88,10 +88,6 @@ impl DeadLetter {
             first.copy_from_slice(&self.raw_sha256[..8]);
             u64::from_be_bytes(first)
         };
-        format!(
-            "{}|{}|{fingerprint:016x}",
-            self.source,
-            self.position_key(),
-        )
+        format!("{}|{}|{fingerprint:016x}", self.source, self.position_key())
     }
 }
