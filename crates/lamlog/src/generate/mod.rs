@@ -12,7 +12,8 @@
 //! ```text
 //! functions.rs ─► workload.rs ─► lines.rs (+ app.rs) ─► write.rs ─► sink.rs
 //! fleet design    invocations     log events            payloads    cwl | kinesis | lines files
-//!                  (facts)                                          + truth.json, metadata.toml
+//!                  (facts)                              (payload.rs: their shape and size)
+//!                                                                   + truth.json, metadata.toml
 //! ```
 //!
 //! Everything is a pure function of [`GenerateOptions`]: the same options give
@@ -33,6 +34,7 @@ mod app;
 mod escape;
 mod functions;
 mod lines;
+mod payload;
 mod report;
 mod sink;
 mod time;
