@@ -169,3 +169,37 @@ fn bad_inputs_are_reported_before_anything_is_read() {
         .unwrap();
     assert!(String::from_utf8_lossy(&report.stderr).contains("run `lamlog ingest` first"));
 }
+
+#[test]
+fn ingesting_a_generated_directory_reads_its_logs_only() {
+    let directory = workdir("generated");
+    let out = directory.join("workload");
+    let generated = lamlog(&[
+        "generate",
+        "--format",
+        "cwl",
+        "--functions",
+        "3",
+        "--invocations",
+        "200",
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let generated: serde_json::Value = serde_json::from_slice(&generated.stdout).unwrap();
+    let database = directory.join("lamlog.db");
+    let ingested = lamlog(&[
+        "ingest",
+        out.to_str().unwrap(),
+        "--metadata",
+        out.join("metadata.toml").to_str().unwrap(),
+        "--db",
+        database.to_str().unwrap(),
+        "--json",
+    ]);
+    let ingested: serde_json::Value = serde_json::from_slice(&ingested.stdout).unwrap();
+    // The truth files and the metadata sit beside the logs; none is a log.
+    assert_eq!(ingested["inputs"], generated["files"], "{ingested}");
+    assert_eq!(ingested["undecodable_records"], 0);
+    let _ = std::fs::remove_dir_all(&directory);
+}

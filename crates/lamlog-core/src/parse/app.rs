@@ -47,10 +47,22 @@ pub(super) fn parse_leveled(line: &str) -> LogLine<'_> {
         "TRACE" | "DEBUG" | "INFO" | "WARN" | "WARNING" | "ERROR" | "FATAL" | "CRITICAL"
     );
     if known && !rest.is_empty() {
-        app_line(None, Some(Cow::Borrowed(level)), None)
+        app_line(span_request_id(rest), Some(Cow::Borrowed(level)), None)
     } else {
         UNRECOGNISED
     }
+}
+
+/// The request of a `tracing` line printed inside the Rust runtime's
+/// per-request span: `ERROR Lambda runtime invoke{requestId="8f…"}: handler
+/// failed …`. Spans come before the first `: `; without this, the error of a
+/// Rust function whose REPORT has no `Status` would count as a success.
+fn span_request_id(rest: &str) -> Option<Cow<'_, str>> {
+    const FIELD: &str = "requestId=\"";
+    let spans = &rest[..rest.find(": ").unwrap_or(rest.len())];
+    let start = spans.find(FIELD)? + FIELD.len();
+    let length = spans[start..].find('"')?;
+    request_id_of(&spans[start..start + length])
 }
 
 /// Node prints `undefined` where an init-phase line has no request.
@@ -334,6 +346,27 @@ mod tests {
             UNRECOGNISED
         );
         assert_eq!(parse_leveled("INFO"), UNRECOGNISED);
+    }
+
+    #[test]
+    fn rust_runtime_lines_name_their_request_in_the_invoke_span() {
+        let line = "ERROR Lambda runtime invoke{requestId=\"8e3f5a2c-0d1b\" xrayTraceId=\"1-a-b\"}: handler failed error_type=OrderNotFound error=\"order 7 not found\"\n";
+        assert_eq!(
+            parse_leveled(line),
+            LogLine::AppError {
+                request_id: Some(Cow::Borrowed("8e3f5a2c-0d1b")),
+                level: Some(Cow::Borrowed("ERROR")),
+                error_type: None,
+            }
+        );
+        // A requestId after the spans is message text, not the span's field.
+        assert!(matches!(
+            parse_leveled("ERROR app: got requestId=\"x\" from a client"),
+            LogLine::AppError {
+                request_id: None,
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -123,6 +123,7 @@ fn is_log_input(path: &Path) -> bool {
     !(name.ends_with(".toml")
         || name.ends_with(".md")
         || name == "truth.json"
+        || name == "truth-invocations.ndjson"
         || name == "metadata.json")
 }
 

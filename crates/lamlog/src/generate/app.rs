@@ -156,6 +156,17 @@ pub(crate) fn info_line(
     line
 }
 
+/// Whether [`error_line`] names the request. Lambda's own Python and Java
+/// runtimes print an unhandled error in the text format without the request
+/// id, so when the REPORT does not say `Status: error` either (older
+/// REPORTs), nothing in the logs ties that error to its invocation.
+pub(crate) fn error_line_names_request(function: &FunctionSpec) -> bool {
+    !matches!(
+        (function.runtime, function.log_format),
+        (Runtime::Python | Runtime::Java, LogFormat::Text)
+    )
+}
+
 /// Renders the unhandled-error event of a failed invocation.
 pub(crate) fn error_line(
     function: &FunctionSpec,
@@ -231,6 +242,10 @@ pub(crate) fn error_line(
         }
     }
     line.push('\n');
+    debug_assert_eq!(
+        line.contains(request_id),
+        error_line_names_request(function)
+    );
     line
 }
 

@@ -48,15 +48,16 @@ impl Renderer {
         }
     }
 
-    /// Appends the events of `invocation`, in time order, to `events`.
+    /// Appends the events of `invocation`, in time order, to `events`, and
+    /// returns the time of its REPORT event: the time lamlog gives the
+    /// invocation, which `truth.json` needs to place its alerts in windows.
     pub(crate) fn render(
         &mut self,
         function: &FunctionSpec,
         invocation: &Invocation,
         events: &mut Vec<Event>,
-    ) {
+    ) -> i64 {
         let request_id = invocation.request_id.as_str();
-        let precision = Precision::of(function.log_format);
         let json = function.log_format == LogFormat::Json;
         let arrival = invocation.arrival_ms;
         let cold_wall_ms = invocation
@@ -167,18 +168,7 @@ impl Renderer {
             }
         }
 
-        let duration_units = precision.units(invocation.duration_ms);
-        let billed_init_units = match invocation.cold_start {
-            Some(ColdStart::Init { init_ms }) if function.runtime.bills_init() => {
-                precision.units(init_ms)
-            }
-            _ => 0,
-        };
-        let figures = Figures {
-            duration_units,
-            billed_duration_ms: precision.ceil_ms(duration_units + billed_init_units),
-            precision,
-        };
+        let figures = Figures::of(function, invocation);
         let failure = failure_of(invocation.status, app_error.as_ref());
         let report_at = end + self.rng.i64(0..=1);
         if json {
@@ -213,6 +203,7 @@ impl Renderer {
             timestamp_ms: report_at,
             message,
         }));
+        report_at
     }
 
     fn render_cold_start(

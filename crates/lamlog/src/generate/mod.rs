@@ -12,7 +12,8 @@
 //! ```text
 //! functions.rs ─► workload.rs ─► lines.rs (+ app.rs) ─► write.rs ─► sink.rs
 //! fleet design    invocations     log events            payloads    cwl | kinesis | lines files
-//!                  (facts)                                          + truth.json, metadata.toml
+//!                  (facts)                              (payload.rs: their shape and size)
+//!                     └──► truth/: truth.json, truth-invocations.ndjson (from the facts), metadata.toml
 //! ```
 //!
 //! Everything is a pure function of [`GenerateOptions`]: the same options give
@@ -33,6 +34,7 @@ mod app;
 mod escape;
 mod functions;
 mod lines;
+mod payload;
 mod report;
 mod sink;
 mod time;
@@ -115,7 +117,7 @@ impl Default for GenerateOptions {
 /// What was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct GenerateSummary {
-    /// Log files written (not counting `truth.json` and `metadata.toml`).
+    /// Log files written (not counting the truth files and `metadata.toml`).
     pub files: usize,
     /// CloudWatch subscription payloads packed. In `kinesis` format one per
     /// Kinesis record, in `cwl` one per file; `lines` packs the same payloads
@@ -165,7 +167,8 @@ pub enum GenerateError {
 }
 
 /// Generates the workload described by `options` into `out_dir` (created if
-/// missing): the log files, `truth.json` and `metadata.toml`.
+/// missing): the log files, `truth.json`, `truth-invocations.ndjson` and
+/// `metadata.toml`.
 ///
 /// Costly parts are gzip (one stream per payload) and, for `kinesis`, base64;
 /// memory stays flat in the number of invocations. Prints nothing.
@@ -193,6 +196,9 @@ pub fn generate(
         .map_or("123456789012", |function| function.account.as_str());
     let mut packer = write::Packer::new(options.format, out_dir, options.seed, arn_account);
 
+    let mut invocation_log = truth::InvocationLog::create(out_dir)?;
+    let mut expected_alerts = truth::ExpectedAlerts::default();
+
     let mut events = Vec::with_capacity(32);
     let mut next_ship_check_ms = options.start_ms;
     for _ in 0..options.invocations {
@@ -202,12 +208,22 @@ pub fn generate(
             next_ship_check_ms = invocation.arrival_ms + SHIP_CHECK_INTERVAL_MS;
         }
         events.clear();
-        renderer.render(&fleet[invocation.function_index], &invocation, &mut events);
+        let function = &fleet[invocation.function_index];
+        let report_at_ms = renderer.render(function, &invocation, &mut events);
         for event in events.drain(..) {
             packer.push(&invocation.stream, event)?;
         }
+        let invocation_truth = truth::InvocationTruth::new(
+            function,
+            &invocation,
+            report_at_ms,
+            invocation_log.prices(),
+        );
+        expected_alerts.observe(function, &invocation_truth);
+        invocation_log.write(&invocation_truth)?;
     }
     let stats = packer.finish()?;
+    invocation_log.finish()?;
 
     truth::write_truth(
         &out_dir.join("truth.json"),
@@ -215,6 +231,7 @@ pub fn generate(
         options.start_ms,
         &fleet,
         simulator.tallies(),
+        &expected_alerts.finish(),
     )?;
     truth::write_metadata(&out_dir.join("metadata.toml"), &fleet)?;
     Ok(GenerateSummary {

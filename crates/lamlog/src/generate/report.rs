@@ -35,6 +35,13 @@ impl Precision {
         units.div_ceil(self.per_ms)
     }
 
+    /// The printed value in milliseconds: `units / per_ms`, which is exactly
+    /// the `f64` a parser reads from the printed decimal (both are the
+    /// correctly rounded value of the same fraction).
+    pub(crate) fn ms(self, units: u64) -> f64 {
+        units as f64 / self.per_ms as f64
+    }
+
     /// Text: always two decimals (`46.84`); JSON: up to three, trimmed (`11.642`, `5000.0`).
     pub(crate) fn push(self, out: &mut String, units: u64) {
         let whole = units / self.per_ms;
@@ -56,6 +63,28 @@ pub(crate) struct Figures {
     pub(crate) duration_units: u64,
     pub(crate) billed_duration_ms: u64,
     pub(crate) precision: Precision,
+}
+
+impl Figures {
+    /// The figures `invocation`'s REPORT prints. `Billed Duration` is the
+    /// ceiling of the printed duration, plus the printed init time on a cold
+    /// start of a custom runtime, which Lambda bills; SnapStart restores are
+    /// billed separately (`Billed Restore Duration`), not in it.
+    pub(crate) fn of(function: &FunctionSpec, invocation: &Invocation) -> Figures {
+        let precision = Precision::of(function.log_format);
+        let duration_units = precision.units(invocation.duration_ms);
+        let billed_init_units = match invocation.cold_start {
+            Some(ColdStart::Init { init_ms }) if function.runtime.bills_init() => {
+                precision.units(init_ms)
+            }
+            _ => 0,
+        };
+        Figures {
+            duration_units,
+            billed_duration_ms: precision.ceil_ms(duration_units + billed_init_units),
+            precision,
+        }
+    }
 }
 
 /// What a failed invocation's report says: status, and error type if any.
@@ -85,6 +114,15 @@ pub(crate) fn failure_of(status: Status, app_error: Option<&AppError>) -> Option
             error_type: Some("Runtime.ExitError"),
         }),
     }
+}
+
+/// Whether the REPORT says how an invocation ended: JSON reports always do;
+/// text reports print `Status: timeout` and runtime exits, but `Status: error`
+/// for a function error only in newer REPORTs (the function's habit).
+pub(crate) fn report_prints_status(function: &FunctionSpec, status: Status) -> bool {
+    function.log_format == LogFormat::Json
+        || status != Status::Error
+        || function.report_status_on_error
 }
 
 pub(crate) fn platform_json(at_ms: i64, record_type: &str, record: &str) -> String {
@@ -232,11 +270,7 @@ pub(crate) fn text_report(
         }
         None => {}
     }
-    let printed_failure = failure.filter(|failure| {
-        failure.status != "error"
-            || invocation.status != Status::Error
-            || function.report_status_on_error
-    });
+    let printed_failure = failure.filter(|_| report_prints_status(function, invocation.status));
     if let Some(failure) = printed_failure {
         let _ = write!(report, "Status: {}", failure.status);
         if let Some(error_type) = failure.error_type {

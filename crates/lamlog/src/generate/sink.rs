@@ -24,8 +24,8 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 use serde::Serialize;
 
+use super::payload::{Payload, MAX_PAYLOAD_BYTES};
 use super::workload::StreamInfo;
-use super::write::Payload;
 use super::{GenerateError, OutputFormat};
 
 /// Lambda's limit on a synchronous invoke payload (one Kinesis event file).
@@ -266,7 +266,7 @@ fn gzip_payload(
         path: path.to_path_buf(),
         source,
     })?;
-    debug_assert!(json.len() <= json_bytes && json.len() <= super::write::MAX_PAYLOAD_BYTES);
+    debug_assert!(json.len() <= json_bytes && json.len() <= MAX_PAYLOAD_BYTES);
     let mut encoder = GzEncoder::new(Vec::with_capacity(json.len() / 4 + 64), Compression::fast());
     let written = encoder.write_all(&json).and_then(|()| encoder.finish());
     written.map_err(|source| GenerateError::Write {

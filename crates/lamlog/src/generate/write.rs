@@ -22,26 +22,20 @@
 //! only the streams active in that window hold events.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::Path;
 use std::rc::Rc;
 
-use serde::{Serialize, Serializer};
-
-use super::escape::json_str_len;
 use super::lines::Event;
+use super::payload::{
+    empty_payload_len, event_len, payload_for, EventId, PayloadEvent, MAX_PAYLOAD_BYTES,
+    MAX_PAYLOAD_EVENTS,
+};
 use super::sink::Sink;
 use super::workload::StreamInfo;
 use super::{GenerateError, OutputFormat};
 
-/// CloudWatch's limit on one subscription payload, uncompressed.
-pub(crate) const MAX_PAYLOAD_BYTES: usize = 1024 * 1024;
-/// CloudWatch's limit on events per payload.
-pub(crate) const MAX_PAYLOAD_EVENTS: usize = 10_000;
 /// Chance of shipping a stream's payload just before any given event.
 const SPLIT_PROBABILITY: f64 = 0.03;
-/// `{"id":"","timestamp":,"message":}` plus a 56-digit id and a separating comma.
-const EVENT_FIXED_BYTES: usize = 33 + 56 + 1;
 
 /// What the packer has shipped so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -50,61 +44,6 @@ pub(crate) struct PackStats {
     pub(crate) records: u64,
     pub(crate) log_events: u64,
     pub(crate) bytes: u64,
-}
-
-/// A CloudWatch event id: 56 decimal digits, increasing in shipping order.
-#[derive(Debug, Clone, Copy)]
-struct EventId {
-    sequence: u64,
-    timestamp_ms: i64,
-}
-
-impl fmt::Display for EventId {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            formatter,
-            "3{:020}{:035}",
-            self.sequence,
-            self.timestamp_ms.max(0)
-        )
-    }
-}
-
-impl Serialize for EventId {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-/// The decoded shape of a CloudWatch Logs subscription payload.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Payload<'a> {
-    message_type: &'static str,
-    pub(crate) owner: &'a str,
-    log_group: &'a str,
-    log_stream: &'a str,
-    subscription_filters: [&'static str; 1],
-    pub(crate) log_events: Vec<PayloadEvent<'a>>,
-}
-
-/// One event of a payload.
-#[derive(Serialize)]
-pub(crate) struct PayloadEvent<'a> {
-    id: EventId,
-    pub(crate) timestamp: i64,
-    pub(crate) message: &'a str,
-}
-
-fn payload_for(stream: &StreamInfo) -> Payload<'_> {
-    Payload {
-        message_type: "DATA_MESSAGE",
-        owner: &stream.owner,
-        log_group: &stream.log_group,
-        log_stream: &stream.log_stream,
-        subscription_filters: ["lamlog"],
-        log_events: Vec::new(),
-    }
 }
 
 struct Pending {
@@ -148,8 +87,7 @@ impl Packer {
         stream: &Rc<StreamInfo>,
         event: Event,
     ) -> Result<(), GenerateError> {
-        let event_bytes =
-            EVENT_FIXED_BYTES + decimal_len(event.timestamp_ms) + json_str_len(&event.message);
+        let event_bytes = event_len(event.timestamp_ms, &event.message);
         let ship_first = match self.pending.get(&stream.id) {
             Some(pending) => {
                 debug_assert!(pending
@@ -245,89 +183,5 @@ impl Packer {
         self.log_events += payload.log_events.len() as u64;
         self.sink
             .write(&payload, &pending.stream, pending.json_bytes)
-    }
-}
-
-fn empty_payload_len(stream: &StreamInfo) -> usize {
-    // `{"messageType":"DATA_MESSAGE","owner":…,"logGroup":…,"logStream":…,"subscriptionFilters":["lamlog"],"logEvents":[]}`
-    112 + json_str_len(&stream.owner)
-        + json_str_len(&stream.log_group)
-        + json_str_len(&stream.log_stream)
-}
-
-fn decimal_len(value: i64) -> usize {
-    let sign = usize::from(value < 0);
-    sign + value
-        .unsigned_abs()
-        .checked_ilog10()
-        .map_or(1, |digits| digits as usize + 1)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn stream() -> StreamInfo {
-        StreamInfo {
-            id: 1,
-            owner: "123456789012".into(),
-            log_group: "/aws/lambda/orders-api-0".into(),
-            log_stream: "2026/11/01/[$LATEST]0123456789abcdef0123456789abcdef".into(),
-            partition_key: "0123456789abcdef0123456789abcdef".into(),
-        }
-    }
-
-    #[test]
-    fn size_estimate_matches_serialization() {
-        let stream = stream();
-        let mut payload = payload_for(&stream);
-        assert_eq!(
-            serde_json::to_vec(&payload).unwrap().len(),
-            empty_payload_len(&stream)
-        );
-        let messages = [
-            "START RequestId: x Version: $LATEST\n",
-            "[ERROR] E: m\rTraceback\r\u{a0}\u{a0}File \"a\"\n",
-        ];
-        let mut estimate = empty_payload_len(&stream);
-        for (index, message) in messages.iter().enumerate() {
-            let timestamp = 1_793_491_200_000 + index as i64;
-            estimate += EVENT_FIXED_BYTES + decimal_len(timestamp) + json_str_len(message);
-            let id = EventId {
-                sequence: index as u64,
-                timestamp_ms: timestamp,
-            };
-            payload.log_events.push(PayloadEvent {
-                id,
-                timestamp,
-                message,
-            });
-        }
-        let actual = serde_json::to_vec(&payload).unwrap().len();
-        assert_eq!(
-            estimate,
-            actual + 1,
-            "the estimate counts one comma too many"
-        );
-    }
-
-    #[test]
-    fn event_ids_have_56_digits_and_increase() {
-        let first = EventId {
-            sequence: 9,
-            timestamp_ms: 1_793_491_200_999,
-        }
-        .to_string();
-        let second = EventId {
-            sequence: 10,
-            timestamp_ms: 1_793_491_200_000,
-        }
-        .to_string();
-        assert_eq!(first.len(), 56);
-        assert!(first.bytes().all(|b| b.is_ascii_digit()));
-        assert!(second > first);
-        assert_eq!(decimal_len(0), 1);
-        assert_eq!(decimal_len(1_793_491_200_000), 13);
-        assert_eq!(decimal_len(-5), 2);
     }
 }

@@ -1,15 +1,23 @@
-//! The two side files: the ground truth, and the metadata lamlog enriches from.
+//! The side files: the ground truth, and the metadata lamlog enriches from.
 //!
-//! `truth.json` records, per function, what the generator put in: identity,
-//! configuration, the duration model and the counts of each outcome. A test
-//! runs the pipeline over the generated files and compares what it found with
-//! this file: invocations per status, cold starts, the model a tuner recovers.
+//! The truth is an oracle for the whole pipeline: everything in it comes from
+//! the generator's parameters and draws, never from reading back the logs it
+//! wrote, so a test that compares what lamlog stored with it catches a bug
+//! that two lamlog runs would share.
+//!
+//! - `truth.json`: per function, what the generator put in (identity,
+//!   configuration, the duration model, the counts of each outcome); the
+//!   alerts the default rules must raise ([`alerts`]); and the name of
+//!   the per-invocation file.
+//! - `truth-invocations.ndjson`: per invocation, the figures lamlog must
+//!   store, cost included ([`invocations`]).
 //!
 //! `metadata.toml` is what a team would keep for lamlog's local enricher: one
 //! table per function keyed `"<account>#<function>"`. About one function in
-//! ten is left out on purpose, so that un-enriched functions exist; the
-//! function with a custom log group is always in, since its `log_group` key is
-//! the only way to map that group back to a function.
+//! ten is left out on purpose, so that un-enriched functions exist (lamlog
+//! prices them as x86_64 and cannot know their timeout); the function with a
+//! custom log group is always in, since its `log_group` key is the only way
+//! to map that group back to a function.
 
 use std::fmt::Write as _;
 use std::io::{BufWriter, Write};
@@ -21,6 +29,12 @@ use super::functions::{DurationModel, FunctionSpec};
 use super::workload::Tally;
 use super::GenerateError;
 
+mod alerts;
+mod invocations;
+
+pub(crate) use alerts::{AlertTruth, ExpectedAlerts};
+pub(crate) use invocations::{InvocationLog, InvocationTruth, INVOCATIONS_FILE};
+
 #[derive(Serialize)]
 struct Truth<'a> {
     seed: u64,
@@ -28,6 +42,10 @@ struct Truth<'a> {
     /// The formula the coefficients belong to, for a reader of the file.
     duration_model: &'static str,
     functions: Vec<FunctionTruth<'a>>,
+    /// The file with one line per invocation.
+    invocations_file: &'static str,
+    /// The alerts the default rules must raise, sorted.
+    alerts: &'a [AlertTruth],
 }
 
 #[derive(Serialize)]
@@ -67,6 +85,7 @@ pub(crate) fn write_truth(
     start_ms: i64,
     functions: &[FunctionSpec],
     tallies: &[Tally],
+    alerts: &[AlertTruth],
 ) -> Result<(), GenerateError> {
     let truth = Truth {
         seed,
@@ -101,6 +120,8 @@ pub(crate) fn write_truth(
                 cold_starts: tally.cold_starts,
             })
             .collect(),
+        invocations_file: INVOCATIONS_FILE,
+        alerts,
     };
     let file = std::fs::File::create(path).map_err(|source| GenerateError::Write {
         path: path.to_path_buf(),
