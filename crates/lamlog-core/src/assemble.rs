@@ -18,79 +18,11 @@ use crate::decode::Envelope;
 use crate::parse::{parse, LogLine, ReportStatus, OUT_OF_MEMORY};
 
 mod counts;
+mod footprint;
+mod status;
 
 pub use counts::{LineCounts, OtherCounts};
-
-/// How an invocation ended, in rising order of severity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// Returned normally.
-    #[default]
-    Success,
-    /// Raised or returned an error.
-    Error,
-    /// The runtime process died.
-    Crash,
-    /// Killed for using more memory than configured.
-    Oom,
-    /// Ran past its timeout.
-    Timeout,
-}
-
-impl Status {
-    /// Every status, in severity order.
-    pub const ALL: [Status; 5] = [
-        Status::Success,
-        Status::Error,
-        Status::Crash,
-        Status::Oom,
-        Status::Timeout,
-    ];
-
-    /// The lower-case name used in JSON and SQL.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Success => "success",
-            Status::Error => "error",
-            Status::Crash => "crash",
-            Status::Oom => "oom",
-            Status::Timeout => "timeout",
-        }
-    }
-
-    fn bit(self) -> u8 {
-        1 << (self as u8)
-    }
-}
-
-/// Every status some line has claimed for an invocation. Kept as a set rather
-/// than only its maximum so that alert rules can ask "was it ever seen to run
-/// out of memory" and get the same answer whatever order the lines came in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
-#[serde(transparent)]
-pub struct StatusFlags(pub u8);
-
-impl StatusFlags {
-    /// The flags holding one status.
-    pub fn of(status: Status) -> StatusFlags {
-        StatusFlags(status.bit())
-    }
-
-    /// Whether `status` was seen.
-    pub fn contains(self, status: Status) -> bool {
-        self.0 & status.bit() != 0
-    }
-
-    /// The most severe status seen (success when none).
-    pub fn max(self) -> Status {
-        Status::ALL
-            .into_iter()
-            .rev()
-            .find(|status| self.contains(*status))
-            .unwrap_or(Status::Success)
-    }
-}
+pub use status::{Status, StatusFlags};
 
 /// The identity of an invocation: (account, function, request id).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -292,6 +224,7 @@ type Requests = HashMap<String, Invocation, foldhash::fast::RandomState>;
 pub struct Assembler {
     by_function: BTreeMap<(String, String), Requests>,
     counts: LineCounts,
+    held_bytes: usize,
 }
 
 impl Assembler {
@@ -304,10 +237,15 @@ impl Assembler {
     pub fn add_envelope(&mut self, envelope: &Envelope) {
         let account = envelope.owner.as_deref().unwrap_or(UNKNOWN_ACCOUNT);
         let log_group = envelope.log_group.as_deref().unwrap_or(UNKNOWN_LOG_GROUP);
-        let requests = requests_of(&mut self.by_function, account, log_group);
+        let requests = requests_of(
+            &mut self.by_function,
+            &mut self.held_bytes,
+            account,
+            log_group,
+        );
         for event in &envelope.events {
             let line = parse(&event.message);
-            fold(
+            self.held_bytes += fold(
                 requests,
                 &mut self.counts,
                 account,
@@ -326,8 +264,13 @@ impl Assembler {
         timestamp_ms: Option<i64>,
         line: &LogLine<'_>,
     ) {
-        let requests = requests_of(&mut self.by_function, account, log_group);
-        fold(
+        let requests = requests_of(
+            &mut self.by_function,
+            &mut self.held_bytes,
+            account,
+            log_group,
+        );
+        self.held_bytes += fold(
             requests,
             &mut self.counts,
             account,
@@ -340,6 +283,14 @@ impl Assembler {
     /// The line counts so far.
     pub fn counts(&self) -> LineCounts {
         self.counts
+    }
+
+    /// An estimate, on the high side, of the memory the invocations
+    /// assembled so far hold (see `footprint.rs`). It only grows; callers
+    /// that bound a batch's memory commit the batch when it passes their
+    /// bound.
+    pub fn held_bytes(&self) -> usize {
+        self.held_bytes
     }
 
     /// The invocations, ordered by key.
@@ -360,16 +311,21 @@ impl Assembler {
 /// The request map of a log group's function, created on first use.
 fn requests_of<'a>(
     by_function: &'a mut BTreeMap<(String, String), Requests>,
+    held_bytes: &mut usize,
     account: &str,
     log_group: &str,
 ) -> &'a mut Requests {
     let function = function_from_log_group(log_group);
     by_function
         .entry((account.to_owned(), function.to_owned()))
-        .or_default()
+        .or_insert_with(|| {
+            *held_bytes += footprint::new_group_bytes(account, function);
+            Requests::default()
+        })
 }
 
 /// Counts a line and, when it is evidence about a request, folds it in.
+/// Answers the bytes the assembled state grew by.
 fn fold(
     requests: &mut Requests,
     counts: &mut LineCounts,
@@ -377,14 +333,17 @@ fn fold(
     log_group: &str,
     timestamp_ms: Option<i64>,
     line: &LogLine<'_>,
-) {
+) -> usize {
     counts.count(line);
     let Some(request_id) = request_id_of(line) else {
-        return;
+        return 0;
     };
+    let mut grown_bytes = 0;
     let invocation = match requests.get_mut(request_id) {
         Some(invocation) => invocation,
         None => requests.entry(request_id.to_owned()).or_insert_with(|| {
+            let function = function_from_log_group(log_group);
+            grown_bytes = footprint::new_invocation_bytes(account, function, request_id, log_group);
             let key = InvocationKey {
                 account: account.to_owned(),
                 function: function_from_log_group(log_group).to_owned(),
@@ -394,9 +353,12 @@ fn fold(
         }),
     };
     if invocation.log_group.as_str() < log_group {
+        grown_bytes += log_group.len().saturating_sub(invocation.log_group.len());
         log_group.clone_into(&mut invocation.log_group);
     }
+    let texts_before = footprint::optional_text_bytes(invocation);
     apply(invocation, timestamp_ms, line);
+    grown_bytes + footprint::optional_text_bytes(invocation).saturating_sub(texts_before)
 }
 
 /// The request a line is evidence about, if it is evidence at all.
