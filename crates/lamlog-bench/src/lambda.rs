@@ -128,6 +128,22 @@ impl Schema {
     pub fn url(&self) -> String {
         with_search_path(&self.database_url, self.name)
     }
+
+    /// The rows of `table` (a plain identifier) in the schema.
+    pub async fn count_rows(&self, table: &str) -> anyhow::Result<u64> {
+        let (client, connection) = tokio_postgres::connect(&self.url(), tokio_postgres::NoTls)
+            .await
+            .context("connecting to PostgreSQL to count rows")?;
+        let connection = tokio::spawn(connection);
+        let count: i64 = client
+            .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+            .await
+            .with_context(|| format!("counting {table} in schema {}", self.name))?
+            .get(0);
+        drop(client);
+        let _ = connection.await;
+        Ok(count.max(0) as u64)
+    }
 }
 
 /// moto with the metadata table, and a PostgreSQL schema for the function.

@@ -2,10 +2,15 @@
 //! process, each run in a freshly migrated, empty PostgreSQL schema.
 //!
 //! Lambda hands one invocation at most 10,000 records and at most 6 MB; a
-//! batch reaches one limit or the other. Two events, so both are measured:
-//! the fullest generated file (real-sized payloads, 6 MB at a few thousand
-//! records) and 10,000 of the smallest realistic records (one REPORT line
-//! each; even those make about 8 MB, more than Lambda would deliver).
+//! batch reaches one limit or the other. Four events, so both are measured
+//! and what the records inflate to as well: the fullest generated file
+//! (real-sized payloads, 6 MB at a few thousand records), 10,000 of the
+//! smallest realistic records (one REPORT line each; even those make about
+//! 8 MB, more than Lambda would deliver), 6 MB of records that each inflate
+//! to about 1 MB, and 6 MB of gzip bombs (`limit_events.rs`). After each
+//! handler run the dead letters it stored are counted: none for legitimate
+//! data, one per bomb. Then `lamlog ingest` of the whole generated workload
+//! ([`measure_ingest_at_scale`]), which must stay as bounded as one event.
 //!
 //! - **handler**: the release `bootstrap` itself, started as Lambda starts
 //!   it against the mock runtime API (`cold_start.rs`), handling the event
@@ -18,7 +23,7 @@
 //! The two `lamlog ingest` runs are measured under `/usr/bin/time -f %M`
 //! (the child's `ru_maxrss` from wait4).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context};
@@ -31,6 +36,19 @@ use crate::workload::BatchShape;
 /// The schema `lamlog ingest --database-url` writes in.
 pub const INGEST_SCHEMA: &str = "lamlog_bench_ingest";
 
+/// One event to measure.
+pub struct Case {
+    /// What the event is.
+    pub label: String,
+    /// Where it is.
+    pub file: PathBuf,
+    /// Its counts.
+    pub batch: BatchShape,
+    /// The dead letters the handler must store for it: none for legitimate
+    /// data, one a record for bombs; `None`: not checked.
+    pub expected_dead_letters: Option<u64>,
+}
+
 /// One event's figures.
 #[derive(Debug, Clone, Serialize)]
 pub struct Memory {
@@ -38,6 +56,10 @@ pub struct Memory {
     pub label: String,
     /// The event.
     pub batch: BatchShape,
+    /// Dead letters the handler stored for it (each run; the last kept).
+    pub handler_dead_letters: u64,
+    /// What it had to store (see [`Case`]).
+    pub expected_dead_letters: Option<u64>,
     /// Peak RSS of the `bootstrap` handling the event, MB.
     pub handler_peak_mb: Spread,
     /// Process start → response posted for that event, ms.
@@ -86,34 +108,19 @@ pub struct Paths<'a> {
     pub scratch: &'a Path,
 }
 
-/// Measures the three paths on `event_file`, `runs` times each, alternating.
+/// Measures the three paths on `case`'s event, `runs` times each, alternating.
 pub async fn measure(
-    label: &str,
-    event_file: &Path,
-    batch: BatchShape,
+    case: &Case,
     lambda: &LambdaEnv,
     ingest_schema: &Schema,
     paths: &Paths<'_>,
     runs: usize,
 ) -> anyhow::Result<Memory> {
-    let event = crate::workload::read(event_file)?;
-    let file_arg = event_file.to_string_lossy().into_owned();
-    let metadata_arg = paths.metadata.to_string_lossy().into_owned();
-    let ingest_url = ingest_schema.url();
-    // Peak RSS of `lamlog ingest` of the event into the store `store_args` names.
-    let ingest_peak = |store_args: &[&str]| {
-        let mut args = vec![
-            "ingest",
-            file_arg.as_str(),
-            "--metadata",
-            metadata_arg.as_str(),
-            "--json",
-        ];
-        args.extend_from_slice(store_args);
-        peak_rss_mb(paths.lamlog_cli, &args)
-    };
+    let label = case.label.as_str();
+    let event = crate::workload::read(&case.file)?;
     let (mut handler, mut wall, mut postgres, mut sqlite) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut handler_dead_letters = 0;
     for run in 0..runs {
         let measured = lambda
             .run(paths.bootstrap, &event)
@@ -121,27 +128,95 @@ pub async fn measure(
             .with_context(|| format!("the handler on {label}"))?;
         handler.push(measured.peak_rss_kb as f64 / 1024.0);
         wall.push(measured.first_event_ms);
+        handler_dead_letters = lambda.schema.count_rows("dead_letters").await?;
 
-        ingest_schema.fresh().await?;
-        postgres.push(
-            ingest_peak(&["--database-url", ingest_url.as_str()])
-                .with_context(|| format!("lamlog ingest into PostgreSQL on {label}"))?,
-        );
-
-        let db = paths.scratch.join(format!("memory-{run}.db"));
-        let _ = std::fs::remove_file(&db);
-        sqlite.push(
-            ingest_peak(&["--db", db.to_string_lossy().as_ref()])
-                .with_context(|| format!("lamlog ingest into SQLite on {label}"))?,
-        );
-        let _ = std::fs::remove_file(&db);
+        let (into_postgres, into_sqlite) = ingest_both(&case.file, ingest_schema, paths, run)
+            .await
+            .with_context(|| format!("lamlog ingest on {label}"))?;
+        postgres.push(into_postgres);
+        sqlite.push(into_sqlite);
     }
     Ok(Memory {
         label: label.to_owned(),
-        batch,
+        batch: case.batch,
+        handler_dead_letters,
+        expected_dead_letters: case.expected_dead_letters,
         handler_peak_mb: Spread::of(&handler).unwrap_or(Spread::NONE),
         handler_wall_ms: Spread::of(&wall).unwrap_or(Spread::NONE),
         ingest_postgres_peak_mb: Spread::of(&postgres).unwrap_or(Spread::NONE),
         ingest_sqlite_peak_mb: Spread::of(&sqlite).unwrap_or(Spread::NONE),
+    })
+}
+
+/// Peak RSS of `lamlog ingest input` into a fresh PostgreSQL schema, then
+/// into a new SQLite file, MB.
+async fn ingest_both(
+    input: &Path,
+    ingest_schema: &Schema,
+    paths: &Paths<'_>,
+    run: usize,
+) -> anyhow::Result<(f64, f64)> {
+    let input_arg = input.to_string_lossy().into_owned();
+    let metadata_arg = paths.metadata.to_string_lossy().into_owned();
+    let ingest_peak = |store_args: &[&str]| {
+        let mut args = vec![
+            "ingest",
+            input_arg.as_str(),
+            "--metadata",
+            metadata_arg.as_str(),
+            "--json",
+        ];
+        args.extend_from_slice(store_args);
+        peak_rss_mb(paths.lamlog_cli, &args)
+    };
+    ingest_schema.fresh().await?;
+    let ingest_url = ingest_schema.url();
+    let postgres =
+        ingest_peak(&["--database-url", ingest_url.as_str()]).context("into PostgreSQL")?;
+    let db = paths.scratch.join(format!("memory-{run}.db"));
+    let _ = std::fs::remove_file(&db);
+    let sqlite = ingest_peak(&["--db", db.to_string_lossy().as_ref()]).context("into SQLite");
+    let _ = std::fs::remove_file(&db);
+    Ok((postgres, sqlite?))
+}
+
+/// `lamlog ingest` of a whole generated workload, many files.
+#[derive(Debug, Clone, Serialize)]
+pub struct IngestAtScale {
+    /// Invocations generated.
+    pub invocations: u64,
+    /// Kinesis event files.
+    pub files: u64,
+    /// Their size, bytes.
+    pub bytes: u64,
+    /// Peak RSS of `lamlog ingest --database-url`, MB.
+    pub postgres_peak_mb: Spread,
+    /// Peak RSS of `lamlog ingest --db`, MB.
+    pub sqlite_peak_mb: Spread,
+}
+
+/// Peak RSS of `lamlog ingest` of every file of `workload`, `runs` times
+/// into each store.
+pub async fn measure_ingest_at_scale(
+    workload: &crate::workload::Workload,
+    invocations: u64,
+    ingest_schema: &Schema,
+    paths: &Paths<'_>,
+    runs: usize,
+) -> anyhow::Result<IngestAtScale> {
+    let (mut postgres, mut sqlite) = (Vec::new(), Vec::new());
+    for run in 0..runs {
+        let (into_postgres, into_sqlite) = ingest_both(&workload.dir, ingest_schema, paths, run)
+            .await
+            .context("lamlog ingest of the whole workload")?;
+        postgres.push(into_postgres);
+        sqlite.push(into_sqlite);
+    }
+    Ok(IngestAtScale {
+        invocations,
+        files: workload.files.len() as u64,
+        bytes: workload.summary.bytes,
+        postgres_peak_mb: Spread::of(&postgres).unwrap_or(Spread::NONE),
+        sqlite_peak_mb: Spread::of(&sqlite).unwrap_or(Spread::NONE),
     })
 }

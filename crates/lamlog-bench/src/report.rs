@@ -7,7 +7,8 @@ use serde::Serialize;
 use crate::ablation::{self, Ablation};
 use crate::cost::{CostInputs, CostProjection, CASE_STUDY_USD};
 use crate::lambda::{self, LambdaEnv, Schema};
-use crate::memory::{self, Memory};
+use crate::memory::{IngestAtScale, Memory};
+use crate::memory_section;
 use crate::stats::{group, Spread};
 use crate::throughput::{self, Throughput};
 use crate::workload::{self, Workload};
@@ -97,6 +98,8 @@ pub struct Results {
     pub throughput: Option<Throughput>,
     /// See `throughput`.
     pub memory: Vec<Memory>,
+    /// `lamlog ingest` of the whole workload (memory section).
+    pub ingest_at_scale: Option<IngestAtScale>,
     /// See `throughput`.
     pub cold_start: Option<ColdStart>,
     /// See `throughput`.
@@ -176,6 +179,7 @@ pub async fn run(sections: &Sections, quick: bool, database_url: &str) -> anyhow
         }),
         throughput: None,
         memory: Vec::new(),
+        ingest_at_scale: None,
         cold_start: None,
         ablation: None,
         cost: None,
@@ -201,7 +205,7 @@ pub async fn run(sections: &Sections, quick: bool, database_url: &str) -> anyhow
             first_batch,
             &metadata,
             database_url,
-            (memory_runs, cold_runs),
+            (invocations, memory_runs, cold_runs),
             &mut results,
         )
         .await?;
@@ -231,22 +235,17 @@ async fn lambda_sections(
     first_batch: &[u8],
     metadata: &std::path::Path,
     database_url: &str,
-    (memory_runs, cold_runs): (usize, usize),
+    (invocations, memory_runs, cold_runs): (u64, usize, usize),
     results: &mut Results,
 ) -> anyhow::Result<()> {
     let scratch = work.dir.with_file_name("lambda");
     std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
     let bootstrap = lambda::build_binary("lamlog-lambda", "bootstrap")?;
-    let (fullest, fullest_shape) = work.fullest_file()?;
     let mut keys = std::collections::BTreeSet::new();
     for file in &work.files {
         keys.extend(ablation::keys_of(&workload::read(file)?));
     }
     let key_list: Vec<String> = keys.iter().cloned().collect();
-    let ten_thousand = workload::report_only_event(&key_list, 10_000)?;
-    let ten_thousand_file = scratch.join("report-only-10000.json");
-    std::fs::write(&ten_thousand_file, &ten_thousand)
-        .with_context(|| format!("writing {}", ten_thousand_file.display()))?;
     let env = LambdaEnv::start(
         metadata,
         &keys,
@@ -290,45 +289,18 @@ async fn lambda_sections(
     }
 
     if sections.has("memory") {
-        let lamlog_cli = lambda::build_binary("lamlog", "lamlog")?;
-        let paths = memory::Paths {
+        let setup = memory_section::Setup {
+            work,
+            invocations,
+            keys: &key_list,
+            env: &env,
             bootstrap: &bootstrap,
-            lamlog_cli: &lamlog_cli,
             metadata,
             scratch: &scratch,
+            database_url,
+            runs: memory_runs,
         };
-        let ingest_schema = Schema::new(database_url, memory::INGEST_SCHEMA);
-        let cases = [
-            (
-                "fullest generated file (6 MB limit)",
-                fullest,
-                fullest_shape,
-            ),
-            (
-                "10,000 one-REPORT records (record limit)",
-                ten_thousand_file,
-                workload::shape_of(&ten_thousand),
-            ),
-        ];
-        for (label, file, shape) in cases {
-            match memory::measure(
-                label,
-                &file,
-                shape,
-                &env,
-                &ingest_schema,
-                &paths,
-                memory_runs,
-            )
-            .await
-            {
-                Ok(measured) => {
-                    print_memory(&measured);
-                    results.memory.push(measured);
-                }
-                Err(error) => results.missing.push(format!("memory: {error:#}")),
-            }
-        }
+        memory_section::run(&setup, results).await?;
     }
     Ok(())
 }
@@ -396,33 +368,6 @@ fn print_throughput(measured: &Throughput) {
         "| pure path, one 200-record batch ({:.0} lines), ms | {} |\n",
         measured.lines_per_batch,
         measured.batch_ms.display(2)
-    );
-}
-
-fn print_memory(measured: &Memory) {
-    println!(
-        "## memory (peak RSS, one process per run): {}: {} records, {} log events, {:.2} MB",
-        measured.label,
-        group(measured.batch.records as f64, 0),
-        group(measured.batch.log_events as f64, 0),
-        measured.batch.bytes as f64 / 1e6
-    );
-    println!("| path | peak RSS MB, median (min–max) |\n|---|---|");
-    println!(
-        "| handler: release bootstrap, mock runtime API → PostgreSQL, slices of 500 | {} |",
-        measured.handler_peak_mb.display(1)
-    );
-    println!(
-        "| lamlog ingest → PostgreSQL, one transaction | {} |",
-        measured.ingest_postgres_peak_mb.display(1)
-    );
-    println!(
-        "| lamlog ingest → SQLite | {} |",
-        measured.ingest_sqlite_peak_mb.display(1)
-    );
-    println!(
-        "handler: process start → response posted, ms: {}\n",
-        measured.handler_wall_ms.display(0)
     );
 }
 

@@ -1,13 +1,15 @@
 //! The verdict: whether a run of the harness passed. A section that could
-//! not be measured, a failed cold-start run, or a handler whose peak memory
-//! passes the bound the function is sized for fails the run (the process
-//! exits non-zero), so that `.ci/run` catches a harness or a handler that has
-//! rotted instead of printing it and going on.
+//! not be measured, a failed cold-start run, a handler or `lamlog ingest`
+//! whose peak memory passes 64 MB, or an event whose dead letters are not
+//! what they must be (none for legitimate data, every bomb) fails the run
+//! (the process exits non-zero), so that `.ci/run` catches a harness or a
+//! handler that has rotted instead of printing it and going on.
 
 use crate::report::Results;
 
-/// The handler's peak RSS bound for a full Kinesis batch (ARCHITECTURE.md,
-/// Guarantee 5: 64 MB in a function sized at 128 MB).
+/// The peak RSS bound of the handler on a full Kinesis batch (ARCHITECTURE.md,
+/// Guarantee 5: 64 MB in a function sized at 128 MB), and of `lamlog ingest`
+/// on any input.
 pub const HANDLER_PEAK_LIMIT_MB: f64 = 64.0;
 
 /// Every reason `results` fail, empty when they pass.
@@ -25,22 +27,54 @@ pub fn failures(results: &Results) -> Vec<String> {
                 .map(|failure| format!("cold start run failed: {failure}")),
         );
     }
+    let mut peaks: Vec<(String, f64)> = Vec::new();
+    for memory in &results.memory {
+        peaks.push((
+            format!("the handler on {}", memory.label),
+            memory.handler_peak_mb.max,
+        ));
+        peaks.push((
+            format!("lamlog ingest → PostgreSQL on {}", memory.label),
+            memory.ingest_postgres_peak_mb.max,
+        ));
+        peaks.push((
+            format!("lamlog ingest → SQLite on {}", memory.label),
+            memory.ingest_sqlite_peak_mb.max,
+        ));
+        if let Some(expected) = memory.expected_dead_letters {
+            if memory.handler_dead_letters != expected {
+                failures.push(format!(
+                    "the handler stored {} dead letters for {}, not {expected}",
+                    memory.handler_dead_letters, memory.label
+                ));
+            }
+        }
+    }
+    if let Some(at_scale) = &results.ingest_at_scale {
+        peaks.push((
+            "lamlog ingest → PostgreSQL of the whole workload".to_owned(),
+            at_scale.postgres_peak_mb.max,
+        ));
+        peaks.push((
+            "lamlog ingest → SQLite of the whole workload".to_owned(),
+            at_scale.sqlite_peak_mb.max,
+        ));
+    }
     failures.extend(over_the_bound(
-        results
-            .memory
+        peaks
             .iter()
-            .map(|memory| (memory.label.as_str(), memory.handler_peak_mb.max)),
+            .map(|(label, peak_mb)| (label.as_str(), *peak_mb)),
     ));
     failures
 }
 
-/// The events whose handler peak (MB) passes [`HANDLER_PEAK_LIMIT_MB`].
+/// The runs whose peak (MB) passes [`HANDLER_PEAK_LIMIT_MB`].
 fn over_the_bound<'a>(peaks: impl Iterator<Item = (&'a str, f64)>) -> Vec<String> {
     peaks
         .filter(|(_, peak_mb)| peak_mb.is_nan() || *peak_mb > HANDLER_PEAK_LIMIT_MB)
         .map(|(label, peak_mb)| {
             format!(
-                "handler peak RSS {peak_mb:.1} MB for {label}, over the {HANDLER_PEAK_LIMIT_MB} MB bound"
+                "peak RSS {peak_mb:.1} MB of {label}, over the {HANDLER_PEAK_LIMIT_MB} MB bound"
             )
         })
         .collect()
@@ -60,7 +94,7 @@ mod tests {
         ];
         let failed = over_the_bound(peaks.into_iter());
         assert_eq!(failed.len(), 2, "{failed:?}");
-        assert!(failed[0].contains("64.1 MB for bomb"), "{}", failed[0]);
-        assert!(failed[1].contains("for nan"), "{}", failed[1]);
+        assert!(failed[0].contains("64.1 MB of bomb"), "{}", failed[0]);
+        assert!(failed[1].contains("of nan"), "{}", failed[1]);
     }
 }

@@ -149,9 +149,6 @@ pub fn shape_of(kinesis_event: &[u8]) -> BatchShape {
 /// generator's files, which reach 6 MB at a few thousand records: the most
 /// records (10,000) an event can hold.
 pub fn report_only_event(keys: &[String], records: usize) -> anyhow::Result<Vec<u8>> {
-    use base64::Engine;
-    use std::io::Write;
-
     let functions: Vec<(&str, &str)> = keys
         .iter()
         .filter_map(|key| key.split_once('#'))
@@ -161,57 +158,89 @@ pub fn report_only_event(keys: &[String], records: usize) -> anyhow::Result<Vec<
         bail!("no account#function key to make records for");
     }
     let start_ms = lamlog::generate::DEFAULT_START_MS;
-    let stream_arn = "arn:aws:kinesis:us-east-1:123456789012:stream/lamlog-logs";
     let mut out = Vec::with_capacity(records * 800);
     out.extend_from_slice(b"{\"Records\":[");
     for index in 0..records {
         let (account, function) = functions[index % functions.len()];
         let timestamp = start_ms + index as i64 * 10;
         let duration = 3 + index % 97;
-        let payload = serde_json::json!({
-            "messageType": "DATA_MESSAGE",
-            "owner": account,
-            "logGroup": format!("/aws/lambda/{function}"),
-            "logStream": "2026/11/27/[$LATEST]0f1e2d3c4b5a69788796a5b4c3d2e1f0",
-            "subscriptionFilters": ["lamlog"],
-            "logEvents": [{
-                "id": format!("{:056}", index),
-                "timestamp": timestamp,
-                "message": format!(
-                    "REPORT RequestId: 00000000-0000-4000-8000-{index:012}\tDuration: {duration}.25 ms\t\
-                     Billed Duration: {} ms\tMemory Size: 128 MB\tMax Memory Used: {} MB\t\n",
-                    duration + 1,
-                    40 + index % 80
-                ),
-            }],
+        let report = serde_json::json!({
+            "id": format!("{:056}", index),
+            "timestamp": timestamp,
+            "message": format!(
+                "REPORT RequestId: 00000000-0000-4000-8000-{index:012}\tDuration: {duration}.25 ms\t\
+                 Billed Duration: {} ms\tMemory Size: 128 MB\tMax Memory Used: {} MB\t\n",
+                duration + 1,
+                40 + index % 80
+            ),
         });
-        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        gzip.write_all(&serde_json::to_vec(&payload)?)?;
-        let data = base64::engine::general_purpose::STANDARD.encode(gzip.finish()?);
-        let sequence = format!("4959{index:052}");
-        let record = serde_json::json!({
-            "kinesis": {
-                "kinesisSchemaVersion": "1.0",
-                "partitionKey": function,
-                "sequenceNumber": sequence,
-                "data": data,
-                "approximateArrivalTimestamp": timestamp as f64 / 1000.0,
-            },
-            "eventSource": "aws:kinesis",
-            "eventVersion": "1.0",
-            "eventID": format!("shardId-000000000000:{sequence}"),
-            "eventName": "aws:kinesis:record",
-            "invokeIdentityArn": "arn:aws:iam::123456789012:role/lamlog",
-            "awsRegion": "us-east-1",
-            "eventSourceARN": stream_arn,
-        });
+        let payload = payload_json(account, function, vec![report]);
+        let data = gzip_base64(&serde_json::to_vec(&payload)?)?;
         if index > 0 {
             out.push(b',');
         }
-        serde_json::to_writer(&mut out, &record)?;
+        write_record(&mut out, index, function, &data, timestamp)?;
     }
     out.extend_from_slice(b"]}");
     Ok(out)
+}
+
+/// A subscription payload of `function`'s log group holding `log_events`,
+/// every field CloudWatch Logs sends present.
+pub fn payload_json(
+    account: &str,
+    function: &str,
+    log_events: Vec<serde_json::Value>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "messageType": "DATA_MESSAGE",
+        "owner": account,
+        "logGroup": format!("/aws/lambda/{function}"),
+        "logStream": "2026/11/27/[$LATEST]0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+        "subscriptionFilters": ["lamlog"],
+        "logEvents": log_events,
+    })
+}
+
+/// base64 of gzip of `bytes`, as a Kinesis record's `data` carries a
+/// subscription payload.
+pub fn gzip_base64(bytes: &[u8]) -> anyhow::Result<String> {
+    use base64::Engine;
+    use std::io::Write;
+
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gzip.write_all(bytes)?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(gzip.finish()?))
+}
+
+/// Appends Kinesis record `index` of an event, carrying `data`, with every
+/// field Lambda sends.
+pub fn write_record(
+    out: &mut Vec<u8>,
+    index: usize,
+    partition_key: &str,
+    data: &str,
+    timestamp_ms: i64,
+) -> anyhow::Result<()> {
+    let sequence = format!("4959{index:052}");
+    let record = serde_json::json!({
+        "kinesis": {
+            "kinesisSchemaVersion": "1.0",
+            "partitionKey": partition_key,
+            "sequenceNumber": sequence,
+            "data": data,
+            "approximateArrivalTimestamp": timestamp_ms as f64 / 1000.0,
+        },
+        "eventSource": "aws:kinesis",
+        "eventVersion": "1.0",
+        "eventID": format!("shardId-000000000000:{sequence}"),
+        "eventName": "aws:kinesis:record",
+        "invokeIdentityArn": "arn:aws:iam::123456789012:role/lamlog",
+        "awsRegion": "us-east-1",
+        "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/lamlog-logs",
+    });
+    serde_json::to_writer(out, &record)?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -16,13 +16,16 @@ use crate::decode::Envelope;
 use crate::parse::{parse, LogLine, ReportStatus, OUT_OF_MEMORY};
 
 mod counts;
+mod footprint;
 mod invocation;
 mod naming;
+mod status;
 
 pub use counts::{LineCounts, OtherCounts};
 use invocation::{join, join_f64, join_str};
-pub use invocation::{Invocation, InvocationKey, Status, StatusFlags};
+pub use invocation::{Invocation, InvocationKey};
 pub use naming::{function_from_log_group, function_of};
+pub use status::{Status, StatusFlags};
 
 /// The account used when an input carries no owner (plain lines, NDJSON).
 pub const UNKNOWN_ACCOUNT: &str = "unknown";
@@ -46,6 +49,7 @@ type Requests = HashMap<String, Invocation, foldhash::fast::RandomState>;
 pub struct Assembler {
     by_function: BTreeMap<(String, String), Requests>,
     counts: LineCounts,
+    held_bytes: usize,
 }
 
 impl Assembler {
@@ -59,7 +63,7 @@ impl Assembler {
         let account = envelope.owner.as_deref().unwrap_or(UNKNOWN_ACCOUNT);
         let log_group = envelope.log_group.as_deref().unwrap_or(UNKNOWN_LOG_GROUP);
         let (function, version) = function_of(log_group, envelope.log_stream.as_deref());
-        let requests = requests_of(&mut self.by_function, account, function);
+        let requests = requests_of(&mut self.by_function, &mut self.held_bytes, account, function);
         let source = Source {
             account,
             function,
@@ -68,7 +72,7 @@ impl Assembler {
         };
         for event in &envelope.events {
             let line = parse(&event.message);
-            fold(
+            self.held_bytes += fold(
                 requests,
                 &mut self.counts,
                 &source,
@@ -87,19 +91,27 @@ impl Assembler {
         line: &LogLine<'_>,
     ) {
         let function = function_from_log_group(log_group);
-        let requests = requests_of(&mut self.by_function, account, function);
+        let requests = requests_of(&mut self.by_function, &mut self.held_bytes, account, function);
         let source = Source {
             account,
             function,
             log_group,
             version: None,
         };
-        fold(requests, &mut self.counts, &source, timestamp_ms, line);
+        self.held_bytes += fold(requests, &mut self.counts, &source, timestamp_ms, line);
     }
 
     /// The line counts so far.
     pub fn counts(&self) -> LineCounts {
         self.counts
+    }
+
+    /// An estimate, on the high side, of the memory the invocations
+    /// assembled so far hold (see `footprint.rs`). It only grows; callers
+    /// that bound a batch's memory commit the batch when it passes their
+    /// bound.
+    pub fn held_bytes(&self) -> usize {
+        self.held_bytes
     }
 
     /// The invocations, ordered by key.
@@ -129,29 +141,41 @@ struct Source<'a> {
 /// The request map of a function, created on first use.
 fn requests_of<'a>(
     by_function: &'a mut BTreeMap<(String, String), Requests>,
+    held_bytes: &mut usize,
     account: &str,
     function: &str,
 ) -> &'a mut Requests {
     by_function
         .entry((account.to_owned(), function.to_owned()))
-        .or_default()
+        .or_insert_with(|| {
+            *held_bytes += footprint::new_group_bytes(account, function);
+            Requests::default()
+        })
 }
 
 /// Counts a line and, when it is evidence about a request, folds it in.
+/// Answers the bytes the assembled state grew by.
 fn fold(
     requests: &mut Requests,
     counts: &mut LineCounts,
     source: &Source<'_>,
     timestamp_ms: Option<i64>,
     line: &LogLine<'_>,
-) {
+) -> usize {
     counts.count(line);
     let Some(request_id) = request_id_of(line) else {
-        return;
+        return 0;
     };
+    let mut grown_bytes = 0;
     let invocation = match requests.get_mut(request_id) {
         Some(invocation) => invocation,
         None => requests.entry(request_id.to_owned()).or_insert_with(|| {
+            grown_bytes = footprint::new_invocation_bytes(
+                source.account,
+                source.function,
+                request_id,
+                source.log_group,
+            );
             let key = InvocationKey {
                 account: source.account.to_owned(),
                 function: source.function.to_owned(),
@@ -161,12 +185,18 @@ fn fold(
         }),
     };
     if invocation.log_group.as_str() < source.log_group {
+        grown_bytes += source
+            .log_group
+            .len()
+            .saturating_sub(invocation.log_group.len());
         source.log_group.clone_into(&mut invocation.log_group);
     }
+    let texts_before = footprint::optional_text_bytes(invocation);
     if let Some(version) = source.version {
         join_str(&mut invocation.version, version);
     }
     apply(invocation, timestamp_ms, line);
+    grown_bytes + footprint::optional_text_bytes(invocation).saturating_sub(texts_before)
 }
 
 /// The request a line is evidence about, if it is evidence at all.

@@ -19,6 +19,7 @@
 //! | `LAMLOG_ENRICH_DEADLINE_MS` | 5000 | time one metadata fetch may take, retries included |
 //! | `LAMLOG_DEADLINE_MARGIN_MS` | 2000 | time kept free before the Lambda deadline |
 //! | `LAMLOG_SLICE_RECORDS` | 500 | Kinesis records per transaction |
+//! | `LAMLOG_SLICE_HELD_BYTES` | 8388608 | assembled invocations and dead letters a transaction may hold before it is committed early |
 //! | `LAMLOG_SLICE_RETRIES` | 2 | in-process retries of a slice that failed transiently |
 //! | `LAMLOG_LOG_LEVEL` | `AWS_LAMBDA_LOG_LEVEL`, else `info` | `error` … `trace` |
 //! | `AWS_ENDPOINT_URL` | none | send every AWS call there (moto in tests) |
@@ -158,6 +159,11 @@ impl Config {
             enrich_deadline: Duration::from_millis(number("LAMLOG_ENRICH_DEADLINE_MS", 5000, 1)?),
             handler: HandlerOptions {
                 slice_records: number("LAMLOG_SLICE_RECORDS", 500, 1)? as usize,
+                slice_held_bytes: number(
+                    "LAMLOG_SLICE_HELD_BYTES",
+                    lamlog::batch::SliceBound::DEFAULT_HELD_BYTES as u64,
+                    1,
+                )? as usize,
                 deadline_margin: Duration::from_millis(number(
                     "LAMLOG_DEADLINE_MARGIN_MS",
                     2000,
@@ -233,6 +239,7 @@ mod tests {
         assert_eq!(config.cache_ttl, Duration::from_secs(3600));
         assert_eq!(config.enrich_policy, OnUnavailable::Fail);
         assert_eq!(config.handler.slice_records, 500);
+        assert_eq!(config.handler.slice_held_bytes, 8 << 20);
         assert_eq!(config.alert_topic_arn, None);
         assert_eq!(config.log_level, tracing::Level::INFO);
         assert_eq!(
@@ -247,6 +254,7 @@ mod tests {
         pairs.extend([
             ("LAMLOG_ENRICH_POLICY", "store-unenriched"),
             ("LAMLOG_SLICE_RECORDS", "200"),
+            ("LAMLOG_SLICE_HELD_BYTES", "1048576"),
             ("LAMLOG_DEADLINE_MARGIN_MS", "1500"),
             (
                 "LAMLOG_ALERT_TOPIC_ARN",
@@ -257,6 +265,7 @@ mod tests {
         let config = read(&pairs).unwrap();
         assert_eq!(config.enrich_policy, OnUnavailable::StoreUnenriched);
         assert_eq!(config.handler.slice_records, 200);
+        assert_eq!(config.handler.slice_held_bytes, 1 << 20);
         assert_eq!(config.handler.deadline_margin, Duration::from_millis(1500));
         assert_eq!(config.log_level, tracing::Level::DEBUG);
 

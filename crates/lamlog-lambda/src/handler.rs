@@ -1,16 +1,24 @@
 //! The handler: one Lambda event in, one response (and its metrics) out.
 //!
 //! ```text
-//! event ─► Kinesis?  ─► records ─► slice 1 ─► decode ─► Pipeline::run_records (one transaction) ─► ok
-//!      │                       └─► slice 2 ─► …                                                 ─► failed / no time left
+//! event ─► Kinesis?  ─► records ─► slice 1: decode, fold in, drop, record by record ─► Pipeline::commit (one transaction) ─► ok
+//!      │                       └─► slice 2 ─► …                                                                   ─► failed / no time left
 //!      │                                                                  └─► {"batchItemFailures":[{"itemIdentifier": <first sequence number of that slice>}]}
 //!      └─► awslogs? ─► the one payload ─► Pipeline::run_records ─► ok, or an error Lambda retries
 //! ```
 //!
-//! A Kinesis batch is committed in **slices** of a few hundred records, each
-//! its own transaction. That bounds memory (only one slice is ever inflated
-//! and assembled: the outer event is read by borrowing each record's JSON
-//! text) and makes failure precise: when a slice cannot be committed — after
+//! A Kinesis batch is committed in **slices**, each its own transaction. A
+//! slice takes records one at a time: each is decoded (base64, capped
+//! gunzip, payload JSON), folded into the slice's invocations, and its
+//! events dropped before the next is decoded, so at most one record is ever
+//! inflated. A slice ends at `slice_records` records or once what it holds
+//! (assembled invocations and dead letters) reaches `slice_held_bytes`,
+//! whichever comes first; then it is committed and the next one starts.
+//! Memory is so bounded by the event plus one slice, however much the
+//! records inflate to; the outer event is read by borrowing each record's
+//! JSON text. An invocation whose lines fall in two slices is merged by key
+//! in the store, as across Kinesis batches. Slices also make failure
+//! precise: when a slice cannot be committed — after
 //! in-process retries of transient errors — or when the time left before the
 //! Lambda deadline, minus a safety margin, is shorter than the slowest slice so
 //! far, the handler stops and reports the first sequence number not committed.
@@ -30,11 +38,11 @@
 
 use std::time::Duration;
 
-use lamlog::batch::{BatchError, BatchSummary, Pipeline};
+use lamlog::batch::{BatchError, BatchSummary, Pipeline, Slice, SliceBound};
 use lamlog::enrich::MetaSource;
 use lamlog::notify::Notifier;
 use lamlog::store::Store;
-use lamlog_core::decode::{decode, DecodeError, DecodeLimits, Format, Record};
+use lamlog_core::decode::{decode, decode_kinesis_record, DecodeLimits, Format};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use tokio::time::Instant;
@@ -46,6 +54,10 @@ use crate::metrics::InvocationMetrics;
 pub struct HandlerOptions {
     /// Kinesis records per slice (one transaction each).
     pub slice_records: usize,
+    /// What a slice may hold of assembled invocations and dead letters,
+    /// bytes, before it is committed early (its last record may take it
+    /// past by that record's share).
+    pub slice_held_bytes: usize,
     /// Time kept free before the deadline: no slice starts unless this much
     /// plus the slowest slice so far is left.
     pub deadline_margin: Duration,
@@ -59,6 +71,7 @@ impl Default for HandlerOptions {
     fn default() -> Self {
         HandlerOptions {
             slice_records: 500,
+            slice_held_bytes: SliceBound::DEFAULT_HELD_BYTES,
             deadline_margin: Duration::from_millis(2000),
             slice_retries: 2,
             retry_delay: Duration::from_millis(200),
@@ -212,11 +225,13 @@ async fn handle_kinesis<M: MetaSource, S: Store, N: Notifier>(
         .and_then(|record| serde_json::from_str::<RecordHead<'_>>(record.get()).ok())
         .and_then(|head| head.event_source_arn.map(str::to_owned))
         .unwrap_or_else(|| "kinesis".to_owned());
-    let slice_records = options.slice_records.max(1);
+    let bound = SliceBound {
+        records: options.slice_records.max(1),
+        held_bytes: options.slice_held_bytes.max(1),
+    };
     let mut slowest_slice = Duration::ZERO;
     let mut slice_start = 0;
     while slice_start < records.len() {
-        let slice_end = (slice_start + slice_records).min(records.len());
         if time_left(deadline) < options.deadline_margin + slowest_slice {
             metrics.stopped_at_deadline = 1;
             tracing::warn!(
@@ -229,58 +244,98 @@ async fn handle_kinesis<M: MetaSource, S: Store, N: Notifier>(
             return (failure_from(records, slice_start, &mut metrics), metrics);
         }
         let started = Instant::now();
-        let slice = &records[slice_start..slice_end];
+        let slice = SliceRecords {
+            records,
+            start: slice_start,
+            bound,
+        };
         let committed = run_slice(
             pipeline,
             options,
             &source,
-            slice,
-            slice_start,
+            &slice,
             deadline,
             slowest_slice,
             received_at_ms,
             &mut metrics,
         )
         .await;
-        if let Err(error) = committed {
-            metrics.failed_slices += 1;
-            tracing::error!(
-                %error,
-                transient = error.is_transient(),
-                first_record = slice_start,
-                "slice not committed; it and the rest are reported for retry"
-            );
-            return (failure_from(records, slice_start, &mut metrics), metrics);
+        match committed {
+            Ok(slice_end) => slice_start = slice_end,
+            Err(error) => {
+                metrics.failed_slices += 1;
+                tracing::error!(
+                    %error,
+                    transient = error.is_transient(),
+                    first_record = slice_start,
+                    "slice not committed; it and the rest are reported for retry"
+                );
+                return (failure_from(records, slice_start, &mut metrics), metrics);
+            }
         }
         slowest_slice = slowest_slice.max(started.elapsed());
-        slice_start = slice_end;
     }
     (BatchResponse::default(), metrics)
 }
 
-/// Runs one slice, retrying transient failures while time allows.
+/// The records a slice starts at, and where it must end at the latest.
+struct SliceRecords<'a, 'event> {
+    records: &'a [&'event RawValue],
+    start: usize,
+    bound: SliceBound,
+}
+
+impl SliceRecords<'_, '_> {
+    /// Decodes records from `start` on, one at a time, folding each into a
+    /// new slice and dropping its events, until the slice is full or `end`
+    /// is reached. Answers the slice and the index after its last record.
+    /// The first record always goes in, so a record that holds more than
+    /// the bound on its own is still committed, as a slice of its own.
+    fn fill(
+        &self,
+        end: usize,
+        source: &str,
+        limits: &DecodeLimits,
+        received_at_ms: i64,
+    ) -> (Slice, usize) {
+        let mut slice = Slice::new(source, received_at_ms);
+        let mut index = self.start;
+        while index < end && (index == self.start || !slice.is_full(self.bound)) {
+            slice.add(decode_kinesis_record(index, self.records[index], limits));
+            index += 1;
+        }
+        (slice, index)
+    }
+}
+
+/// Runs one slice, retrying transient failures while time allows; answers
+/// the index of the first record after it.
 #[allow(clippy::too_many_arguments)]
 async fn run_slice<M: MetaSource, S: Store, N: Notifier>(
     pipeline: &mut Pipeline<M, S, N>,
     options: &HandlerOptions,
     source: &str,
-    slice: &[&RawValue],
-    first_index: usize,
+    slice_records: &SliceRecords<'_, '_>,
     deadline: Instant,
     slowest_slice: Duration,
     received_at_ms: i64,
     metrics: &mut InvocationMetrics,
-) -> Result<(), BatchError> {
+) -> Result<usize, BatchError> {
     let mut attempt: u32 = 0;
+    // The first filling finds where the slice ends; a retry refills up to
+    // there and no further, so it commits the same records.
+    let mut end = slice_records.records.len();
     loop {
         // Decoding again on a retry costs CPU only; keeping a copy of the
         // decoded slice for a rare retry would cost memory every time.
-        let decoded = decode_slice(slice, first_index, &pipeline.settings.limits);
-        match pipeline.run_records(source, decoded, received_at_ms).await {
+        let (slice, filled_end) =
+            slice_records.fill(end, source, &pipeline.settings.limits, received_at_ms);
+        end = filled_end;
+        match pipeline.commit(slice).await {
             Ok(summary) => {
                 metrics.add_slice(&summary);
                 log_delivery(&summary);
-                return Ok(());
+                return Ok(end);
             }
             Err(error) => {
                 let delay = options.retry_delay.saturating_mul(1 << attempt.min(16));
@@ -296,35 +351,6 @@ async fn run_slice<M: MetaSource, S: Store, N: Notifier>(
             }
         }
     }
-}
-
-/// Decodes the records of one slice as a Kinesis event of their own, then
-/// puts their indexes back in the whole batch's numbering.
-fn decode_slice(
-    slice: &[&RawValue],
-    first_index: usize,
-    limits: &DecodeLimits,
-) -> Vec<Result<Record, DecodeError>> {
-    let length: usize = slice.iter().map(|record| record.get().len() + 1).sum();
-    let mut event = String::with_capacity(length + 16);
-    event.push_str("{\"Records\":[");
-    for (index, record) in slice.iter().enumerate() {
-        if index > 0 {
-            event.push(',');
-        }
-        event.push_str(record.get());
-    }
-    event.push_str("]}");
-    let mut records = decode(event.as_bytes(), Format::Kinesis, limits).records;
-    for record in &mut records {
-        let position = match record {
-            Ok(Record::Data(envelope)) => &mut envelope.position,
-            Ok(Record::Control(position)) => position,
-            Err(error) => &mut error.position,
-        };
-        position.record_index += first_index;
-    }
-    records
 }
 
 /// The response that makes Kinesis resume at record `from`: the first

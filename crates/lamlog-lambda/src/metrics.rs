@@ -47,6 +47,9 @@ pub struct InvocationMetrics {
     pub alerts: u64,
     /// Slices committed.
     pub slices: u64,
+    /// The most a committed slice held of assembled invocations and dead
+    /// letters, bytes: what bounds the handler's memory beside the event.
+    pub slice_held_bytes_max: u64,
     /// Slices that failed after their retries (0 or 1).
     pub failed_slices: u64,
     /// In-process retries of slices.
@@ -80,6 +83,7 @@ impl InvocationMetrics {
     /// Adds one committed slice.
     pub fn add_slice(&mut self, summary: &BatchSummary) {
         self.slices += 1;
+        self.slice_held_bytes_max = self.slice_held_bytes_max.max(summary.held_bytes);
         self.records += summary.records;
         self.lines += summary.lines.lines;
         self.invocations += summary.invocations;
@@ -135,6 +139,7 @@ impl InvocationMetrics {
             .iter()
             .map(|(name, _)| json!({"Name": name, "Unit": "Count"}))
             .collect();
+        definitions.push(json!({"Name": "SliceHeldBytesMax", "Unit": "Bytes"}));
         definitions.push(json!({"Name": "StoreMilliseconds", "Unit": "Milliseconds"}));
         definitions.push(json!({"Name": "HandlerMilliseconds", "Unit": "Milliseconds"}));
         let mut document = Map::new();
@@ -153,6 +158,10 @@ impl InvocationMetrics {
         for (name, value) in counts {
             document.insert(name.to_owned(), json!(value));
         }
+        document.insert(
+            "SliceHeldBytesMax".to_owned(),
+            json!(self.slice_held_bytes_max),
+        );
         document.insert("StoreMilliseconds".to_owned(), json!(self.store_ms));
         document.insert("HandlerMilliseconds".to_owned(), json!(self.handler_ms));
         Value::Object(document)
@@ -179,7 +188,7 @@ mod tests {
         assert_eq!(document["FunctionName"], "lamlog-fn");
         assert_eq!(document["_aws"]["Timestamp"], 1_793_491_200_000_i64);
         let declared = directive["Metrics"].as_array().unwrap();
-        assert_eq!(declared.len(), 25);
+        assert_eq!(declared.len(), 26);
         for definition in declared {
             let name = definition["Name"].as_str().unwrap();
             assert!(document[name].is_number(), "{name}");

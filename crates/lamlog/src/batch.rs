@@ -16,8 +16,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
-use lamlog_core::assemble::{Assembler, Invocation, LineCounts};
-use lamlog_core::decode::{decode, DecodeError, DecodeLimits, Format, Record};
+use lamlog_core::assemble::{Invocation, LineCounts};
+use lamlog_core::decode::{decode_lazily, DecodeError, DecodeLimits, Format, Record};
 use lamlog_core::judge::AlertRules;
 use lamlog_core::meta::{meta_key, FunctionMeta};
 use lamlog_core::price::{price, Billing, PriceTable};
@@ -27,6 +27,10 @@ use crate::enrich::{CacheStats, EnrichError, Enricher, MetaSource, Resolved};
 use crate::notify::Notifier;
 use crate::store::poison::write_isolating_poison;
 use crate::store::{DeadLetter, Store, StoreBatch, StoreError, StoredInvocation, WriteOutcome};
+
+mod slice;
+
+pub use slice::{Slice, SliceBound};
 
 /// The pure settings of a pipeline: prices, billing, alert rules, limits.
 #[derive(Debug, Clone)]
@@ -79,6 +83,9 @@ pub struct BatchSummary {
     pub lines: LineCounts,
     /// Distinct invocations in the batch.
     pub invocations: u64,
+    /// What the batch's assembled invocations and dead letters held at
+    /// their largest, bytes ([`Slice::held_bytes`]).
+    pub held_bytes: u64,
     /// What the store did.
     pub outcome: WriteOutcome,
     /// Records that could not be decoded.
@@ -137,41 +144,48 @@ impl<M: MetaSource, S: Store, N: Notifier> Pipeline<M, S, N> {
         self.store.set_deadline(deadline);
     }
 
-    /// Runs one batch through every stage.
+    /// Runs one batch through every stage, as one transaction.
+    ///
+    /// Records are decoded one at a time and folded in, so the batch holds
+    /// its input's bytes and its invocations, never all its decoded events.
     pub async fn run(&mut self, input: BatchInput<'_>) -> Result<BatchSummary, BatchError> {
-        let decoded = decode(input.bytes, input.format, &self.settings.limits);
-        self.run_records(input.source, decoded.records, input.received_at_ms)
-            .await
+        let mut slice = Slice::new(input.source, input.received_at_ms);
+        for record in decode_lazily(input.bytes, input.format, &self.settings.limits) {
+            slice.add(record);
+        }
+        self.commit(slice).await
     }
 
     /// Runs already-decoded records through the rest of the stages, as one
-    /// transaction. The Lambda handler decodes a Kinesis event once and
-    /// commits it in slices, so that near its deadline it can stop between
-    /// slices and report exactly where to resume.
+    /// transaction.
     pub async fn run_records(
         &mut self,
         source: &str,
         records: Vec<Result<Record, DecodeError>>,
         received_at_ms: i64,
     ) -> Result<BatchSummary, BatchError> {
-        let mut summary = BatchSummary::default();
-        let mut assembler = Assembler::new();
-        let mut dead_letters = Vec::new();
+        let mut slice = Slice::new(source, received_at_ms);
         for record in records {
-            summary.records += 1;
-            match record {
-                Ok(Record::Data(envelope)) => assembler.add_envelope(&envelope),
-                Ok(Record::Control(_)) => summary.control_messages += 1,
-                Err(error) => {
-                    summary.undecodable_records += 1;
-                    dead_letters.push(DeadLetter::of_decode_error(source, error, received_at_ms));
-                }
-            }
+            slice.add(record);
         }
-        let (invocations, lines) = assembler.finish();
-        summary.lines = lines;
-        self.store_invocations(source, invocations, &dead_letters, summary, received_at_ms)
-            .await
+        self.commit(slice).await
+    }
+
+    /// Runs a slice, its records already folded in, through the rest of the
+    /// stages, as one transaction. The Lambda handler and `lamlog ingest`
+    /// fill slices one record at a time and commit each when it is full, so
+    /// that what a batch holds stays bounded however much its records
+    /// inflate to.
+    pub async fn commit(&mut self, slice: Slice) -> Result<BatchSummary, BatchError> {
+        let finished = slice.finish();
+        self.store_invocations(
+            &finished.source,
+            finished.invocations,
+            &finished.dead_letters,
+            finished.summary,
+            finished.received_at_ms,
+        )
+        .await
     }
 
     /// Enriches, prices and stores assembled invocations, then delivers the

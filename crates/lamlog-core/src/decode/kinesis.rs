@@ -82,20 +82,32 @@ pub(super) fn decode_kinesis(
     input: &[u8],
     limits: &DecodeLimits,
 ) -> Vec<Result<Record, DecodeError>> {
-    let event: KinesisEvent = match serde_json::from_slice(input) {
-        Ok(event) => event,
-        Err(error) => return vec![Err(whole_input_error(input, &error))],
-    };
-    event
-        .records
-        .iter()
-        .enumerate()
-        .map(|(record_index, record)| decode_kinesis_record(record_index, record, limits))
-        .collect()
+    match kinesis_records(input) {
+        Ok(records) => records
+            .iter()
+            .enumerate()
+            .map(|(record_index, record)| decode_kinesis_record(record_index, record, limits))
+            .collect(),
+        Err(error) => vec![Err(error)],
+    }
 }
 
+/// The records of a Kinesis event as borrowed JSON text, not yet decoded;
+/// or the one error of an input that is not a Kinesis event at all.
 #[allow(clippy::result_large_err)] // see `decode_kinesis`
-fn decode_kinesis_record(
+pub(super) fn kinesis_records(input: &[u8]) -> Result<Vec<&RawValue>, DecodeError> {
+    serde_json::from_slice::<KinesisEvent>(input)
+        .map(|event| event.records)
+        .map_err(|error| whole_input_error(input, &error))
+}
+
+/// Decodes one record of a Kinesis event, given its JSON text and its index
+/// in the event: base64, the capped gunzip and the payload JSON. The only
+/// memory it keeps is its answer; the decoded and inflated bytes are dropped
+/// before it returns, so a caller that folds each answer in and drops it
+/// holds one record's bytes at a time.
+#[allow(clippy::result_large_err)] // see `decode_kinesis`
+pub fn decode_kinesis_record(
     record_index: usize,
     record_json: &RawValue,
     limits: &DecodeLimits,

@@ -33,11 +33,14 @@ mod cloudwatch;
 mod detect;
 mod inflate;
 mod kinesis;
+mod lazy;
 mod lines;
 mod timestamp;
 
 pub use detect::detect_format;
 pub use inflate::inflate;
+pub use kinesis::decode_kinesis_record;
+pub use lazy::{decode_lazily, LazyRecords};
 pub use timestamp::parse_iso8601_ms;
 
 /// The input wrappings lamlog reads.

@@ -132,23 +132,40 @@ fn pipeline(store: FakeStore, source_down: bool) -> Pipeline<FakeSource, FakeSto
     }
 }
 
-fn payload(index: usize) -> String {
-    let request_id = format!("req-{index:05}");
-    let timestamp_ms = 1_793_491_200_000_i64 + index as i64;
+/// A subscription payload of `messages`, one log event each.
+fn payload_of(messages: &[String]) -> String {
+    let log_events: Vec<serde_json::Value> = messages
+        .iter()
+        .enumerate()
+        .map(|(index, message)| {
+            serde_json::json!({"id": format!("{index}"),
+                               "timestamp": 1_793_491_200_000_i64 + index as i64,
+                               "message": message})
+        })
+        .collect();
     serde_json::json!({
         "messageType": "DATA_MESSAGE",
         "owner": "123456789012",
         "logGroup": "/aws/lambda/orders",
         "logStream": "2026/11/01/[$LATEST]abc",
         "subscriptionFilters": ["lamlog"],
-        "logEvents": [
-            {"id": format!("{index}1"), "timestamp": timestamp_ms,
-             "message": format!("START RequestId: {request_id} Version: $LATEST\n")},
-            {"id": format!("{index}2"), "timestamp": timestamp_ms,
-             "message": format!("REPORT RequestId: {request_id}\tDuration: 12.50 ms\tBilled Duration: 13 ms\tMemory Size: 128 MB\tMax Memory Used: 40 MB\t\n")},
-        ]
+        "logEvents": log_events,
     })
     .to_string()
+}
+
+fn start_line(request_id: &str) -> String {
+    format!("START RequestId: {request_id} Version: $LATEST\n")
+}
+
+fn report_line(request_id: &str) -> String {
+    format!("REPORT RequestId: {request_id}\tDuration: 12.50 ms\tBilled Duration: 13 ms\tMemory Size: 128 MB\tMax Memory Used: 40 MB\t\n")
+}
+
+/// One invocation's START and REPORT.
+fn payload(index: usize) -> String {
+    let request_id = format!("req-{index:05}");
+    payload_of(&[start_line(&request_id), report_line(&request_id)])
 }
 
 fn sequence_number(index: usize) -> String {
@@ -157,13 +174,24 @@ fn sequence_number(index: usize) -> String {
 
 /// A Kinesis event of `count` records; the records in `bad` carry data that is not base64.
 fn kinesis_event(count: usize, bad: &[usize]) -> Vec<u8> {
-    let records: Vec<serde_json::Value> = (0..count)
+    let data: Vec<String> = (0..count)
         .map(|index| {
-            let data = if bad.contains(&index) {
+            if bad.contains(&index) {
                 "!!not base64!!".to_owned()
             } else {
                 base64::engine::general_purpose::STANDARD.encode(payload(index))
-            };
+            }
+        })
+        .collect();
+    kinesis_event_of(&data)
+}
+
+/// A Kinesis event whose records carry `data`, in order.
+fn kinesis_event_of(data: &[String]) -> Vec<u8> {
+    let records: Vec<serde_json::Value> = data
+        .iter()
+        .enumerate()
+        .map(|(index, data)| {
             serde_json::json!({
                 "kinesis": {"kinesisSchemaVersion": "1.0", "partitionKey": "p",
                             "sequenceNumber": sequence_number(index), "data": data,
@@ -180,6 +208,7 @@ fn kinesis_event(count: usize, bad: &[usize]) -> Vec<u8> {
 fn options(slice_records: usize) -> HandlerOptions {
     HandlerOptions {
         slice_records,
+        slice_held_bytes: 64 << 20,
         deadline_margin: Duration::from_millis(500),
         slice_retries: 2,
         retry_delay: Duration::from_millis(100),
@@ -366,3 +395,5 @@ async fn anything_else_is_refused_as_non_retryable() {
         assert_eq!(error.error_type(), "NonRetryable", "{error}");
     }
 }
+
+mod bounded;

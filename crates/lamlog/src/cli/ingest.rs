@@ -1,4 +1,10 @@
 //! `lamlog ingest`: run the whole pipeline over files into the local store.
+//!
+//! Memory is bounded whatever the inputs' size: an input is read in pieces
+//! (`pieces.rs`), its records are decoded one at a time and folded into a
+//! batch, and a batch is committed once it reaches `--batch-records` records
+//! or holds [`SliceBound::DEFAULT_HELD_BYTES`] of assembled invocations and
+//! dead letters, as the Lambda handler commits its slices.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -7,16 +13,22 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use lamlog::batch::{BatchInput, BatchSummary, Pipeline, Settings};
-use lamlog::enrich::{CacheStats, Enricher, MetaCache};
+use lamlog::batch::{BatchSummary, Pipeline, Settings, Slice, SliceBound};
+use lamlog::enrich::{CacheStats, Enricher, MetaCache, MetaSource};
 use lamlog::notify::{JsonLinesNotifier, Notifier, Undelivered};
+use lamlog::store::Store;
 use lamlog_core::assemble::OtherCounts;
+use lamlog_core::decode::decode_lazily;
 use lamlog_core::judge::Alert;
 use serde::Serialize;
 
-use super::input::{expand_inputs, read_input, FormatArg};
+use super::input::{expand_inputs, FormatArg};
 use super::store::StoreArgs;
 use super::{load_metadata, now_ms};
+
+mod pieces;
+
+use pieces::{Pieces, PIECE_BYTES};
 
 /// Ingest Lambda logs into the local store: parse, assemble, enrich, price,
 /// judge and store every invocation, exactly once.
@@ -28,7 +40,12 @@ use super::{load_metadata, now_ms};
 ///
 /// A record that cannot be decoded (bad base64, truncated gzip, not JSON,
 /// invalid UTF-8, a line over 1 MB) is kept in the dead_letters table with its
-/// raw bytes and counted in the summary; the run goes on.
+/// raw bytes, at its position in its file, and counted in the summary; the
+/// run goes on.
+///
+/// Records are committed in batches of at most --batch-records records, and
+/// earlier when a batch's assembled invocations reach 8 MB, so memory stays
+/// bounded however large the inputs are.
 ///
 /// Examples:
 ///   lamlog ingest examples/ --metadata examples/metadata.toml
@@ -54,10 +71,11 @@ pub struct IngestArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
+    /// Commit after this many records (Kinesis records, payloads, runs of
+    /// lines), or earlier once a batch holds 8 MB of assembled invocations.
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    batch_records: u64,
 }
-
-/// Split plain-text inputs into batches of about this many bytes, at line ends.
-const CHUNK_BYTES: usize = 8 * 1024 * 1024;
 
 enum CliNotifier {
     TableOnly,
@@ -177,26 +195,32 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
         db: target.describe(),
         ..IngestSummary::default()
     };
+    let bound = SliceBound::records(args.batch_records as usize);
     for path in &inputs {
-        let bytes = read_input(path)?;
-        summary.inputs += 1;
-        summary.bytes += bytes.len() as u64;
         let source = path.display().to_string();
-        for chunk in line_chunks(&bytes, CHUNK_BYTES) {
-            let input = BatchInput {
-                source: &source,
-                bytes: chunk,
-                format: args.format.into(),
-                received_at_ms: now_ms(),
-            };
-            let batch = pipeline
-                .run(input)
-                .await
-                .with_context(|| format!("ingesting {source}"))?;
-            summary.add(&batch);
-            progress.inc(chunk.len() as u64);
-            progress.set_message(format!("{} invocations", summary.invocations));
+        let mut pieces = Pieces::open(path, args.format.into(), PIECE_BYTES)?;
+        summary.inputs += 1;
+        let mut slice = Slice::new(&source, now_ms());
+        while let Some(piece) = pieces
+            .next_piece()
+            .with_context(|| format!("reading {source}"))?
+        {
+            summary.bytes += piece.bytes.len() as u64;
+            for mut record in decode_lazily(&piece.bytes, piece.format, &pipeline.settings.limits) {
+                piece.place(&mut record);
+                slice.add(record);
+                if slice.is_full(bound) {
+                    let full = std::mem::replace(&mut slice, Slice::new(&source, now_ms()));
+                    commit(&mut pipeline, full, &mut summary, &source).await?;
+                    progress.set_message(format!("{} invocations", summary.invocations));
+                }
+            }
+            progress.inc(piece.bytes.len() as u64);
         }
+        if !slice.is_empty() {
+            commit(&mut pipeline, slice, &mut summary, &source).await?;
+        }
+        progress.set_message(format!("{} invocations", summary.invocations));
     }
     progress.finish_and_clear();
     summary.elapsed_s = started.elapsed().as_secs_f64();
@@ -209,29 +233,19 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Splits text input into pieces of at least `size` bytes that end at a
-/// newline, so a huge log file is stored in bounded batches. Gzip and input
-/// without newlines stay whole.
-fn line_chunks(bytes: &[u8], size: usize) -> impl Iterator<Item = &[u8]> {
-    let splittable = !bytes.starts_with(&[0x1f, 0x8b]);
-    let mut rest = bytes;
-    std::iter::from_fn(move || {
-        if rest.is_empty() {
-            return None;
-        }
-        let cut = if splittable && rest.len() > size {
-            memchr_newline(&rest[size..]).map_or(rest.len(), |offset| size + offset + 1)
-        } else {
-            rest.len()
-        };
-        let (chunk, tail) = rest.split_at(cut);
-        rest = tail;
-        Some(chunk)
-    })
-}
-
-fn memchr_newline(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|byte| *byte == b'\n')
+/// Commits one batch and adds it to the totals.
+async fn commit<M: MetaSource, S: Store, N: Notifier>(
+    pipeline: &mut Pipeline<M, S, N>,
+    slice: Slice,
+    summary: &mut IngestSummary,
+    source: &str,
+) -> anyhow::Result<()> {
+    let batch = pipeline
+        .commit(slice)
+        .await
+        .with_context(|| format!("ingesting {source}"))?;
+    summary.add(&batch);
+    Ok(())
 }
 
 fn progress_bar(total_bytes: u64, quiet: bool) -> indicatif::ProgressBar {
