@@ -63,7 +63,12 @@ impl Assembler {
         let account = envelope.owner.as_deref().unwrap_or(UNKNOWN_ACCOUNT);
         let log_group = envelope.log_group.as_deref().unwrap_or(UNKNOWN_LOG_GROUP);
         let (function, version) = function_of(log_group, envelope.log_stream.as_deref());
-        let requests = requests_of(&mut self.by_function, &mut self.held_bytes, account, function);
+        let requests = requests_of(
+            &mut self.by_function,
+            &mut self.held_bytes,
+            account,
+            function,
+        );
         let source = Source {
             account,
             function,
@@ -91,7 +96,12 @@ impl Assembler {
         line: &LogLine<'_>,
     ) {
         let function = function_from_log_group(log_group);
-        let requests = requests_of(&mut self.by_function, &mut self.held_bytes, account, function);
+        let requests = requests_of(
+            &mut self.by_function,
+            &mut self.held_bytes,
+            account,
+            function,
+        );
         let source = Source {
             account,
             function,

@@ -75,8 +75,7 @@ impl Slice {
             Ok(Record::Control(_)) => self.summary.control_messages += 1,
             Err(error) => {
                 self.summary.undecodable_records += 1;
-                let letter =
-                    DeadLetter::of_decode_error(&self.source, error, self.received_at_ms);
+                let letter = DeadLetter::of_decode_error(&self.source, error, self.received_at_ms);
                 self.dead_letter_bytes += dead_letter_bytes(&letter);
                 self.dead_letters.push(letter);
             }
