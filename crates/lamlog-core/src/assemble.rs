@@ -62,19 +62,8 @@ impl Assembler {
     pub fn add_envelope(&mut self, envelope: &Envelope) {
         let account = envelope.owner.as_deref().unwrap_or(UNKNOWN_ACCOUNT);
         let log_group = envelope.log_group.as_deref().unwrap_or(UNKNOWN_LOG_GROUP);
-        let (function, version) = function_of(log_group, envelope.log_stream.as_deref());
-        let requests = requests_of(
-            &mut self.by_function,
-            &mut self.held_bytes,
-            account,
-            function,
-        );
-        let source = Source {
-            account,
-            function,
-            log_group,
-            version,
-        };
+        let source = Source::of(account, log_group, envelope.log_stream.as_deref());
+        let requests = requests_of(&mut self.by_function, &mut self.held_bytes, &source);
         for event in &envelope.events {
             let line = parse(&event.message);
             self.held_bytes += fold(
@@ -95,19 +84,8 @@ impl Assembler {
         timestamp_ms: Option<i64>,
         line: &LogLine<'_>,
     ) {
-        let function = function_from_log_group(log_group);
-        let requests = requests_of(
-            &mut self.by_function,
-            &mut self.held_bytes,
-            account,
-            function,
-        );
-        let source = Source {
-            account,
-            function,
-            log_group,
-            version: None,
-        };
+        let source = Source::of(account, log_group, None);
+        let requests = requests_of(&mut self.by_function, &mut self.held_bytes, &source);
         self.held_bytes += fold(requests, &mut self.counts, &source, timestamp_ms, line);
     }
 
@@ -148,13 +126,26 @@ struct Source<'a> {
     version: Option<&'a str>,
 }
 
+impl<'a> Source<'a> {
+    /// Lines of `log_group` (and `log_stream`, when the input names it).
+    fn of(account: &'a str, log_group: &'a str, log_stream: Option<&'a str>) -> Source<'a> {
+        let (function, version) = function_of(log_group, log_stream);
+        Source {
+            account,
+            function,
+            log_group,
+            version,
+        }
+    }
+}
+
 /// The request map of a function, created on first use.
 fn requests_of<'a>(
     by_function: &'a mut BTreeMap<(String, String), Requests>,
     held_bytes: &mut usize,
-    account: &str,
-    function: &str,
+    source: &Source<'_>,
 ) -> &'a mut Requests {
+    let (account, function) = (source.account, source.function);
     by_function
         .entry((account.to_owned(), function.to_owned()))
         .or_insert_with(|| {
