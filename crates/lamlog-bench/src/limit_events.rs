@@ -4,7 +4,7 @@
 //!
 //! - [`megabyte_records_event`]: as many records as fit in 6 MB, each a
 //!   legitimate subscription payload that inflates to about 1 MB, CloudWatch
-//!   Logs' largest (roughly 1,000 invocations of six lines each, so the
+//!   Logs' largest (about 830 invocations of six lines each, so the
 //!   records' assembled state is large too). None may be dead-lettered.
 //! - [`bomb_event`]: as many gzip bombs as fit in 6 MB, each a few KB that
 //!   inflate past the 16 MB cap on one record. Every one must be

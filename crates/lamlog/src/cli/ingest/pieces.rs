@@ -5,7 +5,7 @@
 //! first bytes, unless `--format` says):
 //!
 //! - **`lines`, `events`**: one log line or event per line, so the input is
-//!   read a few MB at a time and cut after the last newline; a piece never
+//!   read 1 MB at a time and cut after the last newline; a piece never
 //!   holds more than that plus one line, whatever the input's size.
 //! - **`kinesis`, `awslogs`, `cwl`**: one JSON document (or gzip members),
 //!   which a cut would break (a pretty-printed Kinesis event has newlines
@@ -24,7 +24,7 @@ use anyhow::Context;
 use lamlog_core::decode::{detect_format, DecodeError, Format, Record, SourcePosition};
 
 /// Bytes read at a time from a line input.
-pub const PIECE_BYTES: usize = 4 * 1024 * 1024;
+pub const PIECE_BYTES: usize = 1024 * 1024;
 
 /// Bytes read before the format is detected: as many as
 /// [`detect_format`] looks at.
