@@ -86,6 +86,7 @@ fn ingest_large_json(name: &str, bytes: &[u8]) -> serde_json::Value {
     let summary = ingest(&file, &directory.join("lamlog.db"), &[]);
     assert_eq!(summary["dead_letters"], 0, "{summary}");
     assert_eq!(summary["undecodable_records"], 0, "{summary}");
+    let _ = std::fs::remove_dir_all(&directory);
     summary
 }
 
@@ -157,6 +158,9 @@ fn dead_letters_of_a_large_line_file_name_their_line_and_byte_in_the_file() {
             "raw bytes at the offset"
         );
     }
+    drop(statement);
+    drop(connection);
+    let _ = std::fs::remove_dir_all(&directory);
 }
 
 #[test]
@@ -171,4 +175,5 @@ fn batch_records_bounds_the_records_of_a_commit() {
     );
     assert_eq!(summary["batches"], 3, "5 records, 2 a batch");
     assert_eq!(summary["inserted"], 5);
+    let _ = std::fs::remove_dir_all(&directory);
 }
