@@ -24,7 +24,7 @@ mod status;
 pub use counts::{LineCounts, OtherCounts};
 use invocation::{join, join_f64, join_str};
 pub use invocation::{Invocation, InvocationKey};
-pub use naming::{function_from_log_group, function_of};
+pub use naming::function_of;
 pub use status::{Status, StatusFlags};
 
 /// The account used when an input carries no owner (plain lines, NDJSON).

@@ -8,17 +8,10 @@
 //! that shape is taken as one function named after the group, which the
 //! metadata can map to a function (`log_group = …`).
 
-/// The function a log group belongs to: `NAME` for `/aws/lambda/NAME`, the
-/// group itself otherwise.
-pub fn function_from_log_group(log_group: &str) -> &str {
-    match log_group.strip_prefix("/aws/lambda/") {
-        Some(name) if !name.is_empty() => name,
-        _ => log_group,
-    }
-}
-
 /// The function (and, from a custom group's stream, the version) that lines
-/// of `log_group` and `log_stream` belong to.
+/// of `log_group` and `log_stream` belong to: `NAME` for `/aws/lambda/NAME`,
+/// the function a shared custom group's stream names, the group itself
+/// otherwise (also when the input names no stream).
 pub fn function_of<'a>(
     log_group: &'a str,
     log_stream: Option<&'a str>,
