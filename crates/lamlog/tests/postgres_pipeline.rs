@@ -26,6 +26,7 @@ use lamlog::store::Store;
 use lamlog_core::decode::{DecodeError, Record};
 use proptest::prelude::*;
 use proptest::sample::Index;
+use proptest::strategy::ValueTree;
 use proptest::test_runner::TestCaseError;
 use schema::TestStore;
 use split_stream::{deliveries, split_stream};
@@ -108,10 +109,12 @@ async fn ingest(metadata: &FileSource, batches: &[&[Result<Record, DecodeError>]
 
 async fn check(case: &Case) -> Result<(), TestCaseError> {
     // The generator's clock only shifts with its start, so a first run at
-    // midnight gives the span, and the stream is then generated again to
-    // start `lead` of that span before midnight.
+    // midnight gives the span and the first event's offset from the start;
+    // the stream is then generated again so that its first event falls
+    // `lead` of that span before midnight.
     let (first, last) = span(&split_stream(&options(case, MIDNIGHT_MS)).0);
-    let start_ms = MIDNIGHT_MS - ((last - first) as f64 * case.lead) as i64 - 1;
+    let offset = first - MIDNIGHT_MS;
+    let start_ms = MIDNIGHT_MS - offset - ((last - first) as f64 * case.lead) as i64 - 1;
     let (records, metadata) = split_stream(&options(case, start_ms));
     let (first, last) = span(&records);
     prop_assert!(
@@ -145,12 +148,36 @@ async fn check(case: &Case) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-#[test]
-fn any_generated_stream_split_and_replayed_leaves_the_content_of_one_batch() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+/// A stream whose first event comes seconds after its start: placing the
+/// start, rather than the first event, before midnight left it wholly after.
+#[test]
+fn a_stream_that_starts_late_still_crosses_midnight() {
+    // Where the stream is cut does not matter here; any cut will do.
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let cut = any::<Index>().new_tree(&mut runner).unwrap().current();
+    let case = Case {
+        seed: 15_512_787_118_116_695_129,
+        functions: 1,
+        invocations: 20,
+        lead: 0.1,
+        cuts: vec![cut],
+        replays: Vec::new(),
+    };
+    if let Err(error) = runtime().block_on(check(&case)) {
+        panic!("{error}");
+    }
+}
+
+#[test]
+fn any_generated_stream_split_and_replayed_leaves_the_content_of_one_batch() {
+    let runtime = runtime();
     let config = proptest::test_runner::Config {
         cases: 256,
         failure_persistence: None,
