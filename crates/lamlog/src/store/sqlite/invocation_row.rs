@@ -5,7 +5,7 @@
 //! value is then the same lattice join whether the evidence came in one batch
 //! or in ten. `status` is the only derived column: it is there for queries.
 
-use lamlog_core::assemble::{Invocation, InvocationKey, StatusFlags};
+use lamlog_core::assemble::{Invocation, StatusFlags};
 use lamlog_core::meta::Architecture;
 use rusqlite::types::Type;
 use rusqlite::{OptionalExtension, Row, Transaction};
@@ -57,20 +57,30 @@ const UPSERT_INVOCATION: &str = "
 /// The stored row with `key`, if there is one.
 pub(super) fn select(
     transaction: &Transaction<'_>,
-    key: &InvocationKey,
+    key: KeyRef<'_>,
 ) -> Result<Option<StoredInvocation>, StoreError> {
     let mut statement = transaction
         .prepare_cached(SELECT_INVOCATION)
         .map_err(failed("preparing the invocation lookup"))?;
     statement
-        .query_row((&key.account, &key.function, &key.request_id), |row| {
-            from_row(key, row)
-        })
+        .query_row(key, |row| from_row(key, row))
         .optional()
         .map_err(failed("reading invocations"))
 }
 
-fn from_row(key: &InvocationKey, row: &Row<'_>) -> rusqlite::Result<StoredInvocation> {
+/// An invocation's key, borrowed: (account, function, request id).
+pub(super) type KeyRef<'a> = (&'a str, &'a str, &'a str);
+
+/// The borrowed key of `invocation`.
+pub(super) fn key_of(invocation: &Invocation) -> KeyRef<'_> {
+    (
+        &invocation.account,
+        &invocation.function,
+        &invocation.request_id,
+    )
+}
+
+fn from_row(key: KeyRef<'_>, row: &Row<'_>) -> rusqlite::Result<StoredInvocation> {
     let architecture_text: String = row.get(17)?;
     let architecture = architecture_text
         .parse::<Architecture>()
@@ -78,9 +88,9 @@ fn from_row(key: &InvocationKey, row: &Row<'_>) -> rusqlite::Result<StoredInvoca
             rusqlite::Error::FromSqlConversionFailure(17, Type::Text, message.into())
         })?;
     let invocation = Invocation {
-        account: key.account.clone(),
-        function: key.function.clone(),
-        request_id: key.request_id.clone(),
+        account: key.0.to_owned(),
+        function: key.1.to_owned(),
+        request_id: key.2.to_owned(),
         log_group: row.get(0)?,
         version: row.get(1)?,
         start_time_ms: row.get(2)?,

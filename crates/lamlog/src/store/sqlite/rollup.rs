@@ -1,4 +1,5 @@
-//! Rollups (`function_minute`, `function_minute_histogram`), row by row.
+//! Rollups (`function_minute`, `function_minute_histogram`), summed per
+//! function and minute over a batch, then written.
 //!
 //! When a row changes from `old` to `new`, its old contribution leaves its
 //! old minute and its new contribution joins its new minute: subtracted
@@ -17,7 +18,8 @@
 //! at its new time) and converted by the same [`contribution`] as every other
 //! figure. That costs one indexed read, which only a moved REPORT causes.
 
-use lamlog_core::assemble::InvocationKey;
+use std::collections::{BTreeMap, BTreeSet};
+
 use lamlog_core::rollup::{contribution, Contribution};
 use rusqlite::{OptionalExtension, Transaction};
 
@@ -72,62 +74,110 @@ const SET_MAX: &str = "
 /// The width of a rollup minute ([`lamlog_core::rollup::minute_of`]).
 const MINUTE_MS: i64 = 60_000;
 
-/// Moves a row's contribution from `old` to `new` in the rollups of the
-/// function `account`/`function`; the row is already written.
-pub(super) fn apply(
-    transaction: &Transaction<'_>,
-    account: &str,
-    function: &str,
-    old: Option<&Contribution>,
-    new: Option<&Contribution>,
-) -> Result<(), StoreError> {
-    if old == new {
-        return Ok(());
-    }
-    let minute = |minute_ms, counters, duration_max_us| MinuteChange {
-        account,
-        function,
-        minute_ms,
-        counters,
-        duration_max_us,
-    };
-    match (old, new) {
-        (Some(old), Some(new)) if old.minute_ms == new.minute_ms => {
-            let mut difference = new.sums();
-            for (value, old_value) in difference.iter_mut().zip(old.sums()) {
-                *value = value.saturating_sub(old_value);
-            }
-            minute(new.minute_ms, difference, new.duration_us).upsert(transaction)?;
+/// One function's rollup changes in a batch, summed before they are
+/// written: one upsert per minute and per histogram bucket the batch
+/// touched, not one per row. Every figure is an integer sum and the max only
+/// rises, so the sums are the same as row by row; the minutes a row left or
+/// shrank in are tidied after every sum is written, from the rows then
+/// stored.
+#[derive(Debug, Default)]
+pub(super) struct Pending {
+    /// Per minute: the summed change of its counters and the largest
+    /// duration that joined it (0 when none did).
+    minutes: BTreeMap<i64, ([i64; 10], i64)>,
+    /// Per (minute, bucket): the change of its count.
+    buckets: BTreeMap<(i64, i32), i64>,
+    /// Minutes a row left or shrank in.
+    to_tidy: BTreeSet<i64>,
+}
+
+impl Pending {
+    /// Records a row's move from `old` to `new`.
+    pub(super) fn record(&mut self, old: Option<&Contribution>, new: Option<&Contribution>) {
+        if old == new {
+            return;
         }
-        _ => {
-            if let Some(old) = old {
-                let removed = old.sums().map(|value| value.saturating_neg());
-                // 0: the MAX leaves the stored max as it is until tidied.
-                minute(old.minute_ms, removed, 0).upsert(transaction)?;
+        match (old, new) {
+            (Some(old), Some(new)) if old.minute_ms == new.minute_ms => {
+                let mut difference = new.sums();
+                for (value, old_value) in difference.iter_mut().zip(old.sums()) {
+                    *value = value.saturating_sub(old_value);
+                }
+                self.add(new.minute_ms, difference, new.duration_us);
             }
-            if let Some(new) = new {
-                minute(new.minute_ms, new.sums(), new.duration_us).upsert(transaction)?;
+            _ => {
+                if let Some(old) = old {
+                    let removed = old.sums().map(|value| value.saturating_neg());
+                    // 0: the MAX leaves the stored max as it is until tidied.
+                    self.add(old.minute_ms, removed, 0);
+                }
+                if let Some(new) = new {
+                    self.add(new.minute_ms, new.sums(), new.duration_us);
+                }
             }
         }
-    }
-    let bucket_of =
-        |contribution: &Contribution| (contribution.minute_ms, contribution.duration_bucket);
-    if old.map(bucket_of) != new.map(bucket_of) {
+        let bucket_of =
+            |contribution: &Contribution| (contribution.minute_ms, contribution.duration_bucket);
+        if old.map(bucket_of) != new.map(bucket_of) {
+            for (contribution, count) in old
+                .map(|old| (old, -1))
+                .into_iter()
+                .chain(new.map(|new| (new, 1)))
+            {
+                let bucket = self.buckets.entry(bucket_of(contribution)).or_default();
+                *bucket = bucket.saturating_add(count);
+            }
+        }
         if let Some(old) = old {
-            add_to_bucket(transaction, account, function, old, -1)?;
-        }
-        if let Some(new) = new {
-            add_to_bucket(transaction, account, function, new, 1)?;
-        }
-    }
-    if let Some(old) = old {
-        let shrank_or_left = new
-            .is_none_or(|new| new.minute_ms != old.minute_ms || new.duration_us < old.duration_us);
-        if shrank_or_left {
-            tidy_minute(transaction, account, function, old.minute_ms)?;
+            let shrank_or_left = new.is_none_or(|new| {
+                new.minute_ms != old.minute_ms || new.duration_us < old.duration_us
+            });
+            if shrank_or_left {
+                self.to_tidy.insert(old.minute_ms);
+            }
         }
     }
-    Ok(())
+
+    fn add(&mut self, minute_ms: i64, counters: [i64; 10], duration_max_us: i64) {
+        let (sums, max_us) = self.minutes.entry(minute_ms).or_insert(([0; 10], 0));
+        for (sum, value) in sums.iter_mut().zip(counters) {
+            *sum = sum.saturating_add(value);
+        }
+        *max_us = (*max_us).max(duration_max_us);
+    }
+
+    /// Writes the summed changes to the rollups of `account`/`function`,
+    /// then tidies the minutes rows left; every row is already written.
+    pub(super) fn flush(
+        &self,
+        transaction: &Transaction<'_>,
+        account: &str,
+        function: &str,
+    ) -> Result<(), StoreError> {
+        for (&minute_ms, &(counters, duration_max_us)) in &self.minutes {
+            // A change that sums to nothing leaves the minute as it is.
+            if counters == [0; 10] && duration_max_us == 0 {
+                continue;
+            }
+            MinuteChange {
+                account,
+                function,
+                minute_ms,
+                counters,
+                duration_max_us,
+            }
+            .upsert(transaction)?;
+        }
+        for (&(minute_ms, bucket), &count) in &self.buckets {
+            if count != 0 {
+                add_to_bucket(transaction, (account, function, minute_ms, bucket), count)?;
+            }
+        }
+        for &minute_ms in &self.to_tidy {
+            tidy_minute(transaction, account, function, minute_ms)?;
+        }
+        Ok(())
+    }
 }
 
 /// A change to one `function_minute` row.
@@ -170,17 +220,9 @@ impl MinuteChange<'_> {
 
 fn add_to_bucket(
     transaction: &Transaction<'_>,
-    account: &str,
-    function: &str,
-    contribution: &Contribution,
+    key: (&str, &str, i64, i32),
     count: i64,
 ) -> Result<(), StoreError> {
-    let key = (
-        account,
-        function,
-        contribution.minute_ms,
-        contribution.duration_bucket,
-    );
     transaction
         .prepare_cached(UPSERT_HISTOGRAM)
         .and_then(|mut statement| statement.execute((key.0, key.1, key.2, key.3, count)))
@@ -225,12 +267,7 @@ fn tidy_minute(
     let Some(request_id) = longest else {
         return Ok(());
     };
-    let key = InvocationKey {
-        account: account.to_owned(),
-        function: function.to_owned(),
-        request_id,
-    };
-    let Some(longest) = invocation_row::select(transaction, &key)?
+    let Some(longest) = invocation_row::select(transaction, (account, function, &request_id))?
         .and_then(|row| contribution(&row.invocation, row.cost_usd))
     else {
         return Ok(());

@@ -115,3 +115,70 @@ fn a_held_write_lock_is_busy_and_transient() {
     holder.execute_batch("ROLLBACK").unwrap();
     assert!(write::write_batch(&mut store.connection, &batch).is_ok());
 }
+
+/// A reported invocation of `function` at `start_time_ms`.
+fn reported(
+    function: &str,
+    request_id: &str,
+    start_time_ms: i64,
+) -> crate::store::StoredInvocation {
+    let key = lamlog_core::assemble::InvocationKey {
+        account: "123456789012".to_owned(),
+        function: function.to_owned(),
+        request_id: request_id.to_owned(),
+    };
+    let mut invocation =
+        lamlog_core::assemble::Invocation::new(key, &format!("/aws/lambda/{function}"));
+    invocation.start_time_ms = Some(start_time_ms);
+    invocation.duration_ms = Some(12.5);
+    invocation.billed_duration_ms = Some(13);
+    invocation.memory_size_mb = Some(128);
+    invocation.max_memory_used_mb = Some(64);
+    crate::store::StoredInvocation {
+        invocation,
+        enriched: false,
+        tenant: None,
+        architecture: lamlog_core::meta::Architecture::X86_64,
+        region: None,
+        cost_usd: Some(0.000_000_2),
+    }
+}
+
+/// The rollups of a batch are summed per function and minute before they
+/// are written: the rows a batch changes grow with its invocations plus its
+/// minutes, not with its invocations times the rollup tables.
+#[test]
+fn a_batch_writes_each_rollup_minute_once() {
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    let minute_ms = 1_793_491_200_000;
+    let invocations: Vec<_> = (0..100)
+        .map(|index| reported("f", &format!("r-{index}"), minute_ms + index * 100))
+        .collect();
+    let metadata = Default::default();
+    let rules = Default::default();
+    let batch = StoreBatch {
+        invocations: &invocations,
+        dead_letters: &[],
+        metadata: &metadata,
+        rules: &rules,
+        received_at_ms: minute_ms,
+    };
+    let before = store.connection.total_changes();
+    let outcome = write::write_batch(&mut store.connection, &batch).unwrap();
+    assert_eq!(outcome.inserted, 100);
+    let changes = store.connection.total_changes() - before;
+    // 100 rows, one minute, one histogram bucket, the watermark.
+    assert!(
+        changes <= 100 + 3,
+        "{changes} row changes for 100 invocations in one minute"
+    );
+    let (invocations, minute_rows): (i64, i64) = store
+        .connection
+        .query_row(
+            "SELECT SUM(invocations), COUNT(*) FROM function_minute",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((invocations, minute_rows), (100, 1));
+}

@@ -4,13 +4,14 @@
 //! 1. read the stored row with its key (if any) and join the new evidence
 //!    into it ([`invocation_row::join`]);
 //! 2. a row that does not change is a replay: nothing else happens;
-//! 3. otherwise write the row, move its contribution to the rollups from its
-//!    old state to its new one (`rollup.rs`), and upsert the alerts its new
-//!    state implies that its old state did not.
+//! 3. otherwise write the row, record the move of its contribution to the
+//!    rollups from its old state to its new one (`rollup.rs`), and upsert
+//!    the alerts its new state implies that its old state did not.
 //!
-//! Then each function whose rows changed has its watermark moved and its
-//! windows judged (`windows.rs`): those the move closes and the closed ones
-//! its changed rows fall in. Last, the dead letters are inserted if absent.
+//! Then, for each function whose rows changed, the rollup changes are
+//! written, summed per minute, its watermark is moved and its windows are
+//! judged (`windows.rs`): those the move closes and the closed ones its
+//! changed rows fall in. Last, the dead letters are inserted if absent.
 //! Any error drops the transaction, which rolls it back:
 //! a batch is stored whole or not at all, so a retry starts from a clean
 //! state. `BEGIN IMMEDIATE` takes the write lock up front, so two writers
@@ -46,19 +47,21 @@ pub(super) fn write_batch(
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(failed("starting the batch transaction"))?;
     let mut outcome = WriteOutcome::default();
-    // What the batch did to each function, for its watermark and windows.
-    let mut activities: BTreeMap<(String, String), BatchActivity> = BTreeMap::new();
+    let mut functions = Functions::new();
     for new in batch.invocations {
-        write_invocation(&transaction, batch, new, &mut outcome, &mut activities)?;
+        write_invocation(&transaction, batch, new, &mut outcome, &mut functions)?;
     }
-    for ((account, function), activity) in &activities {
-        windows::advance_and_judge(
-            &transaction,
-            batch,
-            (account, function),
-            activity,
-            &mut outcome,
-        )?;
+    for (account, functions) in &functions {
+        for (function, changes) in functions {
+            changes.rollups.flush(&transaction, account, function)?;
+            windows::advance_and_judge(
+                &transaction,
+                batch,
+                (account, function),
+                &changes.activity,
+                &mut outcome,
+            )?;
+        }
     }
     for dead_letter in batch.dead_letters {
         outcome.dead_letters += insert_dead_letter(&transaction, dead_letter)?;
@@ -69,45 +72,68 @@ pub(super) fn write_batch(
     Ok(outcome)
 }
 
+/// What the batch did to one function: the rows' moves in its rollups, and
+/// its activity for the watermark and windows.
+#[derive(Default)]
+struct FunctionChanges {
+    rollups: rollup::Pending,
+    activity: BatchActivity,
+}
+
+/// Per account, per function; nested so that a row's function is found
+/// without copying its names.
+type Functions = BTreeMap<String, BTreeMap<String, FunctionChanges>>;
+
+/// The changes of `account`/`function`, made empty on first use.
+fn changes_of<'a>(
+    functions: &'a mut Functions,
+    account: &str,
+    function: &str,
+) -> &'a mut FunctionChanges {
+    if !functions.contains_key(account) {
+        functions.insert(account.to_owned(), BTreeMap::new());
+    }
+    let of_account = functions.get_mut(account).expect("inserted above");
+    if !of_account.contains_key(function) {
+        of_account.insert(function.to_owned(), FunctionChanges::default());
+    }
+    of_account.get_mut(function).expect("inserted above")
+}
+
 /// Joins one invocation into its row and, when that changes the row,
-/// writes it, moves its rollups, upserts its alerts and records it in its
-/// function's activity.
+/// writes it, upserts its alerts and records its rollup move and activity
+/// in its function's changes.
 fn write_invocation(
     transaction: &Transaction<'_>,
     batch: &StoreBatch<'_>,
     new: &StoredInvocation,
     outcome: &mut WriteOutcome,
-    activities: &mut BTreeMap<(String, String), BatchActivity>,
+    functions: &mut Functions,
 ) -> Result<(), StoreError> {
-    let existing = invocation_row::select(transaction, &new.invocation.key())?;
+    let existing = invocation_row::select(transaction, invocation_row::key_of(&new.invocation))?;
+    let joined;
     let merged = match &existing {
         None => {
             outcome.inserted += 1;
-            new.clone()
+            new
         }
         Some(existing) => {
-            let (merged, changed) = invocation_row::join(existing, new);
+            let changed;
+            (joined, changed) = invocation_row::join(existing, new);
             if !changed {
                 outcome.unchanged += 1;
                 return Ok(());
             }
             outcome.updated += 1;
-            merged
+            &joined
         }
     };
-    invocation_row::upsert(transaction, &merged, batch.received_at_ms)?;
+    invocation_row::upsert(transaction, merged, batch.received_at_ms)?;
     let invocation = &merged.invocation;
     let old_contribution = existing
         .as_ref()
         .and_then(|old| contribution(&old.invocation, old.cost_usd));
     let new_contribution = contribution(invocation, merged.cost_usd);
-    rollup::apply(
-        transaction,
-        &invocation.account,
-        &invocation.function,
-        old_contribution.as_ref(),
-        new_contribution.as_ref(),
-    )?;
     alerts::upsert_invocation_alerts(
         transaction,
         batch,
@@ -115,16 +141,18 @@ fn write_invocation(
         invocation,
         &mut outcome.new_alerts,
     )?;
-    // A row once reported stays so (the join only adds evidence).
+    // A row once reported stays so (the join only adds evidence); one not
+    // reported has no contribution before or after.
     if invocation.is_reported() {
-        activities
-            .entry((invocation.account.clone(), invocation.function.clone()))
-            .or_default()
-            .record(
-                invocation.start_time_ms,
-                old_contribution.as_ref(),
-                new_contribution.as_ref(),
-            );
+        let changes = changes_of(functions, &invocation.account, &invocation.function);
+        changes
+            .rollups
+            .record(old_contribution.as_ref(), new_contribution.as_ref());
+        changes.activity.record(
+            invocation.start_time_ms,
+            old_contribution.as_ref(),
+            new_contribution.as_ref(),
+        );
     }
     Ok(())
 }
