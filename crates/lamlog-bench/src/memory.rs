@@ -70,11 +70,21 @@ pub struct Memory {
     pub ingest_sqlite_peak_mb: Spread,
 }
 
-/// Runs `program args` under `/usr/bin/time -f %M`; returns its peak RSS, MB.
-fn peak_rss_mb(program: &Path, args: &[&str]) -> anyhow::Result<f64> {
+/// What one run of a program under `/usr/bin/time` took.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    /// Peak RSS, MB.
+    peak_mb: f64,
+    /// Wall time, s.
+    wall_s: f64,
+}
+
+/// Runs `program args` under `/usr/bin/time -f '%M %e'`; returns its peak
+/// RSS and wall time.
+fn timed_run(program: &Path, args: &[&str]) -> anyhow::Result<Run> {
     let output = Command::new("/usr/bin/time")
         .arg("-f")
-        .arg("%M")
+        .arg("%M %e")
         .arg(program)
         .args(args)
         .output()
@@ -88,12 +98,20 @@ fn peak_rss_mb(program: &Path, args: &[&str]) -> anyhow::Result<f64> {
             stderr.trim()
         );
     }
-    let kilobytes: f64 = stderr
+    let figures = stderr
         .lines()
         .last()
-        .and_then(|line| line.trim().parse().ok())
-        .with_context(|| format!("no peak RSS in the output of /usr/bin/time: {stderr}"))?;
-    Ok(kilobytes / 1024.0)
+        .and_then(|line| line.trim().split_once(' '))
+        .and_then(|(kilobytes, seconds)| {
+            Some((kilobytes.parse::<f64>().ok()?, seconds.parse::<f64>().ok()?))
+        });
+    let (kilobytes, wall_s) = figures.with_context(|| {
+        format!("no peak RSS and wall time in the output of /usr/bin/time: {stderr}")
+    })?;
+    Ok(Run {
+        peak_mb: kilobytes / 1024.0,
+        wall_s,
+    })
 }
 
 /// Everything the memory section needs around the binaries.
@@ -133,8 +151,8 @@ pub async fn measure(
         let (into_postgres, into_sqlite) = ingest_both(&case.file, ingest_schema, paths, run)
             .await
             .with_context(|| format!("lamlog ingest on {label}"))?;
-        postgres.push(into_postgres);
-        sqlite.push(into_sqlite);
+        postgres.push(into_postgres.peak_mb);
+        sqlite.push(into_sqlite.peak_mb);
     }
     Ok(Memory {
         label: label.to_owned(),
@@ -148,14 +166,14 @@ pub async fn measure(
     })
 }
 
-/// Peak RSS of `lamlog ingest input` into a fresh PostgreSQL schema, then
-/// into a new SQLite file, MB.
+/// `lamlog ingest input` into a fresh PostgreSQL schema, then into a new
+/// SQLite file.
 async fn ingest_both(
     input: &Path,
     ingest_schema: &Schema,
     paths: &Paths<'_>,
     run: usize,
-) -> anyhow::Result<(f64, f64)> {
+) -> anyhow::Result<(Run, Run)> {
     let input_arg = input.to_string_lossy().into_owned();
     let metadata_arg = paths.metadata.to_string_lossy().into_owned();
     let ingest_peak = |store_args: &[&str]| {
@@ -167,7 +185,7 @@ async fn ingest_both(
             "--json",
         ];
         args.extend_from_slice(store_args);
-        peak_rss_mb(paths.lamlog_cli, &args)
+        timed_run(paths.lamlog_cli, &args)
     };
     ingest_schema.fresh().await?;
     let ingest_url = ingest_schema.url();
@@ -193,6 +211,14 @@ pub struct IngestAtScale {
     pub postgres_peak_mb: Spread,
     /// Peak RSS of `lamlog ingest --db`, MB.
     pub sqlite_peak_mb: Spread,
+    /// CloudWatch log events of the workload.
+    pub log_events: u64,
+    /// `lamlog ingest --db` of the whole workload, log events per second
+    /// (wall time of the process: start, read, decode, parse, assemble,
+    /// enrich, price, judge, write, exit).
+    pub sqlite_events_per_s: Spread,
+    /// The same into PostgreSQL.
+    pub postgres_events_per_s: Spread,
 }
 
 /// Peak RSS of `lamlog ingest` of every file of `workload`, `runs` times
@@ -204,13 +230,18 @@ pub async fn measure_ingest_at_scale(
     paths: &Paths<'_>,
     runs: usize,
 ) -> anyhow::Result<IngestAtScale> {
+    let log_events = workload.summary.log_events;
+    let rate = |run: &Run| log_events as f64 / run.wall_s.max(0.01);
     let (mut postgres, mut sqlite) = (Vec::new(), Vec::new());
+    let (mut postgres_rate, mut sqlite_rate) = (Vec::new(), Vec::new());
     for run in 0..runs {
         let (into_postgres, into_sqlite) = ingest_both(&workload.dir, ingest_schema, paths, run)
             .await
             .context("lamlog ingest of the whole workload")?;
-        postgres.push(into_postgres);
-        sqlite.push(into_sqlite);
+        postgres.push(into_postgres.peak_mb);
+        sqlite.push(into_sqlite.peak_mb);
+        postgres_rate.push(rate(&into_postgres));
+        sqlite_rate.push(rate(&into_sqlite));
     }
     Ok(IngestAtScale {
         invocations,
@@ -218,5 +249,8 @@ pub async fn measure_ingest_at_scale(
         bytes: workload.summary.bytes,
         postgres_peak_mb: Spread::of(&postgres).unwrap_or(Spread::NONE),
         sqlite_peak_mb: Spread::of(&sqlite).unwrap_or(Spread::NONE),
+        log_events,
+        sqlite_events_per_s: Spread::of(&sqlite_rate).unwrap_or(Spread::NONE),
+        postgres_events_per_s: Spread::of(&postgres_rate).unwrap_or(Spread::NONE),
     })
 }

@@ -168,7 +168,12 @@ fn print_ingest_at_scale(measured: &IngestAtScale) {
         ("lamlog ingest → PostgreSQL", &measured.postgres_peak_mb),
         ("lamlog ingest → SQLite", &measured.sqlite_peak_mb),
     ]);
-    println!();
+    println!(
+        "{} log events; whole process, log events/s: → SQLite {}, → PostgreSQL {}\n",
+        group(measured.log_events as f64, 0),
+        measured.sqlite_events_per_s.display(0),
+        measured.postgres_events_per_s.display(0)
+    );
 }
 
 /// A table of peak RSS figures, one row per path.

@@ -100,6 +100,9 @@ pub struct Results {
     pub memory: Vec<Memory>,
     /// `lamlog ingest` of the whole workload (memory section).
     pub ingest_at_scale: Option<IngestAtScale>,
+    /// `lamlog ingest` into SQLite over the pure path, log events per second
+    /// (medians of the same run), when both sections ran.
+    pub ingest_over_pure: Option<f64>,
     /// See `throughput`.
     pub cold_start: Option<ColdStart>,
     /// See `throughput`.
@@ -180,6 +183,7 @@ pub async fn run(sections: &Sections, quick: bool, database_url: &str) -> anyhow
         throughput: None,
         memory: Vec::new(),
         ingest_at_scale: None,
+        ingest_over_pure: None,
         cold_start: None,
         ablation: None,
         cost: None,
@@ -209,6 +213,14 @@ pub async fn run(sections: &Sections, quick: bool, database_url: &str) -> anyhow
             &mut results,
         )
         .await?;
+    }
+    if let (Some(pure), Some(ingest)) = (&results.throughput, &results.ingest_at_scale) {
+        let ratio = ingest.sqlite_events_per_s.median / pure.full_events_per_s.median;
+        println!(
+            "## lamlog ingest → SQLite over the pure path (log events/s, one core): {:.1} %\n",
+            ratio * 100.0
+        );
+        results.ingest_over_pure = Some(ratio);
     }
     if sections.has("ablation") || sections.has("cost") {
         let measured = ablation::run(first_batch, &metadata, database_url, ablation_rounds).await?;
