@@ -12,7 +12,9 @@ mod input;
 mod parse;
 mod replay;
 mod report;
+mod report_group;
 mod report_html;
+mod report_model;
 mod store;
 mod tune;
 

@@ -1,4 +1,5 @@
-//! `lamlog report`: functions ranked by cost, with rates and percentiles.
+//! `lamlog report`: functions ranked by cost, with rates and percentiles,
+//! and grouped by account, tenant or tag (`--by`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -6,14 +7,16 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
+use lamlog::enrich::MetaSource;
 use lamlog::store::{FunctionSummary, Store};
-use lamlog_core::rollup::percentile_ms;
-use serde::Serialize;
+use lamlog_core::meta::meta_key;
 
 use super::input::{parse_since, Since};
-use super::now_ms;
+use super::report_group::{self, parse_dimension, Dimension, Grouping};
 use super::report_html;
+use super::report_model::{build_report, Report, ReportRow};
 use super::store::StoreArgs;
+use super::{load_metadata, now_ms};
 
 /// Rank functions by cost, with error, timeout, OOM and cold-start rates,
 /// p50/p95/p99 duration, memory, and projected monthly cost.
@@ -24,10 +27,18 @@ use super::store::StoreArgs;
 /// projected monthly cost scales the cost seen to 30 days at the rate seen
 /// between the first and last minute with invocations.
 ///
+/// --by groups the functions by account, by the tenant of their metadata or
+/// by one of its tags, to answer who pays for what. Tenants and tags come
+/// from the metadata file `lamlog ingest --metadata` read; functions it does
+/// not name form the group "(no metadata)". The groups' counts and costs
+/// sum to the totals exactly.
+///
 /// Examples:
 ///   lamlog report
 ///   lamlog report --since 24h --json
 ///   lamlog report --html report.html
+///   lamlog report --by tenant --metadata metadata.toml
+///   lamlog report --by tag:team --metadata metadata.toml --json
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct ReportArgs {
@@ -46,83 +57,14 @@ pub struct ReportArgs {
     /// Also write a self-contained HTML page with charts to FILE.
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
-}
-
-/// One row of the report.
-#[derive(Debug, Clone, Serialize)]
-pub struct ReportRow {
-    pub account: String,
-    pub function: String,
-    pub invocations: i64,
-    pub error_rate: f64,
-    pub timeout_rate: f64,
-    pub oom_rate: f64,
-    pub crash_rate: f64,
-    pub cold_start_rate: f64,
-    pub p50_ms: Option<f64>,
-    pub p95_ms: Option<f64>,
-    pub p99_ms: Option<f64>,
-    pub mean_ms: f64,
-    pub max_ms: f64,
-    pub memory_size_mb: Option<i64>,
-    pub max_memory_used_mb: Option<i64>,
-    pub billed_gb_s: f64,
-    pub cost_usd: f64,
-    pub observed_minutes: i64,
-    pub projected_monthly_usd: f64,
-}
-
-const MINUTES_PER_MONTH: f64 = 30.0 * 24.0 * 60.0;
-
-impl ReportRow {
-    /// The report's figures for one function's totals.
-    pub fn from_summary(summary: &FunctionSummary) -> ReportRow {
-        let invocations = summary.invocations.max(0);
-        let rate = |count: i64| {
-            if invocations == 0 {
-                0.0
-            } else {
-                count as f64 / invocations as f64
-            }
-        };
-        let observed_minutes = (summary.last_minute_ms - summary.first_minute_ms) / 60_000 + 1;
-        let cost_usd = summary.cost_pico_usd as f64 / 1e12;
-        ReportRow {
-            account: summary.account.clone(),
-            function: summary.function.clone(),
-            invocations,
-            error_rate: rate(summary.errors),
-            timeout_rate: rate(summary.timeouts),
-            oom_rate: rate(summary.ooms),
-            crash_rate: rate(summary.crashes),
-            cold_start_rate: rate(summary.cold_starts),
-            p50_ms: percentile_ms(&summary.histogram, 0.50),
-            p95_ms: percentile_ms(&summary.histogram, 0.95),
-            p99_ms: percentile_ms(&summary.histogram, 0.99),
-            mean_ms: if invocations == 0 {
-                0.0
-            } else {
-                summary.duration_sum_us as f64 / 1000.0 / invocations as f64
-            },
-            max_ms: summary.duration_max_us as f64 / 1000.0,
-            memory_size_mb: summary.memory_size_mb,
-            max_memory_used_mb: summary.max_memory_used_mb,
-            billed_gb_s: summary.billed_mb_ms as f64 / 1024.0 / 1000.0,
-            cost_usd,
-            observed_minutes,
-            projected_monthly_usd: cost_usd * MINUTES_PER_MONTH / observed_minutes.max(1) as f64,
-        }
-    }
-}
-
-/// The whole report, as `--json` prints it.
-#[derive(Debug, Serialize)]
-pub struct Report {
-    pub since_ms: Option<i64>,
-    pub functions: Vec<ReportRow>,
-    pub total_invocations: i64,
-    pub total_cost_usd: f64,
-    pub total_projected_monthly_usd: f64,
+    /// Group the functions by `function` (the default), `account`, `tenant`
+    /// or `tag:KEY` (the value of the tag KEY).
+    #[arg(long, value_name = "DIMENSION", value_parser = parse_dimension, default_value = "function")]
+    by: Dimension,
+    /// Function metadata, TOML or JSON, keyed "account#function": where
+    /// `--by tenant` and `--by tag:KEY` find each function's tenant and tags.
+    #[arg(long, value_name = "FILE")]
+    metadata: Option<PathBuf>,
 }
 
 pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
@@ -135,7 +77,8 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         let mut store = args.store.target().open(true).await?;
         let mut out = std::io::stdout().lock();
         let summaries = store.function_summaries(since_ms).await?;
-        let report = build_report(since_ms, &summaries);
+        let grouping = grouping(&args, &summaries).await?;
+        let report = build_report(since_ms, &summaries, grouping);
         if let Some(path) = &args.html {
             let minutes = store.minute_rows(since_ms).await?;
             // The memory tuner's charts for the costliest functions, with
@@ -158,16 +101,42 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// The report of a set of function totals.
-pub fn build_report(since_ms: Option<i64>, summaries: &[FunctionSummary]) -> Report {
-    let functions: Vec<ReportRow> = summaries.iter().map(ReportRow::from_summary).collect();
-    Report {
-        since_ms,
-        total_invocations: functions.iter().map(|row| row.invocations).sum(),
-        total_cost_usd: functions.iter().map(|row| row.cost_usd).sum(),
-        total_projected_monthly_usd: functions.iter().map(|row| row.projected_monthly_usd).sum(),
-        functions,
+/// The functions grouped as `--by` asks; `None` for one row per function.
+async fn grouping(
+    args: &ReportArgs,
+    summaries: &[FunctionSummary],
+) -> anyhow::Result<Option<Grouping>> {
+    if args.by == Dimension::Function {
+        return Ok(None);
     }
+    if args.by.needs_metadata() && args.metadata.is_none() {
+        anyhow::bail!(
+            "--by {} reads each function's {} from its metadata: give --metadata FILE, the file `lamlog ingest --metadata` read",
+            args.by.name(),
+            if args.by == Dimension::Tenant { "tenant" } else { "tags" }
+        );
+    }
+    let source = load_metadata(args.metadata.as_deref())?;
+    let keys: Vec<String> = summaries
+        .iter()
+        .map(|summary| meta_key(&summary.account, &summary.function))
+        .collect();
+    let found = source.fetch(&keys).await?;
+    let labels: Vec<String> = summaries
+        .iter()
+        .zip(&keys)
+        .map(|(summary, key)| {
+            let meta = found.get(key).map(|resolved| &resolved.meta);
+            args.by.label(&summary.account, &summary.function, meta)
+        })
+        .collect();
+    let projected: Vec<i64> = summaries
+        .iter()
+        .map(|summary| ReportRow::from_summary(summary).projected_monthly_pico_usd)
+        .collect();
+    Ok(Some(report_group::group(
+        &args.by, summaries, &labels, &projected,
+    )))
 }
 
 fn percent(rate: f64) -> String {
@@ -182,6 +151,10 @@ fn print_table(out: &mut impl Write, report: &Report, top: usize) -> std::io::Re
     if report.functions.is_empty() {
         writeln!(out, "no invocations stored yet: run `lamlog ingest` first")?;
         return Ok(());
+    }
+    if let Some(grouping) = &report.grouping {
+        print_groups(out, grouping, top)?;
+        return print_total(out, report);
     }
     writeln!(
         out,
@@ -230,9 +203,59 @@ fn print_table(out: &mut impl Write, report: &Report, top: usize) -> std::io::Re
             report.functions.len() - top
         )?;
     }
+    print_total(out, report)
+}
+
+fn print_total(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
     writeln!(
         out,
         "total: {} invocations, ${:.6} observed, ${:.2} projected per month",
         report.total_invocations, report.total_cost_usd, report.total_projected_monthly_usd
     )
+}
+
+fn print_groups(out: &mut impl Write, grouping: &Grouping, top: usize) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{:<28} {:>9} {:>9} {:>6} {:>6} {:>6} {:>6} {:>9} {:>9} {:>9} {:>12} {:>12}",
+        grouping.by,
+        "functions",
+        "invokes",
+        "err",
+        "t/o",
+        "oom",
+        "cold",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "cost $",
+        "month $"
+    )?;
+    for row in grouping.groups.iter().take(top) {
+        let name: String = row.group.chars().take(28).collect();
+        writeln!(
+            out,
+            "{:<28} {:>9} {:>9} {:>6} {:>6} {:>6} {:>6} {:>9} {:>9} {:>9} {:>12.6} {:>12.2}",
+            name,
+            row.functions,
+            row.invocations,
+            percent(row.error_rate + row.crash_rate),
+            percent(row.timeout_rate),
+            percent(row.oom_rate),
+            percent(row.cold_start_rate),
+            millis(row.p50_ms),
+            millis(row.p95_ms),
+            millis(row.p99_ms),
+            row.cost_usd,
+            row.projected_monthly_usd,
+        )?;
+    }
+    if grouping.groups.len() > top {
+        writeln!(
+            out,
+            "… and {} more (--top, --json)",
+            grouping.groups.len() - top
+        )?;
+    }
+    Ok(())
 }

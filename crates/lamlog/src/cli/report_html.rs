@@ -10,7 +10,8 @@ use lamlog::tune_chart::render_svg;
 use lamlog_core::rollup::percentile_ms;
 use lamlog_core::tune::Recommendation;
 
-use super::report::Report;
+use super::report_group::Grouping;
+use super::report_model::Report;
 
 const WIDTH: f64 = 880.0;
 const STYLE: &str = "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;max-width:960px;color:#1f2933;background:#fbfbfd}\
@@ -48,6 +49,9 @@ pub fn render(
         report.total_cost_usd,
         report.total_projected_monthly_usd,
     );
+    if let Some(grouping) = &report.grouping {
+        group_table(&mut page, grouping);
+    }
     page.push_str("<h2>Cost by function</h2>");
     page.push_str(&cost_chart(report));
     page.push_str("<h2>Duration percentiles over time</h2><p class=\"muted\">p50, p95 and p99 from the per-minute histograms of the five costliest functions.</p>");
@@ -97,6 +101,36 @@ pub fn render(
     }
     page.push_str("</table></body></html>\n");
     page
+}
+
+/// The `--by` groups as a table.
+fn group_table(page: &mut String, grouping: &Grouping) {
+    let by = escape(&grouping.by);
+    let _ = write!(
+        page,
+        "<h2>Cost by {by}</h2><table><tr><th>{by}</th><th>functions</th><th>invocations</th><th>errors</th><th>timeouts</th><th>OOM</th><th>cold</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>cost $</th><th>month $</th></tr>"
+    );
+    for row in &grouping.groups {
+        let cell =
+            |value: Option<f64>| value.map_or_else(|| "-".to_owned(), |ms| format!("{ms:.1}"));
+        let _ = write!(
+            page,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1}%</td><td>{:.1}%</td><td>{:.1}%</td><td>{:.1}%</td><td>{}</td><td>{}</td><td>{}</td><td>{:.6}</td><td>{:.2}</td></tr>",
+            escape(&row.group),
+            row.functions,
+            row.invocations,
+            (row.error_rate + row.crash_rate) * 100.0,
+            row.timeout_rate * 100.0,
+            row.oom_rate * 100.0,
+            row.cold_start_rate * 100.0,
+            cell(row.p50_ms),
+            cell(row.p95_ms),
+            cell(row.p99_ms),
+            row.cost_usd,
+            row.projected_monthly_usd,
+        );
+    }
+    page.push_str("</table>");
 }
 
 fn cost_chart(report: &Report) -> String {
