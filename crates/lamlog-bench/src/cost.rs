@@ -21,6 +21,10 @@ use serde::Serialize;
 pub const FULL_VCPU_MB: f64 = 1769.0;
 /// arm64 duration price, first tier, USD per GB-s (us-east-1).
 pub const ARM64_USD_PER_GB_S: f64 = 0.000_013_333_4;
+/// x86_64 duration price, first tier, USD per GB-s (us-east-1).
+pub const X86_USD_PER_GB_S: f64 = 0.000_016_666_7;
+/// The projection's volume: the issue's 10 billion log lines a day.
+pub const LINES_PER_DAY: f64 = 10e9;
 /// Request price, USD per request ($0.20 per million).
 pub const USD_PER_REQUEST: f64 = 0.20 / 1_000_000.0;
 /// Days in the billing month the case study and AWS examples use.
@@ -65,18 +69,59 @@ pub struct CostProjection {
     pub total_usd: f64,
 }
 
+/// The duration price of an architecture as the template names it
+/// (`arm64` or `x86_64`), USD per GB-s.
+pub fn usd_per_gb_s(architecture: &str) -> f64 {
+    if architecture == "x86_64" {
+        X86_USD_PER_GB_S
+    } else {
+        ARM64_USD_PER_GB_S
+    }
+}
+
+/// The request fee a month: one request per batch, so `lines_per_day` ÷
+/// `lines_per_batch` (lines per record × records per batch) requests a day,
+/// × 30 days, × the price of a request ($0.20 per million).
+pub fn request_fee_usd(lines_per_day: f64, lines_per_batch: f64, usd_per_request: f64) -> f64 {
+    lines_per_day / lines_per_batch * DAYS_PER_MONTH * usd_per_request
+}
+
 impl CostInputs {
     /// The figures of the issue: 10 billion lines a day, 128 MB, arm64.
+    #[cfg(test)]
     pub fn at_scale(lines_per_batch: f64, cpu_ms_per_batch: f64, io_wait_ms: f64) -> CostInputs {
+        CostInputs::deployed(
+            lines_per_batch,
+            cpu_ms_per_batch,
+            io_wait_ms,
+            128.0,
+            "arm64",
+        )
+    }
+
+    /// 10 billion lines a day through a function of `memory_mb` on
+    /// `architecture` (`arm64` or `x86_64`).
+    pub fn deployed(
+        lines_per_batch: f64,
+        cpu_ms_per_batch: f64,
+        io_wait_ms: f64,
+        memory_mb: f64,
+        architecture: &str,
+    ) -> CostInputs {
         CostInputs {
-            lines_per_day: 10e9,
+            lines_per_day: LINES_PER_DAY,
             lines_per_batch,
             cpu_ms_per_batch,
             io_wait_ms_per_batch: io_wait_ms,
-            memory_mb: 128.0,
-            usd_per_gb_s: ARM64_USD_PER_GB_S,
+            memory_mb,
+            usd_per_gb_s: usd_per_gb_s(architecture),
             usd_per_request: USD_PER_REQUEST,
         }
+    }
+
+    /// CPU time per log line on one full core, µs.
+    pub fn cpu_us_per_line(&self) -> f64 {
+        self.cpu_ms_per_batch * 1000.0 / self.lines_per_batch
     }
 
     /// How much longer CPU-bound work takes at this memory size than on a
@@ -98,7 +143,11 @@ impl CostInputs {
         let gb_s_per_month =
             self.memory_mb / 1024.0 * billed_ms_per_batch / 1000.0 * invocations_per_month;
         let compute_usd = gb_s_per_month * self.usd_per_gb_s;
-        let requests_usd = invocations_per_month * self.usd_per_request;
+        let requests_usd = request_fee_usd(
+            self.lines_per_day,
+            self.lines_per_batch,
+            self.usd_per_request,
+        );
         CostProjection {
             invocations_per_month,
             billed_ms_per_batch,
@@ -149,6 +198,38 @@ mod tests {
         let inputs = CostInputs::at_scale(2000.0, 10.0, 20.0);
         assert_eq!(inputs.project(false).billed_ms_per_batch, 139.0);
         assert_eq!(inputs.project(true).billed_ms_per_batch, 159.0);
+    }
+
+    #[test]
+    fn request_fee_is_one_request_per_batch() {
+        // 10e9 lines/day ÷ (10 lines a record × 1,000 records a batch) = 1 M
+        // requests a day; × 30 × $0.20 per million = $6.00.
+        assert!(close(
+            request_fee_usd(10e9, 10.0 * 1000.0, USD_PER_REQUEST),
+            6.0
+        ));
+        // The case study's batches: 2,874 lines in 200 records → $20.88.
+        let fee = request_fee_usd(10e9, 2874.0 / 200.0 * 200.0, USD_PER_REQUEST);
+        assert!((fee - 20.876).abs() < 0.001, "{fee}");
+        // The projection charges the same fee.
+        let projection = CostInputs::at_scale(2874.0, 15.1, 0.0).project(false);
+        assert!(close(projection.requests_usd, fee));
+    }
+
+    #[test]
+    fn the_architecture_sets_the_duration_price() {
+        assert_eq!(usd_per_gb_s("arm64"), 0.000_013_333_4);
+        assert_eq!(usd_per_gb_s("x86_64"), 0.000_016_666_7);
+        let arm = CostInputs::deployed(2000.0, 10.0, 0.0, 128.0, "arm64").project(false);
+        let x86 = CostInputs::deployed(2000.0, 10.0, 0.0, 128.0, "x86_64").project(false);
+        assert!(close(
+            x86.compute_usd / arm.compute_usd,
+            0.000_016_666_7 / 0.000_013_333_4
+        ));
+        assert!(close(
+            CostInputs::at_scale(2000.0, 10.0, 0.0).cpu_us_per_line(),
+            5.0
+        ));
     }
 
     #[test]

@@ -16,7 +16,10 @@
 //!
 //! Sections: `throughput` (pure path against its floor), `memory` (peak RSS
 //! of a full batch), `cold-start`, `ablation` (the Epsagon case study's
-//! steps), `cost` (projected monthly cost, from the ablation's CPU time).
+//! steps), `cost` (projected monthly cost of the deployment
+//! `deploy/template.yaml` ships and of 200-record batches, from the CPU time
+//! the shipped store measures on each, and what the subscription filter
+//! pattern keeps of the workload).
 //! Tests never time anything; only this binary does.
 
 use std::path::PathBuf;
@@ -27,13 +30,16 @@ use clap::{Parser, Subcommand};
 mod ablation;
 mod cold_start;
 mod cost;
+mod cost_section;
 mod cpu;
+mod filter_pattern;
 mod lambda;
 mod limit_events;
 mod memory;
 mod memory_section;
 mod report;
 mod stats;
+mod template;
 mod throughput;
 mod verdict;
 mod workload;

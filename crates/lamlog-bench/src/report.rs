@@ -5,7 +5,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::ablation::{self, Ablation};
-use crate::cost::{CostInputs, CostProjection, CASE_STUDY_USD};
+use crate::cost_section::{self, Cost};
 use crate::lambda::{self, LambdaEnv, Schema};
 use crate::memory::{IngestAtScale, Memory};
 use crate::memory_section;
@@ -46,22 +46,6 @@ pub struct Machine {
     pub cores: usize,
     /// `model name` from /proc/cpuinfo.
     pub cpu_model: String,
-}
-
-/// The cost section: the shipped row's CPU time at scale, beside the
-/// naive row's and the case study's published figures.
-#[derive(Debug, Clone, Serialize)]
-pub struct Cost {
-    /// What the shipped projection starts from.
-    pub inputs: CostInputs,
-    /// Shipped, CPU time only (the formula).
-    pub shipped_cpu_only: CostProjection,
-    /// Shipped, CPU time plus the measured I/O wait.
-    pub shipped_with_io_wait: CostProjection,
-    /// The naive row, CPU time plus I/O wait, for contrast.
-    pub naive_with_io_wait: CostProjection,
-    /// The case study's Lambda line, before and after, USD a month.
-    pub case_study_usd: (f64, f64),
 }
 
 /// The cold-start section.
@@ -226,8 +210,10 @@ pub async fn run(sections: &Sections, quick: bool, database_url: &str) -> anyhow
         let measured = ablation::run(first_batch, &metadata, database_url, ablation_rounds).await?;
         print_ablation(&measured);
         if sections.has("cost") {
-            let cost = cost_section(&measured);
-            print_cost(&cost);
+            let cost =
+                cost_section::run(&measured, &work, &metadata, database_url, ablation_rounds)
+                    .await?;
+            cost_section::print(&cost);
             results.cost = Some(cost);
         }
         results.ablation = Some(measured);
@@ -334,23 +320,6 @@ fn stripped_size(binary: &std::path::Path, scratch: &std::path::Path) -> Option<
     size
 }
 
-fn cost_section(ablation: &Ablation) -> Cost {
-    let row = |index: usize| ablation.rows.get(index);
-    let inputs_of = |index: usize| {
-        let (cpu, latency) =
-            row(index).map_or((0.0, 0.0), |row| (row.cpu_ms.median, row.latency_ms.median));
-        CostInputs::at_scale(ablation.log_events as f64, cpu, latency - cpu)
-    };
-    let shipped = inputs_of(4);
-    Cost {
-        inputs: shipped,
-        shipped_cpu_only: shipped.project(false),
-        shipped_with_io_wait: shipped.project(true),
-        naive_with_io_wait: inputs_of(0).project(true),
-        case_study_usd: CASE_STUDY_USD,
-    }
-}
-
 fn print_throughput(measured: &Throughput) {
     println!("## throughput (one core, interleaved floor/full rounds)");
     println!(
@@ -438,32 +407,6 @@ fn print_ablation(measured: &Ablation) {
         );
     }
     println!();
-}
-
-fn print_cost(cost: &Cost) {
-    println!("## projected cost: 10 billion lines/day, 128 MB arm64, 200-record batches");
-    println!("| case | invocations/month | billed ms/batch | GB-s/month | compute $ | requests $ | total $/month |");
-    println!("|---|---|---|---|---|---|---|");
-    for (label, projection) in [
-        ("lamlog, CPU time only", &cost.shipped_cpu_only),
-        ("lamlog, CPU + I/O wait", &cost.shipped_with_io_wait),
-        ("naive row, CPU + I/O wait", &cost.naive_with_io_wait),
-    ] {
-        println!(
-            "| {label} | {} | {} | {} | {} | {} | {} |",
-            group(projection.invocations_per_month, 0),
-            group(projection.billed_ms_per_batch, 0),
-            group(projection.gb_s_per_month, 0),
-            group(projection.compute_usd, 2),
-            group(projection.requests_usd, 2),
-            group(projection.total_usd, 2)
-        );
-    }
-    println!(
-        "| Epsagon case study, Lambda line | | | | | | {} before, {} after |\n",
-        group(cost.case_study_usd.0, 0),
-        group(cost.case_study_usd.1, 0)
-    );
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@
 //! are per core.
 //!
 //! The same section also times the pure path on 200-record batches, the
-//! configured batch size, for the cost projection's CPU figure.
+//! case study's batch size.
 
 use std::hint::black_box;
 use std::time::Instant;

@@ -1,7 +1,8 @@
 //! The verdict: whether a run of the harness passed. A section that could
 //! not be measured, a failed cold-start run, a handler or `lamlog ingest`
 //! whose peak memory passes 64 MB, or an event whose dead letters are not
-//! what they must be (none for legitimate data, every bomb) fails the run
+//! what they must be (none for legitimate data, every bomb), or a
+//! subscription filter pattern that loses what the parser reads, fails the run
 //! (the process exits non-zero), so that `.ci/run` catches a harness or a
 //! handler that has rotted instead of printing it and going on.
 
@@ -59,6 +60,14 @@ pub fn failures(results: &Results) -> Vec<String> {
             "lamlog ingest → SQLite of the whole workload".to_owned(),
             at_scale.sqlite_peak_mb.max,
         ));
+    }
+    if let Some(cost) = &results.cost {
+        if !cost.filter.lossless {
+            failures.push(
+                "the subscription filter pattern changes what the parser assembles from the workload"
+                    .to_owned(),
+            );
+        }
     }
     failures.extend(over_the_bound(
         peaks

@@ -5,8 +5,9 @@
 //! The generator writes Lambda Kinesis events of at most 10,000 records and
 //! 6 MB each, every record a base64 gzip'd CloudWatch Logs subscription
 //! payload, exactly what the production function receives. The harness reads
-//! them back, and cuts batches of the size it needs (200 records, the
-//! configured batch size, for the handler path) out of them.
+//! them back, and cuts batches of the size it needs out of them: 200
+//! records (the case study's batch size) for the handler path, and the
+//! largest batch the shipped mapping delivers (6 MB) for the cost.
 
 use std::path::{Path, PathBuf};
 
@@ -94,6 +95,40 @@ impl Workload {
             }
         }
         best.context("the workload has no files")
+    }
+
+    /// The largest batch the event source mapping can hand the function at
+    /// `batch_size`: the first records of the fullest file, as many as fit
+    /// in both `batch_size` and `payload_bytes` of event JSON (Lambda's 6 MB
+    /// invocation payload limit bounds a batch whatever its `BatchSize`).
+    pub fn fullest_batch(&self, batch_size: usize, payload_bytes: u64) -> anyhow::Result<Vec<u8>> {
+        let (fullest, _) = self.fullest_file()?;
+        let bytes = read(&fullest)?;
+        let event: serde_json::Value = serde_json::from_slice(&bytes)
+            .with_context(|| format!("{} is not JSON", fullest.display()))?;
+        let Some(all) = event.get("Records").and_then(|value| value.as_array()) else {
+            bail!("{} has no Records array", fullest.display());
+        };
+        // `{"Records":[` + the records, comma separated + `]}`.
+        let mut size = r#"{"Records":[]}"#.len() as u64;
+        let mut taken = 0;
+        for record in all.iter().take(batch_size) {
+            let record_bytes = serde_json::to_vec(record)?.len() as u64 + u64::from(taken > 0);
+            if size + record_bytes > payload_bytes {
+                break;
+            }
+            size += record_bytes;
+            taken += 1;
+        }
+        if taken == 0 {
+            bail!(
+                "no record of {} fits in {payload_bytes} bytes",
+                fullest.display()
+            );
+        }
+        let batch = serde_json::to_vec(&serde_json::json!({ "Records": &all[..taken] }))?;
+        debug_assert_eq!(batch.len() as u64, size);
+        Ok(batch)
     }
 
     /// Consecutive batches of `records` records each, cut from the files in

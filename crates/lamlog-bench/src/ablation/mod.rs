@@ -3,7 +3,7 @@
 //! The case study took a Lambda log pipeline from $1,850 to $350 a month by
 //! batching DynamoDB and database calls, caching metadata, and creating
 //! clients once. Here each technique is added one at a time (`variant.rs`)
-//! and the same 200-record Kinesis batch, the configured batch size, goes
+//! and the same 200-record Kinesis batch, the case study's batch size, goes
 //! through the real handler path (`Pipeline::run`) against the local
 //! PostgreSQL and DynamoDB (the moto emulator, started here on a free
 //! loopback port and killed at the end).
@@ -29,6 +29,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Context;
+use lamlog::batch::SliceBound;
 use lamlog::enrich::file::FileSource;
 use lamlog::enrich::MetaSource;
 use lamlog::redact::redact_url;
@@ -121,6 +122,28 @@ pub async fn run(
     database_url: &str,
     rounds: usize,
 ) -> anyhow::Result<Ablation> {
+    run_rows(
+        batch,
+        metadata_file,
+        database_url,
+        rounds,
+        &Technique::ALL,
+        None,
+    )
+    .await
+}
+
+/// Runs only the rows `techniques`, each committing its batches in slices
+/// bounded by `slices` when given (as the Lambda handler does), else in one
+/// transaction.
+pub async fn run_rows(
+    batch: &[u8],
+    metadata_file: &Path,
+    database_url: &str,
+    rounds: usize,
+    techniques: &[Technique],
+    slices: Option<SliceBound>,
+) -> anyhow::Result<Ablation> {
     let moto = dynamo::Moto::start()?;
     let counter = dynamo::RequestCounter::default();
     let keys = keys_of(batch);
@@ -145,8 +168,11 @@ pub async fn run(
 
     // Counting pass, through the proxy: warm up, then one counted batch.
     let mut counts = Vec::new();
-    for technique in Technique::ALL {
+    for &technique in techniques {
         let mut variant = Variant::build(technique, &moto.endpoint, &proxied_url, &counter).await?;
+        if let Some(bound) = slices {
+            variant.slice_by(bound);
+        }
         empty_tables(&admin).await?;
         variant.handle(batch).await?;
         empty_tables(&admin).await?;
@@ -161,8 +187,11 @@ pub async fn run(
 
     // Timed pass, direct: every row warmed up, then interleaved rounds.
     let mut variants = Vec::new();
-    for technique in Technique::ALL {
+    for &technique in techniques {
         let mut variant = Variant::build(technique, &moto.endpoint, database_url, &counter).await?;
+        if let Some(bound) = slices {
+            variant.slice_by(bound);
+        }
         empty_tables(&admin).await?;
         variant.handle(batch).await?;
         variants.push(variant);
@@ -182,7 +211,7 @@ pub async fn run(
     drop(moto);
 
     let shape = crate::workload::shape_of(batch);
-    let rows = Technique::ALL
+    let rows = techniques
         .iter()
         .enumerate()
         .map(|(index, technique)| {

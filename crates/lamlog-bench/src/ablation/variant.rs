@@ -16,11 +16,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use lamlog::batch::{Pipeline, Settings};
+use lamlog::batch::{Pipeline, Settings, Slice, SliceBound};
 use lamlog::enrich::{EnrichError, Enricher, MetaCache, MetaSource, Resolved};
 use lamlog::notify::TableOnly;
 use lamlog::store::postgres::{PostgresConfig, PostgresStore};
 use lamlog::store::EitherStore;
+use lamlog_core::decode::{decode_lazily, Format};
 
 use super::dynamo::{self, BatchGetSource, ClientSlot, PerKeySource, RequestCounter};
 use super::naive_store::{NaiveStore, WriteMode};
@@ -107,6 +108,7 @@ pub struct Variant {
     endpoint: String,
     database_url: String,
     counter: RequestCounter,
+    slices: Option<SliceBound>,
 }
 
 impl Variant {
@@ -152,6 +154,7 @@ impl Variant {
             endpoint: endpoint.to_owned(),
             database_url: database_url.to_owned(),
             counter: counter.clone(),
+            slices: None,
         })
     }
 
@@ -166,18 +169,51 @@ impl Variant {
                 NaiveStore::connect(&self.database_url, write_mode(self.technique)).await?,
             );
         }
-        let summary = self
-            .pipeline
-            .run(lamlog::batch::BatchInput {
-                source: "arn:aws:kinesis:us-east-1:123456789012:stream/lamlog-bench",
-                bytes: kinesis_event,
-                format: lamlog_core::decode::Format::Kinesis,
-                received_at_ms: lamlog::generate::DEFAULT_START_MS,
-            })
-            .await?;
-        Ok(summary.invocations)
+        let Some(bound) = self.slices else {
+            let summary = self
+                .pipeline
+                .run(lamlog::batch::BatchInput {
+                    source: SOURCE,
+                    bytes: kinesis_event,
+                    format: Format::Kinesis,
+                    received_at_ms: lamlog::generate::DEFAULT_START_MS,
+                })
+                .await?;
+            return Ok(summary.invocations);
+        };
+        // As the Lambda handler does: records decoded one at a time into a
+        // slice, each slice committed once full, as its own transaction.
+        let mut invocations = 0;
+        let mut slice = Slice::new(SOURCE, lamlog::generate::DEFAULT_START_MS);
+        for record in decode_lazily(
+            kinesis_event,
+            Format::Kinesis,
+            &self.pipeline.settings.limits,
+        ) {
+            slice.add(record);
+            if slice.is_full(bound) {
+                let full = std::mem::replace(
+                    &mut slice,
+                    Slice::new(SOURCE, lamlog::generate::DEFAULT_START_MS),
+                );
+                invocations += self.pipeline.commit(full).await?.invocations;
+            }
+        }
+        if !slice.is_empty() {
+            invocations += self.pipeline.commit(slice).await?.invocations;
+        }
+        Ok(invocations)
+    }
+
+    /// Commits batches in slices bounded by `bound`, as the Lambda handler
+    /// does, instead of in one transaction.
+    pub fn slice_by(&mut self, bound: SliceBound) {
+        self.slices = Some(bound);
     }
 }
+
+/// What dead letters of the benchmark name as their source.
+const SOURCE: &str = "arn:aws:kinesis:us-east-1:123456789012:stream/lamlog-bench";
 
 fn write_mode(technique: Technique) -> WriteMode {
     if technique == Technique::Naive {
