@@ -35,6 +35,7 @@ mod inflate;
 mod kinesis;
 mod lazy;
 mod lines;
+mod one_shot;
 mod timestamp;
 
 pub use detect::detect_format;
