@@ -22,12 +22,16 @@
 //! memory holds one member at a time. Each document is one record, numbered
 //! across the whole input.
 //!
-//! Documents are found in two steps: a streaming pass that only checks syntax
-//! (`IgnoredAny`, which allocates nothing and has no recursion), then a typed
-//! parse of each document's bytes. The double read costs a little time and buys
-//! isolation: a document of the wrong shape is its own error and the documents
-//! after it still decode. Broken syntax cannot be resynchronised, so it ends
-//! its member (or the input) with one error that keeps everything left.
+//! Documents are read in one typed pass over the buffer while every document
+//! is well formed, which is nearly always. The first document that is not
+//! sends the rest of the buffer, from that document on, to a careful reader of
+//! two steps: a streaming pass that only checks syntax (`IgnoredAny`, which
+//! allocates nothing and has no recursion), then a typed parse of each
+//! document's bytes. The double read buys isolation: a document of the wrong
+//! shape is its own error and the documents after it still decode. Broken
+//! syntax cannot be resynchronised, so it ends its member (or the input) with
+//! one error that keeps everything left. A document the typed pass accepts is
+//! one the careful reader accepts the same way, so both give the same records.
 
 use serde::de::IgnoredAny;
 use serde::Deserialize;
@@ -68,6 +72,11 @@ pub(super) fn parse_payload(
     position: SourcePosition,
 ) -> Result<Record, DecodeErrorKind> {
     let payload: Payload = serde_json::from_slice(json).map_err(|error| json_error_kind(&error))?;
+    record_of(payload, position)
+}
+
+/// The record a parsed payload is, or the shape error it holds.
+fn record_of(payload: Payload, position: SourcePosition) -> Result<Record, DecodeErrorKind> {
     match payload.message_type.as_deref() {
         Some("CONTROL_MESSAGE") => return Ok(Record::Control(position)),
         Some("DATA_MESSAGE") | None => {}
@@ -174,6 +183,16 @@ enum Origin {
     Member { offset: usize },
 }
 
+impl Origin {
+    /// The input offset of a document that starts at `start` in the buffer.
+    fn offset_of(self, start: usize) -> usize {
+        match self {
+            Origin::Plain { base } => base + start,
+            Origin::Member { offset } => offset,
+        }
+    }
+}
+
 /// Splits buffers into documents and decodes each, numbering them as it goes.
 #[derive(Default)]
 struct DocumentDecoder {
@@ -182,16 +201,43 @@ struct DocumentDecoder {
 }
 
 impl DocumentDecoder {
+    /// Decodes the documents of `buffer` in one typed pass, and the rest of
+    /// it from the first document that pass cannot read, if any, with
+    /// [`DocumentDecoder::decode_carefully`].
     fn decode(&mut self, buffer: &[u8], origin: Origin) {
+        let mut stream = serde_json::Deserializer::from_slice(buffer).into_iter::<Payload>();
+        let mut end = 0;
+        loop {
+            let start = end + leading_whitespace_len(&buffer[end..]);
+            let payload = match stream.next() {
+                None => return,
+                Some(Ok(payload)) => payload,
+                Some(Err(_)) => {
+                    let rest_origin = match origin {
+                        Origin::Plain { base } => Origin::Plain { base: base + start },
+                        member @ Origin::Member { .. } => member,
+                    };
+                    return self.decode_carefully(&buffer[start..], rest_origin);
+                }
+            };
+            end = stream.byte_offset();
+            let position = position_at(self.next_index, origin.offset_of(start));
+            let record = record_of(payload, position.clone())
+                .map_err(|kind| DecodeError::new(position, kind, &buffer[start..end]));
+            self.records.push(record);
+            self.next_index += 1;
+        }
+    }
+
+    /// Decodes the documents of `buffer` one by one: a syntax pass finds
+    /// each, then a typed parse reads it, so that a document of the wrong
+    /// shape is its own error and the ones after it still decode.
+    fn decode_carefully(&mut self, buffer: &[u8], origin: Origin) {
         let mut stream = serde_json::Deserializer::from_slice(buffer).into_iter::<IgnoredAny>();
         let mut end = 0;
         loop {
             let start = end + leading_whitespace_len(&buffer[end..]);
-            let byte_offset = match origin {
-                Origin::Plain { base } => base + start,
-                Origin::Member { offset } => offset,
-            };
-            let position = position_at(self.next_index, byte_offset);
+            let position = position_at(self.next_index, origin.offset_of(start));
             match stream.next() {
                 None => break,
                 Some(Ok(IgnoredAny)) => {
@@ -321,6 +367,30 @@ mod tests {
             &records[3],
             Err(DecodeError { kind: DecodeErrorKind::Json { .. }, raw, .. }) if raw == br#"{"owner":"#
         ));
+    }
+
+    #[test]
+    fn documents_after_a_bad_shape_keep_their_offsets() {
+        let bad = r#"{"logEvents":3}"#;
+        let input = format!("{DATA} {bad}\n{DATA}{CONTROL}");
+        let offsets: Vec<_> = decode(input.as_bytes())
+            .iter()
+            .map(|record| match record {
+                Ok(Record::Data(envelope)) => envelope.position.clone(),
+                Ok(Record::Control(position)) => position.clone(),
+                Err(error) => error.position.clone(),
+            })
+            .map(|position| (position.record_index, position.byte_offset))
+            .collect();
+        let second = DATA.len() + 1;
+        let third = second + bad.len() + 1;
+        let fourth = third + DATA.len();
+        let expected: Vec<_> = [0, second, third, fourth]
+            .into_iter()
+            .enumerate()
+            .map(|(index, offset)| (index, Some(offset as u64)))
+            .collect();
+        assert_eq!(offsets, expected);
     }
 
     #[test]
