@@ -31,8 +31,8 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::cloudwatch::parse_payload;
 use super::inflate::{inflate, is_gzip};
+use super::payload::parse_payload;
 use super::{json_error_kind, DecodeError, DecodeErrorKind, DecodeLimits, Record, SourcePosition};
 
 /// The outer Kinesis event: records kept as borrowed JSON text.
