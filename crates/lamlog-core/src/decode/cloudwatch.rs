@@ -9,11 +9,7 @@
 //! ```
 //!
 //! gzip'd, and inside a Kinesis record, an `awslogs` event or a Firehose
-//! object. [`parse_payload`] turns one such document into a [`Record`]: a
-//! `DATA_MESSAGE` becomes an [`Envelope`], a `CONTROL_MESSAGE` (the health check
-//! CloudWatch sends when a subscription is created) becomes
-//! [`Record::Control`] so that it is acknowledged and never parsed as a log.
-//! Event ids are 56-digit decimals: they stay strings, never numbers.
+//! object; `payload.rs` turns one such document into a [`Record`].
 //!
 //! [`decode_cwl`] reads *bare* payloads as Firehose leaves them in S3: one or
 //! more gzip members, each inflating to one or more JSON documents written back
@@ -22,82 +18,24 @@
 //! memory holds one member at a time. Each document is one record, numbered
 //! across the whole input.
 //!
-//! Documents are found in two steps: a streaming pass that only checks syntax
-//! (`IgnoredAny`, which allocates nothing and has no recursion), then a typed
-//! parse of each document's bytes. The double read costs a little time and buys
-//! isolation: a document of the wrong shape is its own error and the documents
-//! after it still decode. Broken syntax cannot be resynchronised, so it ends
-//! its member (or the input) with one error that keeps everything left.
+//! A buffer that is one well-formed document, as a CloudWatch gzip member
+//! is, is read whole by the fast reader of `payload.rs`. Otherwise documents
+//! are read in one typed pass over the buffer while every document is well
+//! formed, which is nearly always. The first document that is not
+//! sends the rest of the buffer, from that document on, to a careful reader of
+//! two steps: a streaming pass that only checks syntax (`IgnoredAny`, which
+//! allocates nothing and has no recursion), then a typed parse of each
+//! document's bytes. The double read buys isolation: a document of the wrong
+//! shape is its own error and the documents after it still decode. Broken
+//! syntax cannot be resynchronised, so it ends its member (or the input) with
+//! one error that keeps everything left. A document the typed pass accepts is
+//! one the careful reader accepts the same way, so both give the same records.
 
 use serde::de::IgnoredAny;
-use serde::Deserialize;
 
 use super::inflate::{inflate_member, is_gzip, next_gzip_header};
-use super::{
-    json_error_kind, DecodeError, DecodeErrorKind, DecodeLimits, Envelope, LogEvent, Record,
-    SourcePosition,
-};
-
-/// A subscription payload as CloudWatch writes it. Unknown fields (such as
-/// `subscriptionFilters`) are skipped.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Payload {
-    owner: Option<String>,
-    log_group: Option<String>,
-    log_stream: Option<String>,
-    message_type: Option<String>,
-    log_events: Option<Vec<PayloadEvent>>,
-}
-
-/// One entry of `logEvents`.
-#[derive(Deserialize)]
-struct PayloadEvent {
-    id: Option<String>,
-    timestamp: i64,
-    message: String,
-}
-
-/// Parses one subscription payload document.
-///
-/// A missing `messageType` is read as `DATA_MESSAGE`, so hand-written payloads
-/// work; any other value than the two CloudWatch sends is a shape error, as is
-/// a data message without `logEvents`.
-pub(super) fn parse_payload(
-    json: &[u8],
-    position: SourcePosition,
-) -> Result<Record, DecodeErrorKind> {
-    let payload: Payload = serde_json::from_slice(json).map_err(|error| json_error_kind(&error))?;
-    match payload.message_type.as_deref() {
-        Some("CONTROL_MESSAGE") => return Ok(Record::Control(position)),
-        Some("DATA_MESSAGE") | None => {}
-        Some(_) => {
-            return Err(DecodeErrorKind::Shape {
-                detail: "messageType is neither DATA_MESSAGE nor CONTROL_MESSAGE".to_string(),
-            })
-        }
-    }
-    let Some(log_events) = payload.log_events else {
-        return Err(DecodeErrorKind::Shape {
-            detail: "missing field `logEvents`".to_string(),
-        });
-    };
-    let events = log_events
-        .into_iter()
-        .map(|event| LogEvent {
-            id: event.id,
-            timestamp_ms: Some(event.timestamp),
-            message: event.message,
-        })
-        .collect();
-    Ok(Record::Data(Envelope {
-        owner: payload.owner,
-        log_group: payload.log_group,
-        log_stream: payload.log_stream,
-        position,
-        events,
-    }))
-}
+use super::payload::{parse_payload, read_fast, record_of, Payload};
+use super::{json_error_kind, DecodeError, DecodeErrorKind, DecodeLimits, Record, SourcePosition};
 
 /// Decodes bare subscription payloads: gzip members or JSON, each holding one
 /// or more back-to-back documents.
@@ -174,6 +112,16 @@ enum Origin {
     Member { offset: usize },
 }
 
+impl Origin {
+    /// The input offset of a document that starts at `start` in the buffer.
+    fn offset_of(self, start: usize) -> usize {
+        match self {
+            Origin::Plain { base } => base + start,
+            Origin::Member { offset } => offset,
+        }
+    }
+}
+
 /// Splits buffers into documents and decodes each, numbering them as it goes.
 #[derive(Default)]
 struct DocumentDecoder {
@@ -182,16 +130,53 @@ struct DocumentDecoder {
 }
 
 impl DocumentDecoder {
+    /// Decodes the documents of `buffer` in one typed pass, and the rest of
+    /// it from the first document that pass cannot read, if any, with
+    /// [`DocumentDecoder::decode_carefully`].
     fn decode(&mut self, buffer: &[u8], origin: Origin) {
+        if let Some(fields) = read_fast(buffer) {
+            let start = leading_whitespace_len(buffer);
+            let end = buffer.len() - trailing_whitespace_len(buffer);
+            let position = position_at(self.next_index, origin.offset_of(start));
+            let record = record_of(fields, position.clone())
+                .map_err(|kind| DecodeError::new(position, kind, &buffer[start..end]));
+            self.records.push(record);
+            self.next_index += 1;
+            return;
+        }
+        let mut stream = serde_json::Deserializer::from_slice(buffer).into_iter::<Payload>();
+        let mut end = 0;
+        loop {
+            let start = end + leading_whitespace_len(&buffer[end..]);
+            let payload = match stream.next() {
+                None => return,
+                Some(Ok(payload)) => payload,
+                Some(Err(_)) => {
+                    let rest_origin = match origin {
+                        Origin::Plain { base } => Origin::Plain { base: base + start },
+                        member @ Origin::Member { .. } => member,
+                    };
+                    return self.decode_carefully(&buffer[start..], rest_origin);
+                }
+            };
+            end = stream.byte_offset();
+            let position = position_at(self.next_index, origin.offset_of(start));
+            let record = record_of(payload.into_fields(), position.clone())
+                .map_err(|kind| DecodeError::new(position, kind, &buffer[start..end]));
+            self.records.push(record);
+            self.next_index += 1;
+        }
+    }
+
+    /// Decodes the documents of `buffer` one by one: a syntax pass finds
+    /// each, then a typed parse reads it, so that a document of the wrong
+    /// shape is its own error and the ones after it still decode.
+    fn decode_carefully(&mut self, buffer: &[u8], origin: Origin) {
         let mut stream = serde_json::Deserializer::from_slice(buffer).into_iter::<IgnoredAny>();
         let mut end = 0;
         loop {
             let start = end + leading_whitespace_len(&buffer[end..]);
-            let byte_offset = match origin {
-                Origin::Plain { base } => base + start,
-                Origin::Member { offset } => offset,
-            };
-            let position = position_at(self.next_index, byte_offset);
+            let position = position_at(self.next_index, origin.offset_of(start));
             match stream.next() {
                 None => break,
                 Some(Ok(IgnoredAny)) => {
@@ -224,17 +209,32 @@ fn position_at(record_index: usize, byte_offset: usize) -> SourcePosition {
     }
 }
 
-/// The whitespace JSON allows between documents.
+/// Whether `byte` is whitespace JSON allows between documents.
+fn is_json_whitespace(byte: &u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// The whitespace before the first document.
 fn leading_whitespace_len(bytes: &[u8]) -> usize {
     bytes
         .iter()
-        .take_while(|byte| matches!(byte, b' ' | b'\t' | b'\n' | b'\r'))
+        .take_while(|byte| is_json_whitespace(byte))
+        .count()
+}
+
+/// The whitespace after the last document.
+fn trailing_whitespace_len(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .rev()
+        .take_while(|byte| is_json_whitespace(byte))
         .count()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::LogEvent;
 
     const DATA: &str = r#"{"owner":"123456789012","logGroup":"/aws/lambda/f","logStream":"s","subscriptionFilters":["x"],"messageType":"DATA_MESSAGE","logEvents":[{"id":"31953106606966983378809025079804211143289615424298221568","timestamp":1432826855000,"message":"hi\n"}]}"#;
     const CONTROL: &str = r#"{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1600110003794,"message":"CWL CONTROL MESSAGE: Checking health of destination Firehose."}]}"#;
@@ -321,6 +321,30 @@ mod tests {
             &records[3],
             Err(DecodeError { kind: DecodeErrorKind::Json { .. }, raw, .. }) if raw == br#"{"owner":"#
         ));
+    }
+
+    #[test]
+    fn documents_after_a_bad_shape_keep_their_offsets() {
+        let bad = r#"{"logEvents":3}"#;
+        let input = format!("{DATA} {bad}\n{DATA}{CONTROL}");
+        let offsets: Vec<_> = decode(input.as_bytes())
+            .iter()
+            .map(|record| match record {
+                Ok(Record::Data(envelope)) => envelope.position.clone(),
+                Ok(Record::Control(position)) => position.clone(),
+                Err(error) => error.position.clone(),
+            })
+            .map(|position| (position.record_index, position.byte_offset))
+            .collect();
+        let second = DATA.len() + 1;
+        let third = second + bad.len() + 1;
+        let fourth = third + DATA.len();
+        let expected: Vec<_> = [0, second, third, fourth]
+            .into_iter()
+            .enumerate()
+            .map(|(index, offset)| (index, Some(offset as u64)))
+            .collect();
+        assert_eq!(offsets, expected);
     }
 
     #[test]

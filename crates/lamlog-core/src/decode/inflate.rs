@@ -17,6 +17,7 @@
 
 use std::io::Read;
 
+use super::one_shot::inflate_whole_member;
 use super::DecodeErrorKind;
 
 /// The first two bytes of every gzip member.
@@ -87,11 +88,29 @@ pub(super) fn inflate_member(
 
 /// Appends the first gzip member of `input` to `out` while `out` stays within
 /// `limit_bytes`, and answers how many bytes of `input` the member took.
+///
+/// An input that is one whole member is inflated in one call
+/// (`one_shot.rs`); everything else, and whatever that path declines, is
+/// inflated by streaming.
+fn inflate_member_into(
+    input: &[u8],
+    limit_bytes: usize,
+    out: &mut Vec<u8>,
+) -> Result<usize, DecodeErrorKind> {
+    let room_bytes = limit_bytes.saturating_sub(out.len());
+    if inflate_whole_member(input, room_bytes, out) {
+        return Ok(input.len());
+    }
+    stream_member_into(input, limit_bytes, out)
+}
+
+/// [`inflate_member_into`] by streaming: fixed chunks, the cap checked
+/// before every append.
 // flate2's decoder is forbidden everywhere by clippy.toml because it inflates
 // without a cap; this is the one function allowed to use it, and it reads in
 // fixed chunks and checks the cap before every append.
 #[allow(clippy::disallowed_types)]
-fn inflate_member_into(
+fn stream_member_into(
     input: &[u8],
     limit_bytes: usize,
     out: &mut Vec<u8>,
@@ -144,6 +163,7 @@ mod tests {
 
     use flate2::write::GzEncoder;
     use flate2::Compression;
+    use proptest::prelude::*;
 
     use super::*;
 
@@ -212,6 +232,69 @@ mod tests {
             inflate(truncated, 1 << 20),
             Err(DecodeErrorKind::Gzip { .. })
         ));
+    }
+
+    #[test]
+    fn junk_after_a_member_is_an_error_even_when_it_repeats_the_trailer() {
+        let member = gzip(b"ok");
+        let mut with_junk = member.clone();
+        with_junk.extend_from_slice(b"junk");
+        with_junk.extend_from_slice(&member[member.len() - 8..]);
+        assert!(matches!(
+            inflate(&with_junk, 1 << 20),
+            Err(DecodeErrorKind::Gzip {
+                inflated_bytes: 2,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn identical_members_are_all_inflated() {
+        let member = gzip(b"same");
+        let twice = [member.clone(), member].concat();
+        assert_eq!(inflate(&twice, 100).unwrap(), b"samesame");
+    }
+
+    /// `inflate` by streaming alone, as it was before the one-shot path:
+    /// the reference the one-shot path must agree with.
+    fn streamed(gz: &[u8], limit_bytes: usize) -> Result<Vec<u8>, DecodeErrorKind> {
+        let mut inflated = Vec::new();
+        let mut rest = gz;
+        while !rest.is_empty() {
+            if !is_gzip(rest) {
+                return Err(DecodeErrorKind::Gzip {
+                    inflated_bytes: inflated.len(),
+                    detail: format!(
+                        "{} bytes after the last gzip member are not gzip",
+                        rest.len()
+                    ),
+                });
+            }
+            let consumed = stream_member_into(rest, limit_bytes, &mut inflated)?;
+            rest = &rest[consumed..];
+        }
+        Ok(inflated)
+    }
+
+    proptest! {
+        #[test]
+        fn one_shot_and_streaming_agree_on_damaged_members(
+            text in proptest::collection::vec(0u8..4, 0..3000),
+            members in 1usize..3,
+            damage_at in 0usize..4000,
+            damage in prop_oneof![Just(None), (1u8..=255).prop_map(Some)],
+            cut in 0usize..12,
+            limit_bytes in 0usize..7000,
+        ) {
+            let mut gz: Vec<u8> = std::iter::repeat_n(gzip(&text), members).flatten().collect();
+            if let Some(flip) = damage {
+                let at = damage_at % gz.len();
+                gz[at] ^= flip;
+            }
+            gz.truncate(gz.len().saturating_sub(cut));
+            prop_assert_eq!(inflate(&gz, limit_bytes), streamed(&gz, limit_bytes));
+        }
     }
 
     #[test]

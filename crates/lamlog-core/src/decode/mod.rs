@@ -18,7 +18,7 @@
 //! |---|---|---|---|---|
 //! | `kinesis` | one `Records[]` entry | index, sequence number, event id | its `data` text (or its JSON, when `data` is unreadable) | `kinesis.rs` |
 //! | `awslogs` | the one payload | index 0 | its `data` text | `kinesis.rs` |
-//! | `cwl` | one JSON document, in one gzip member or in plain JSON | document index, offset of the document (JSON) or of its member (gzip) | the document; a broken member up to the next gzip header, where decoding goes on; the input from a JSON syntax error on | `cloudwatch.rs` |
+//! | `cwl` | one JSON document, in one gzip member or in plain JSON | document index, offset of the document (JSON) or of its member (gzip) | the document; a broken member up to the next gzip header, where decoding goes on; the input from a JSON syntax error on | `cloudwatch.rs`, `payload.rs` |
 //! | `lines`, `events` | a run of good lines of one source; each bad line | index and offset of the (first) line | the line | `lines.rs` |
 //!
 //! An input that is not even the outer JSON of `kinesis` or `awslogs` is one
@@ -35,6 +35,9 @@ mod inflate;
 mod kinesis;
 mod lazy;
 mod lines;
+mod one_shot;
+mod payload;
+mod payload_simd;
 mod timestamp;
 
 pub use detect::detect_format;
