@@ -7,17 +7,26 @@
 //! is one type byte and a 4-byte big-endian length that counts itself):
 //!
 //! - `Q` (simple query) and `S` (Sync, which ends an extended-protocol
-//!   exchange) each cost one round trip;
+//!   exchange) are requests, each answered by one `Z` (ReadyForQuery);
+//! - a round trip is a wait: client data that arrives while every request
+//!   sent so far has been answered (its `Z` forwarded to the client) starts
+//!   one. Requests the client pipelines (sends before the answers to the
+//!   earlier ones came) share their round trip;
 //! - `E` (Execute) and `Q` are statements run;
 //! - each accepted TCP connection is a connection opened.
+//!
+//! With a delay ([`CountingProxy::start_delayed`]), everything the server
+//! sends is held that long before it is forwarded: each round trip then
+//! costs the delay once more, as a network farther away would.
 //!
 //! Plain TCP only (`sslmode=disable`): it cannot read inside TLS, and the
 //! benchmark's server is local.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde::Serialize;
@@ -27,6 +36,7 @@ use serde::Serialize;
 struct Counters {
     connections: AtomicU64,
     round_trips: AtomicU64,
+    requests: AtomicU64,
     statements: AtomicU64,
 }
 
@@ -35,8 +45,11 @@ struct Counters {
 pub struct WireCounts {
     /// TCP connections opened through the proxy.
     pub connections: u64,
-    /// Query + Sync messages: client→server→client exchanges.
+    /// Waits for the server: client data sent after every request had
+    /// been answered.
     pub round_trips: u64,
+    /// Query + Sync messages (pipelined ones included).
+    pub requests: u64,
     /// Query + Execute messages: statements run.
     pub statements: u64,
 }
@@ -47,6 +60,7 @@ impl WireCounts {
         WireCounts {
             connections: self.connections - earlier.connections,
             round_trips: self.round_trips - earlier.round_trips,
+            requests: self.requests - earlier.requests,
             statements: self.statements - earlier.statements,
         }
     }
@@ -64,6 +78,12 @@ pub struct CountingProxy {
 impl CountingProxy {
     /// Starts forwarding from a free loopback port to `upstream` (`host:port`).
     pub fn start(upstream: String) -> anyhow::Result<CountingProxy> {
+        CountingProxy::start_delayed(upstream, Duration::ZERO)
+    }
+
+    /// Like [`CountingProxy::start`], holding the server's data `delay`
+    /// before forwarding it.
+    pub fn start_delayed(upstream: String, delay: Duration) -> anyhow::Result<CountingProxy> {
         let listener = TcpListener::bind("127.0.0.1:0").context("binding the counting proxy")?;
         let port = listener.local_addr()?.port();
         let counters = Arc::new(Counters::default());
@@ -75,7 +95,7 @@ impl CountingProxy {
                 };
                 shared.connections.fetch_add(1, Ordering::Relaxed);
                 let counters = shared.clone();
-                std::thread::spawn(move || relay(client, server, &counters));
+                std::thread::spawn(move || relay(client, server, &counters, delay));
             }
         });
         Ok(CountingProxy { counters, port })
@@ -86,6 +106,7 @@ impl CountingProxy {
         WireCounts {
             connections: self.counters.connections.load(Ordering::Relaxed),
             round_trips: self.counters.round_trips.load(Ordering::Relaxed),
+            requests: self.counters.requests.load(Ordering::Relaxed),
             statements: self.counters.statements.load(Ordering::Relaxed),
         }
     }
@@ -99,21 +120,115 @@ impl CountingProxy {
 /// waits for the peer's delayed ACK (40 ms on Linux). Every round trip of
 /// the counting pass then took 40 ms or more, and the naive row's 3,431
 /// round trips made minutes of idle wall time.
-fn relay(mut client: TcpStream, mut server: TcpStream, counters: &Counters) {
+fn relay(mut client: TcpStream, mut server: TcpStream, counters: &Counters, delay: Duration) {
     if client.set_nodelay(true).is_err() || server.set_nodelay(true).is_err() {
         return;
     }
-    let (Ok(mut client_back), Ok(mut server_back)) = (client.try_clone(), server.try_clone())
-    else {
+    let (Ok(client_back), Ok(server_back)) = (client.try_clone(), server.try_clone()) else {
         return;
     };
-    let downstream = std::thread::spawn(move || {
-        let _ = std::io::copy(&mut server_back, &mut client_back);
-        let _ = client_back.shutdown(Shutdown::Write);
-    });
-    let _ = forward_counting(&mut client, &mut server, counters);
+    let wire = Arc::new(Wire::default());
+    let answers = wire.clone();
+    let downstream =
+        std::thread::spawn(move || forward_answers(server_back, client_back, answers, delay));
+    let _ = forward_counting(&mut client, &mut server, counters, &wire);
     let _ = server.shutdown(Shutdown::Write);
     let _ = downstream.join();
+}
+
+/// What one connection's two directions share.
+#[derive(Debug, Default)]
+struct Wire {
+    /// Requests sent and not yet answered to the client (the startup
+    /// packet counts as one: the server ends its answer with a `Z` too).
+    unanswered: AtomicI64,
+    /// Encryption requests forwarded whose one-byte answer is still to come.
+    encryption_answers: AtomicI64,
+}
+
+/// Server→client: forwards everything (`delay` after it came), and counts
+/// each `Z` forwarded as an answered request.
+fn forward_answers(mut server: TcpStream, mut client: TcpStream, wire: Arc<Wire>, delay: Duration) {
+    let (sender, receiver) = std::sync::mpsc::channel::<(Instant, Vec<u8>, i64)>();
+    let answered = wire.clone();
+    let writer = std::thread::spawn(move || {
+        for (due, bytes, answers) in receiver {
+            let now = Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            }
+            if client.write_all(&bytes).is_err() {
+                break;
+            }
+            answered.unanswered.fetch_sub(answers, Ordering::SeqCst);
+        }
+        let _ = client.shutdown(Shutdown::Write);
+    });
+    let mut frames = ServerFrames::default();
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let read = match server.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(read) => read,
+        };
+        let bytes = buffer[..read].to_vec();
+        let answers = frames.ready_for_query(&bytes, &wire);
+        if sender
+            .send((Instant::now() + delay, bytes, answers))
+            .is_err()
+        {
+            break;
+        }
+    }
+    drop(sender);
+    let _ = writer.join();
+}
+
+/// Where the server's stream is: how much of the current frame is left.
+#[derive(Debug, Default)]
+struct ServerFrames {
+    /// Header bytes of the current frame seen so far.
+    header: Vec<u8>,
+    /// Body bytes of the current frame still to come.
+    body_left: usize,
+}
+
+impl ServerFrames {
+    /// How many `Z` frames start in `bytes`.
+    fn ready_for_query(&mut self, mut bytes: &[u8], wire: &Wire) -> i64 {
+        let mut count = 0;
+        while !bytes.is_empty() {
+            if self.body_left > 0 {
+                let skipped = self.body_left.min(bytes.len());
+                self.body_left -= skipped;
+                bytes = &bytes[skipped..];
+                continue;
+            }
+            if self.header.is_empty() && wire.encryption_answers.load(Ordering::SeqCst) > 0 {
+                // 'S' or 'N': the one-byte answer to an encryption request.
+                wire.encryption_answers.fetch_sub(1, Ordering::SeqCst);
+                bytes = &bytes[1..];
+                continue;
+            }
+            let wanted = (5 - self.header.len()).min(bytes.len());
+            self.header.extend_from_slice(&bytes[..wanted]);
+            bytes = &bytes[wanted..];
+            if self.header.len() == 5 {
+                let length = u32::from_be_bytes([
+                    self.header[1],
+                    self.header[2],
+                    self.header[3],
+                    self.header[4],
+                ]) as usize;
+                if self.header[0] == b'Z' {
+                    count += 1;
+                }
+                self.body_left = length.saturating_sub(4);
+                self.header.clear();
+            }
+        }
+        count
+    }
 }
 
 /// SSLRequest and GSSENCRequest codes: untyped packets after which the
@@ -124,6 +239,7 @@ fn forward_counting(
     client: &mut TcpStream,
     server: &mut TcpStream,
     counters: &Counters,
+    wire: &Wire,
 ) -> std::io::Result<()> {
     // Untyped startup packets: length (4) + code (4) + rest.
     loop {
@@ -135,34 +251,64 @@ fn forward_counting(
         client.read_exact(&mut rest)?;
         let mut packet = header.to_vec();
         packet.extend_from_slice(&rest);
+        let encryption = ENCRYPTION_REQUESTS.contains(&code);
+        if encryption {
+            wire.encryption_answers.fetch_add(1, Ordering::SeqCst);
+        } else {
+            wire.unanswered.fetch_add(1, Ordering::SeqCst);
+        }
         server.write_all(&packet)?;
-        if !ENCRYPTION_REQUESTS.contains(&code) {
+        if !encryption {
             break;
         }
     }
-    // Typed frames, each forwarded in one write (header and body together).
-    let mut frame = Vec::new();
+    // Typed frames: one type byte and a length that counts itself. Each
+    // read is forwarded whole, once its requests are counted.
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut header: Vec<u8> = Vec::with_capacity(5);
+    let mut body_left = 0usize;
     loop {
-        let mut header = [0u8; 5];
-        client.read_exact(&mut header)?;
-        let length = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
-        match header[0] {
-            b'Q' => {
-                counters.round_trips.fetch_add(1, Ordering::Relaxed);
-                counters.statements.fetch_add(1, Ordering::Relaxed);
-            }
-            b'S' => {
-                counters.round_trips.fetch_add(1, Ordering::Relaxed);
-            }
-            b'E' => {
-                counters.statements.fetch_add(1, Ordering::Relaxed);
-            }
-            _ => {}
+        let read = client.read(&mut buffer)?;
+        if read == 0 {
+            return Ok(());
         }
-        frame.clear();
-        frame.extend_from_slice(&header);
-        frame.resize(header.len() + length.saturating_sub(4), 0);
-        client.read_exact(&mut frame[header.len()..])?;
-        server.write_all(&frame)?;
+        let mut bytes = &buffer[..read];
+        let at_frame_start = header.is_empty() && body_left == 0;
+        if at_frame_start && wire.unanswered.load(Ordering::SeqCst) <= 0 {
+            counters.round_trips.fetch_add(1, Ordering::Relaxed);
+        }
+        while !bytes.is_empty() {
+            if body_left > 0 {
+                let skipped = body_left.min(bytes.len());
+                body_left -= skipped;
+                bytes = &bytes[skipped..];
+                continue;
+            }
+            let wanted = (5 - header.len()).min(bytes.len());
+            header.extend_from_slice(&bytes[..wanted]);
+            bytes = &bytes[wanted..];
+            if header.len() < 5 {
+                continue;
+            }
+            match header[0] {
+                b'Q' => {
+                    counters.requests.fetch_add(1, Ordering::Relaxed);
+                    counters.statements.fetch_add(1, Ordering::Relaxed);
+                    wire.unanswered.fetch_add(1, Ordering::SeqCst);
+                }
+                b'S' => {
+                    counters.requests.fetch_add(1, Ordering::Relaxed);
+                    wire.unanswered.fetch_add(1, Ordering::SeqCst);
+                }
+                b'E' => {
+                    counters.statements.fetch_add(1, Ordering::Relaxed);
+                }
+                _ => {}
+            }
+            let length = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
+            body_left = length.saturating_sub(4);
+            header.clear();
+        }
+        server.write_all(&buffer[..read])?;
     }
 }
