@@ -47,9 +47,10 @@ fn batch(setup: &Setup, prefix: &str) -> Vec<StoredInvocation> {
     setup.invocations(&evidence)
 }
 
-#[tokio::test]
-async fn a_batch_costs_three_round_trips_and_a_replay_two() {
-    let schema = schema::TestStore::fresh().await;
+/// A counting proxy to the test database, holding answers 2 ms (so that
+/// what a client pipelines is never split by an answer), and the URL that
+/// goes through it.
+fn proxy() -> (CountingProxy, String) {
     let upstream = schema::database_url();
     let address = upstream
         .split_once('@')
@@ -62,6 +63,75 @@ async fn a_batch_costs_three_round_trips_and_a_replay_two() {
             Err(error) => panic!("starting the counting proxy: {error}"),
         };
     let proxied = upstream.replacen(&address, &format!("127.0.0.1:{}", proxy.port), 1);
+    (proxy, proxied)
+}
+
+/// The counter itself: statements awaited one after the other are one
+/// round trip each, pipelined ones share one, and a `COPY … FROM STDIN`
+/// (whose Sync the server ignores) leaves the count right for what follows.
+#[tokio::test]
+async fn the_proxy_counts_waits_not_statements() {
+    let (proxy, proxied) = proxy();
+    let (client, connection) = match tokio_postgres::connect(&proxied, tokio_postgres::NoTls).await
+    {
+        Ok(connected) => connected,
+        Err(error) => panic!("connecting through the proxy: {error}"),
+    };
+    tokio::spawn(connection);
+    let select = match client.prepare("SELECT $1::int8").await {
+        Ok(statement) => statement,
+        Err(error) => panic!("preparing: {error}"),
+    };
+    let run = |value: i64| {
+        let (client, select) = (&client, &select);
+        async move {
+            match client.query_one(select, &[&value]).await {
+                Ok(row) => row.get::<_, i64>(0),
+                Err(error) => panic!("selecting: {error}"),
+            }
+        }
+    };
+
+    let before = proxy.counts();
+    assert_eq!(run(1).await + run(2).await + run(3).await, 6);
+    let sequential = proxy.counts().since(&before);
+    assert_eq!((sequential.round_trips, sequential.statements), (3, 3));
+
+    let before = proxy.counts();
+    let (one, two, three) = futures_util::future::join3(run(1), run(2), run(3)).await;
+    assert_eq!(one + two + three, 6);
+    let pipelined = proxy.counts().since(&before);
+    assert_eq!((pipelined.round_trips, pipelined.statements), (1, 3));
+
+    if let Err(error) = client
+        .batch_execute("CREATE TEMP TABLE copied (value int8)")
+        .await
+    {
+        panic!("creating a table: {error}");
+    }
+    let sink = match client.copy_in("COPY copied FROM STDIN").await {
+        Ok(sink) => sink,
+        Err(error) => panic!("starting a copy: {error}"),
+    };
+    futures_util::pin_mut!(sink);
+    let rows = bytes::Bytes::from_static(b"1\n2\n");
+    if let Err(error) = futures_util::SinkExt::send(&mut sink, rows).await {
+        panic!("copying: {error}");
+    }
+    match sink.finish().await {
+        Ok(copied) => assert_eq!(copied, 2),
+        Err(error) => panic!("finishing the copy: {error}"),
+    }
+    let before = proxy.counts();
+    assert_eq!(run(1).await + run(2).await, 3);
+    let after_copy = proxy.counts().since(&before);
+    assert_eq!(after_copy.round_trips, 2, "{after_copy:?}");
+}
+
+#[tokio::test]
+async fn a_batch_costs_three_round_trips_and_a_replay_two() {
+    let schema = schema::TestStore::fresh().await;
+    let (proxy, proxied) = proxy();
     let config = PostgresConfig {
         pool_size: 1,
         schema: Some(schema.schema.clone()),

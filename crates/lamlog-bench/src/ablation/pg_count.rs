@@ -6,25 +6,36 @@
 //! the client sends (after the untyped startup packet, every frontend message
 //! is one type byte and a 4-byte big-endian length that counts itself):
 //!
+//! - a round trip is a turn of the conversation: client data that arrives
+//!   after the proxy forwarded server data (or the connection's first
+//!   client data) starts one. Requests the client pipelines (sends before
+//!   any answer came back) share their round trip; a client that waits for
+//!   an answer before sending more (a ReadyForQuery, a CopyInResponse, the
+//!   rows of a read) makes one more;
 //! - `Q` (simple query) and `S` (Sync, which ends an extended-protocol
-//!   exchange) are requests, each answered by one `Z` (ReadyForQuery);
-//! - a round trip is a wait: client data that arrives while every request
-//!   sent so far has been answered (its `Z` forwarded to the client) starts
-//!   one. Requests the client pipelines (sends before the answers to the
-//!   earlier ones came) share their round trip;
+//!   exchange) are requests;
 //! - `E` (Execute) and `Q` are statements run;
 //! - each accepted TCP connection is a connection opened.
 //!
+//! Counting turns, not answers, needs no model of the server: a count of
+//! requests not yet answered (one `Z` per `Q` or `S`) goes wrong as soon as
+//! the server ignores a Sync, which it does for the one tokio-postgres sends
+//! right after a `COPY … FROM STDIN` (in copy-in mode), so that the count
+//! never came back to zero and no wait was seen again.
+//!
 //! With a delay ([`CountingProxy::start_delayed`]), everything the server
 //! sends is held that long before it is forwarded: each round trip then
-//! costs the delay once more, as a network farther away would.
+//! costs the delay once more, as a network farther away would. A delay also
+//! makes the count independent of the server's speed: with none, an answer
+//! may come back between two writes of one pipeline and split its round
+//! trip in two.
 //!
 //! Plain TCP only (`sslmode=disable`): it cannot read inside TLS, and the
 //! benchmark's server is local.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -45,8 +56,8 @@ struct Counters {
 pub struct WireCounts {
     /// TCP connections opened through the proxy.
     pub connections: u64,
-    /// Waits for the server: client data sent after every request had
-    /// been answered.
+    /// Turns of the conversation: client data sent after the server's data
+    /// was forwarded.
     pub round_trips: u64,
     /// Query + Sync messages (pipelined ones included).
     pub requests: u64,
@@ -127,138 +138,87 @@ fn relay(mut client: TcpStream, mut server: TcpStream, counters: &Counters, dela
     let (Ok(client_back), Ok(server_back)) = (client.try_clone(), server.try_clone()) else {
         return;
     };
-    let wire = Arc::new(Wire::default());
-    let answers = wire.clone();
+    // Whether server data went to the client since the client last sent:
+    // the connection's first client data starts a round trip too.
+    let answered = Arc::new(AtomicBool::new(true));
+    let turned = answered.clone();
     let downstream =
-        std::thread::spawn(move || forward_answers(server_back, client_back, answers, delay));
-    let _ = forward_counting(&mut client, &mut server, counters, &wire);
+        std::thread::spawn(move || forward_answers(server_back, client_back, &turned, delay));
+    let _ = forward_counting(&mut client, &mut server, counters, &answered);
     let _ = server.shutdown(Shutdown::Write);
     let _ = downstream.join();
 }
 
-/// What one connection's two directions share.
-#[derive(Debug, Default)]
-struct Wire {
-    /// Requests sent and not yet answered to the client (the startup
-    /// packet counts as one: the server ends its answer with a `Z` too).
-    unanswered: AtomicI64,
-    /// Encryption requests forwarded whose one-byte answer is still to come.
-    encryption_answers: AtomicI64,
-}
-
-/// Server→client: forwards everything (`delay` after it came), and counts
-/// each `Z` forwarded as an answered request.
-fn forward_answers(mut server: TcpStream, mut client: TcpStream, wire: Arc<Wire>, delay: Duration) {
-    let (sender, receiver) = std::sync::mpsc::channel::<(Instant, Vec<u8>, i64)>();
-    let answered = wire.clone();
-    let writer = std::thread::spawn(move || {
-        for (due, bytes, answers) in receiver {
-            let now = Instant::now();
-            if due > now {
-                std::thread::sleep(due - now);
+/// Server→client: forwards everything, `delay` after it came. `answered`
+/// is set before each write, so that the client, which can only react once
+/// it has the data, never sends before the proxy knows it was answered.
+fn forward_answers(
+    mut server: TcpStream,
+    mut client: TcpStream,
+    answered: &AtomicBool,
+    delay: Duration,
+) {
+    let (sender, receiver) = std::sync::mpsc::channel::<(Instant, Vec<u8>)>();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            for (due, bytes) in receiver {
+                let now = Instant::now();
+                if due > now {
+                    std::thread::sleep(due - now);
+                }
+                answered.store(true, Ordering::SeqCst);
+                if client.write_all(&bytes).is_err() {
+                    break;
+                }
             }
-            if client.write_all(&bytes).is_err() {
+            let _ = client.shutdown(Shutdown::Write);
+        });
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            let read = match server.read(&mut buffer) {
+                Ok(0) | Err(_) => break,
+                Ok(read) => read,
+            };
+            let due = Instant::now() + delay;
+            if sender.send((due, buffer[..read].to_vec())).is_err() {
                 break;
             }
-            answered.unanswered.fetch_sub(answers, Ordering::SeqCst);
         }
-        let _ = client.shutdown(Shutdown::Write);
+        drop(sender);
     });
-    let mut frames = ServerFrames::default();
-    let mut buffer = vec![0u8; 64 * 1024];
-    loop {
-        let read = match server.read(&mut buffer) {
-            Ok(0) | Err(_) => break,
-            Ok(read) => read,
-        };
-        let bytes = buffer[..read].to_vec();
-        let answers = frames.ready_for_query(&bytes, &wire);
-        if sender
-            .send((Instant::now() + delay, bytes, answers))
-            .is_err()
-        {
-            break;
-        }
-    }
-    drop(sender);
-    let _ = writer.join();
-}
-
-/// Where the server's stream is: how much of the current frame is left.
-#[derive(Debug, Default)]
-struct ServerFrames {
-    /// Header bytes of the current frame seen so far.
-    header: Vec<u8>,
-    /// Body bytes of the current frame still to come.
-    body_left: usize,
-}
-
-impl ServerFrames {
-    /// How many `Z` frames start in `bytes`.
-    fn ready_for_query(&mut self, mut bytes: &[u8], wire: &Wire) -> i64 {
-        let mut count = 0;
-        while !bytes.is_empty() {
-            if self.body_left > 0 {
-                let skipped = self.body_left.min(bytes.len());
-                self.body_left -= skipped;
-                bytes = &bytes[skipped..];
-                continue;
-            }
-            if self.header.is_empty() && wire.encryption_answers.load(Ordering::SeqCst) > 0 {
-                // 'S' or 'N': the one-byte answer to an encryption request.
-                wire.encryption_answers.fetch_sub(1, Ordering::SeqCst);
-                bytes = &bytes[1..];
-                continue;
-            }
-            let wanted = (5 - self.header.len()).min(bytes.len());
-            self.header.extend_from_slice(&bytes[..wanted]);
-            bytes = &bytes[wanted..];
-            if self.header.len() == 5 {
-                let length = u32::from_be_bytes([
-                    self.header[1],
-                    self.header[2],
-                    self.header[3],
-                    self.header[4],
-                ]) as usize;
-                if self.header[0] == b'Z' {
-                    count += 1;
-                }
-                self.body_left = length.saturating_sub(4);
-                self.header.clear();
-            }
-        }
-        count
-    }
 }
 
 /// SSLRequest and GSSENCRequest codes: untyped packets after which the
 /// client sends another untyped startup packet.
 const ENCRYPTION_REQUESTS: [u32; 2] = [80_877_103, 80_877_104];
 
+/// Counts a round trip when the server's data was forwarded since the
+/// client last sent.
+fn count_turn(counters: &Counters, answered: &AtomicBool) {
+    if answered.swap(false, Ordering::SeqCst) {
+        counters.round_trips.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 fn forward_counting(
     client: &mut TcpStream,
     server: &mut TcpStream,
     counters: &Counters,
-    wire: &Wire,
+    answered: &AtomicBool,
 ) -> std::io::Result<()> {
     // Untyped startup packets: length (4) + code (4) + rest.
     loop {
         let mut header = [0u8; 8];
         client.read_exact(&mut header)?;
+        count_turn(counters, answered);
         let length = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
         let code = u32::from_be_bytes([header[4], header[5], header[6], header[7]]);
         let mut rest = vec![0u8; length.saturating_sub(8)];
         client.read_exact(&mut rest)?;
         let mut packet = header.to_vec();
         packet.extend_from_slice(&rest);
-        let encryption = ENCRYPTION_REQUESTS.contains(&code);
-        if encryption {
-            wire.encryption_answers.fetch_add(1, Ordering::SeqCst);
-        } else {
-            wire.unanswered.fetch_add(1, Ordering::SeqCst);
-        }
         server.write_all(&packet)?;
-        if !encryption {
+        if !ENCRYPTION_REQUESTS.contains(&code) {
             break;
         }
     }
@@ -272,11 +232,8 @@ fn forward_counting(
         if read == 0 {
             return Ok(());
         }
+        count_turn(counters, answered);
         let mut bytes = &buffer[..read];
-        let at_frame_start = header.is_empty() && body_left == 0;
-        if at_frame_start && wire.unanswered.load(Ordering::SeqCst) <= 0 {
-            counters.round_trips.fetch_add(1, Ordering::Relaxed);
-        }
         while !bytes.is_empty() {
             if body_left > 0 {
                 let skipped = body_left.min(bytes.len());
@@ -294,11 +251,9 @@ fn forward_counting(
                 b'Q' => {
                     counters.requests.fetch_add(1, Ordering::Relaxed);
                     counters.statements.fetch_add(1, Ordering::Relaxed);
-                    wire.unanswered.fetch_add(1, Ordering::SeqCst);
                 }
                 b'S' => {
                     counters.requests.fetch_add(1, Ordering::Relaxed);
-                    wire.unanswered.fetch_add(1, Ordering::SeqCst);
                 }
                 b'E' => {
                     counters.statements.fetch_add(1, Ordering::Relaxed);
