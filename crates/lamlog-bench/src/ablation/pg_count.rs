@@ -87,13 +87,9 @@ pub struct CountingProxy {
 }
 
 impl CountingProxy {
-    /// Starts forwarding from a free loopback port to `upstream` (`host:port`).
-    pub fn start(upstream: String) -> anyhow::Result<CountingProxy> {
-        CountingProxy::start_delayed(upstream, Duration::ZERO)
-    }
-
-    /// Like [`CountingProxy::start`], holding the server's data `delay`
-    /// before forwarding it.
+    /// Starts forwarding from a free loopback port to `upstream`
+    /// (`host:port`), holding the server's data `delay` before forwarding it
+    /// (`Duration::ZERO`: as soon as it comes).
     pub fn start_delayed(upstream: String, delay: Duration) -> anyhow::Result<CountingProxy> {
         let listener = TcpListener::bind("127.0.0.1:0").context("binding the counting proxy")?;
         let port = listener.local_addr()?.port();

@@ -11,7 +11,7 @@
 //!
 //! Every statement must be prepared before the turn is built: a statement
 //! prepared on the way would be sent after those behind it (see
-//! `statements.rs`). An error in one statement aborts the transaction, so
+//! [`prepare`]). An error in one statement aborts the transaction, so
 //! the statements after it fail with "current transaction is aborted";
 //! [`Turn::run`] reports the first error in sending order, the cause, and
 //! classifies it as every other error (`classify.rs`).
