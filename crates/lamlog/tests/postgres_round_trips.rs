@@ -1,0 +1,173 @@
+//! How many times a batch waits for PostgreSQL, counted on the wire by the
+//! benchmark's proxy (`lamlog-bench/src/ablation/pg_count.rs`): a batch of
+//! 200 invocations (REPORTs, timeouts and errors over several functions and
+//! minutes, so that rollups, watermarks, windows and alerts all have work)
+//! must cost at most three round trips on a warm connection, its replay at
+//! most two, whatever the number of statements they send.
+//!
+//! Needs PostgreSQL at `DATABASE_URL`, like the other `postgres_*` tests.
+#![cfg(feature = "postgres")]
+
+#[allow(dead_code)]
+#[path = "store_conformance/evidence.rs"]
+mod evidence;
+#[allow(dead_code)]
+#[path = "../../lamlog-bench/src/ablation/pg_count.rs"]
+mod pg_count;
+#[allow(dead_code)]
+#[path = "postgres/schema.rs"]
+mod schema;
+
+use lamlog::store::postgres::{PostgresConfig, PostgresStore};
+use lamlog::store::StoredInvocation;
+
+use evidence::{app_error, report, start, timeout, Evidence, Figures, Setup, ACCOUNT, BASE_MS};
+use pg_count::CountingProxy;
+
+/// 200 invocations of `prefix`, over 8 functions and 10 minutes: most
+/// succeed, every seventh times out, every eleventh fails.
+fn batch(setup: &Setup, prefix: &str) -> Vec<StoredInvocation> {
+    let mut evidence = Vec::new();
+    for index in 0..200_i64 {
+        let function = format!("fn-{}", index % 8);
+        let request_id = format!("{prefix}-{index}");
+        let at = BASE_MS + index * 3_000;
+        let on = |offset, line| Evidence::new(ACCOUNT, &function, at + offset, line);
+        evidence.push(on(0, start(&request_id)));
+        if index % 7 == 0 {
+            evidence.push(on(1, timeout(&request_id, 3.0)));
+        } else if index % 11 == 0 {
+            evidence.push(on(1, app_error(&request_id, "Boom")));
+        }
+        evidence.push(on(
+            2,
+            report(&request_id, Figures::new(120.0, 128, 60), None, None),
+        ));
+    }
+    setup.invocations(&evidence)
+}
+
+/// A counting proxy to the test database, holding answers 2 ms (so that
+/// what a client pipelines is never split by an answer), and the URL that
+/// goes through it.
+fn proxy() -> (CountingProxy, String) {
+    let upstream = schema::database_url();
+    let address = upstream
+        .split_once('@')
+        .and_then(|(_, rest)| rest.split('/').next())
+        .unwrap_or("127.0.0.1:5432")
+        .to_owned();
+    let proxy =
+        match CountingProxy::start_delayed(address.clone(), std::time::Duration::from_millis(2)) {
+            Ok(proxy) => proxy,
+            Err(error) => panic!("starting the counting proxy: {error}"),
+        };
+    let proxied = upstream.replacen(&address, &format!("127.0.0.1:{}", proxy.port), 1);
+    (proxy, proxied)
+}
+
+/// The counter itself: statements awaited one after the other are one
+/// round trip each, pipelined ones share one, and a `COPY … FROM STDIN`
+/// (whose Sync the server ignores) leaves the count right for what follows.
+#[tokio::test]
+async fn the_proxy_counts_waits_not_statements() {
+    let (proxy, proxied) = proxy();
+    let (client, connection) = match tokio_postgres::connect(&proxied, tokio_postgres::NoTls).await
+    {
+        Ok(connected) => connected,
+        Err(error) => panic!("connecting through the proxy: {error}"),
+    };
+    tokio::spawn(connection);
+    let select = match client.prepare("SELECT $1::int8").await {
+        Ok(statement) => statement,
+        Err(error) => panic!("preparing: {error}"),
+    };
+    let run = |value: i64| {
+        let (client, select) = (&client, &select);
+        async move {
+            match client.query_one(select, &[&value]).await {
+                Ok(row) => row.get::<_, i64>(0),
+                Err(error) => panic!("selecting: {error}"),
+            }
+        }
+    };
+
+    let before = proxy.counts();
+    assert_eq!(run(1).await + run(2).await + run(3).await, 6);
+    let sequential = proxy.counts().since(&before);
+    assert_eq!((sequential.round_trips, sequential.statements), (3, 3));
+
+    let before = proxy.counts();
+    let (one, two, three) = futures_util::future::join3(run(1), run(2), run(3)).await;
+    assert_eq!(one + two + three, 6);
+    let pipelined = proxy.counts().since(&before);
+    assert_eq!((pipelined.round_trips, pipelined.statements), (1, 3));
+
+    if let Err(error) = client
+        .batch_execute("CREATE TEMP TABLE copied (value int8)")
+        .await
+    {
+        panic!("creating a table: {error}");
+    }
+    let sink = match client.copy_in("COPY copied FROM STDIN").await {
+        Ok(sink) => sink,
+        Err(error) => panic!("starting a copy: {error}"),
+    };
+    futures_util::pin_mut!(sink);
+    let rows = bytes::Bytes::from_static(b"1\n2\n");
+    if let Err(error) = futures_util::SinkExt::send(&mut sink, rows).await {
+        panic!("copying: {error}");
+    }
+    match sink.finish().await {
+        Ok(copied) => assert_eq!(copied, 2),
+        Err(error) => panic!("finishing the copy: {error}"),
+    }
+    let before = proxy.counts();
+    assert_eq!(run(1).await + run(2).await, 3);
+    let after_copy = proxy.counts().since(&before);
+    assert_eq!(after_copy.round_trips, 2, "{after_copy:?}");
+}
+
+#[tokio::test]
+async fn a_batch_costs_three_round_trips_and_a_replay_two() {
+    let schema = schema::TestStore::fresh().await;
+    let (proxy, proxied) = proxy();
+    let config = PostgresConfig {
+        pool_size: 1,
+        schema: Some(schema.schema.clone()),
+        ..PostgresConfig::new(proxied)
+    };
+    let mut store = match PostgresStore::connect(&config).await {
+        Ok(store) => store,
+        Err(error) => panic!("connecting through the proxy: {error}"),
+    };
+    let setup = Setup::plain();
+    // Warm up: the connection, its prepared statements, the day partitions.
+    let warm_up = batch(&setup, "warm");
+    setup.write(&mut store, &warm_up, &[]).await;
+
+    let fresh = batch(&setup, "fresh");
+    assert_eq!(fresh.len(), 200);
+    let before = proxy.counts();
+    let outcome = setup.write(&mut store, &fresh, &[]).await;
+    let written = proxy.counts().since(&before);
+    assert_eq!(outcome.inserted, 200);
+    assert!(
+        written.round_trips <= 3,
+        "a 200-invocation batch waited {} times ({} requests, {} statements)",
+        written.round_trips,
+        written.requests,
+        written.statements
+    );
+    assert!(written.statements >= 10, "{written:?}");
+
+    let before = proxy.counts();
+    let replay = setup.write(&mut store, &fresh, &[]).await;
+    let replayed = proxy.counts().since(&before);
+    assert_eq!(replay.unchanged, 200);
+    assert!(
+        replayed.round_trips <= 2,
+        "a replay waited {} times",
+        replayed.round_trips
+    );
+}
