@@ -12,6 +12,7 @@ mod input;
 mod parse;
 mod replay;
 mod report;
+mod report_figures;
 mod report_group;
 mod report_html;
 mod report_model;

@@ -12,9 +12,10 @@ use lamlog::store::{FunctionSummary, Store};
 use lamlog_core::meta::meta_key;
 
 use super::input::{parse_since, Since};
+use super::report_figures::Figures;
 use super::report_group::{self, parse_dimension, Dimension, Grouping};
 use super::report_html;
-use super::report_model::{build_report, Report, ReportRow};
+use super::report_model::{build_report, totals_of, Report};
 use super::store::StoreArgs;
 use super::{load_metadata, now_ms};
 
@@ -130,21 +131,45 @@ async fn grouping(
             args.by.label(&summary.account, &summary.function, meta)
         })
         .collect();
-    let projected: Vec<i64> = summaries
-        .iter()
-        .map(|summary| ReportRow::from_summary(summary).projected_monthly_pico_usd)
-        .collect();
+    let totals: Vec<_> = summaries.iter().map(totals_of).collect();
     Ok(Some(report_group::group(
-        &args.by, summaries, &labels, &projected,
+        &args.by, summaries, &labels, &totals,
     )))
 }
 
-fn percent(rate: f64) -> String {
-    format!("{:.1}%", rate * 100.0)
+/// The headings of the columns every table has: `Figures::rate_cells`.
+const RATE_HEADINGS: [&str; 7] = ["err", "t/o", "oom", "cold", "p50 ms", "p95 ms", "p99 ms"];
+
+/// A row: `label`, the `middle` columns, the figures' rate cells, the
+/// `after` columns, then cost and monthly projection.
+fn write_row(
+    out: &mut impl Write,
+    label: &str,
+    middle: &[String],
+    rates: &[String; 7],
+    after: &[String],
+    costs: [String; 2],
+) -> std::io::Result<()> {
+    let name: String = label.chars().take(28).collect();
+    write!(out, "{name:<28}")?;
+    for cell in middle {
+        write!(out, " {cell:>9}")?;
+    }
+    for (index, cell) in rates.iter().enumerate() {
+        let width = if index < 4 { 6 } else { 9 };
+        write!(out, " {cell:>width$}")?;
+    }
+    for cell in after {
+        write!(out, " {cell:>11}")?;
+    }
+    writeln!(out, " {:>12} {:>12}", costs[0], costs[1])
 }
 
-fn millis(value: Option<f64>) -> String {
-    value.map_or_else(|| "-".to_owned(), |ms| format!("{ms:.1}"))
+fn cost_cells(figures: &Figures) -> [String; 2] {
+    [
+        format!("{:.6}", figures.cost_usd),
+        format!("{:.2}", figures.projected_monthly_usd),
+    ]
 }
 
 fn print_table(out: &mut impl Write, report: &Report, top: usize) -> std::io::Result<()> {
@@ -156,21 +181,13 @@ fn print_table(out: &mut impl Write, report: &Report, top: usize) -> std::io::Re
         print_groups(out, grouping, top)?;
         return print_total(out, report);
     }
-    writeln!(
+    write_row(
         out,
-        "{:<28} {:>9} {:>6} {:>6} {:>6} {:>6} {:>9} {:>9} {:>9} {:>11} {:>12} {:>12}",
         "function",
-        "invokes",
-        "err",
-        "t/o",
-        "oom",
-        "cold",
-        "p50 ms",
-        "p95 ms",
-        "p99 ms",
-        "mem MB",
-        "cost $",
-        "month $"
+        &["invokes".to_owned()],
+        &RATE_HEADINGS.map(str::to_owned),
+        &["mem MB".to_owned()],
+        ["cost $".to_owned(), "month $".to_owned()],
     )?;
     for row in report.functions.iter().take(top) {
         let memory = match (row.max_memory_used_mb, row.memory_size_mb) {
@@ -178,22 +195,13 @@ fn print_table(out: &mut impl Write, report: &Report, top: usize) -> std::io::Re
             (None, Some(size)) => format!("-/{size}"),
             _ => "-".to_owned(),
         };
-        let name: String = row.function.chars().take(28).collect();
-        writeln!(
+        write_row(
             out,
-            "{:<28} {:>9} {:>6} {:>6} {:>6} {:>6} {:>9} {:>9} {:>9} {:>11} {:>12.6} {:>12.2}",
-            name,
-            row.invocations,
-            percent(row.error_rate + row.crash_rate),
-            percent(row.timeout_rate),
-            percent(row.oom_rate),
-            percent(row.cold_start_rate),
-            millis(row.p50_ms),
-            millis(row.p95_ms),
-            millis(row.p99_ms),
-            memory,
-            row.cost_usd,
-            row.projected_monthly_usd,
+            &row.function,
+            &[row.figures.invocations.to_string()],
+            &row.figures.rate_cells(),
+            &[memory],
+            cost_cells(&row.figures),
         )?;
     }
     if report.functions.len() > top {
@@ -215,39 +223,25 @@ fn print_total(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
 }
 
 fn print_groups(out: &mut impl Write, grouping: &Grouping, top: usize) -> std::io::Result<()> {
-    writeln!(
+    write_row(
         out,
-        "{:<28} {:>9} {:>9} {:>6} {:>6} {:>6} {:>6} {:>9} {:>9} {:>9} {:>12} {:>12}",
-        grouping.by,
-        "functions",
-        "invokes",
-        "err",
-        "t/o",
-        "oom",
-        "cold",
-        "p50 ms",
-        "p95 ms",
-        "p99 ms",
-        "cost $",
-        "month $"
+        &grouping.by,
+        &["functions".to_owned(), "invokes".to_owned()],
+        &RATE_HEADINGS.map(str::to_owned),
+        &[],
+        ["cost $".to_owned(), "month $".to_owned()],
     )?;
     for row in grouping.groups.iter().take(top) {
-        let name: String = row.group.chars().take(28).collect();
-        writeln!(
+        write_row(
             out,
-            "{:<28} {:>9} {:>9} {:>6} {:>6} {:>6} {:>6} {:>9} {:>9} {:>9} {:>12.6} {:>12.2}",
-            name,
-            row.functions,
-            row.invocations,
-            percent(row.error_rate + row.crash_rate),
-            percent(row.timeout_rate),
-            percent(row.oom_rate),
-            percent(row.cold_start_rate),
-            millis(row.p50_ms),
-            millis(row.p95_ms),
-            millis(row.p99_ms),
-            row.cost_usd,
-            row.projected_monthly_usd,
+            &row.group,
+            &[
+                row.functions.to_string(),
+                row.figures.invocations.to_string(),
+            ],
+            &row.figures.rate_cells(),
+            &[],
+            cost_cells(&row.figures),
         )?;
     }
     if grouping.groups.len() > top {

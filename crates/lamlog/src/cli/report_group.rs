@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 
 use lamlog::store::FunctionSummary;
 use lamlog_core::meta::FunctionMeta;
-use lamlog_core::rollup::percentile_ms;
 use serde::Serialize;
+
+use super::report_figures::{Figures, Totals};
 
 /// What `--by` groups the functions by.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,20 +94,8 @@ pub struct GroupRow {
     pub group: String,
     /// How many functions it has.
     pub functions: usize,
-    pub invocations: i64,
-    pub error_rate: f64,
-    pub timeout_rate: f64,
-    pub oom_rate: f64,
-    pub crash_rate: f64,
-    pub cold_start_rate: f64,
-    pub p50_ms: Option<f64>,
-    pub p95_ms: Option<f64>,
-    pub p99_ms: Option<f64>,
-    pub billed_gb_s: f64,
-    pub cost_pico_usd: i64,
-    pub cost_usd: f64,
-    pub projected_monthly_pico_usd: i64,
-    pub projected_monthly_usd: f64,
+    #[serde(flatten)]
+    pub figures: Figures,
 }
 
 /// The functions grouped by one dimension, costliest group first.
@@ -117,85 +106,39 @@ pub struct Grouping {
     pub groups: Vec<GroupRow>,
 }
 
-/// A group's running sums.
-#[derive(Default)]
-struct Sums {
-    functions: usize,
-    counts: [i64; 7],
-    billed_mb_ms: i64,
-    cost_pico_usd: i64,
-    projected_monthly_pico_usd: i64,
-    histogram: BTreeMap<i32, i64>,
-}
-
-/// Groups `summaries` under their labels; `projected_pico` is each
-/// summary's projected monthly cost in pico-dollars, as the report rounds it.
+/// Groups `summaries` under their `labels`; `totals` are the summaries'
+/// totals as the report computes them.
 pub fn group(
     dimension: &Dimension,
     summaries: &[FunctionSummary],
     labels: &[String],
-    projected_pico: &[i64],
+    totals: &[Totals],
 ) -> Grouping {
-    let mut sums: BTreeMap<&str, Sums> = BTreeMap::new();
-    for ((summary, label), projected) in summaries.iter().zip(labels).zip(projected_pico) {
-        let group = sums.entry(label.as_str()).or_default();
-        group.functions += 1;
-        let counts = [
-            summary.invocations.max(0),
-            summary.errors,
-            summary.timeouts,
-            summary.ooms,
-            summary.crashes,
-            summary.cold_starts,
-            summary.duration_sum_us,
-        ];
-        for (sum, count) in group.counts.iter_mut().zip(counts) {
-            *sum = sum.saturating_add(count);
-        }
-        group.billed_mb_ms = group.billed_mb_ms.saturating_add(summary.billed_mb_ms);
-        group.cost_pico_usd = group.cost_pico_usd.saturating_add(summary.cost_pico_usd);
-        group.projected_monthly_pico_usd =
-            group.projected_monthly_pico_usd.saturating_add(*projected);
+    let mut sums: BTreeMap<&str, (usize, Totals, BTreeMap<i32, i64>)> = BTreeMap::new();
+    for ((summary, label), totals) in summaries.iter().zip(labels).zip(totals) {
+        let (functions, group_totals, histogram) = sums.entry(label.as_str()).or_default();
+        *functions += 1;
+        group_totals.add(totals);
         for &(bucket, count) in &summary.histogram {
-            let slot = group.histogram.entry(bucket).or_default();
+            let slot = histogram.entry(bucket).or_default();
             *slot = slot.saturating_add(count);
         }
     }
     let mut groups: Vec<GroupRow> = sums
         .into_iter()
-        .map(|(label, sums)| {
-            let [invocations, errors, timeouts, ooms, crashes, cold_starts, _] = sums.counts;
-            let rate = |count: i64| {
-                if invocations == 0 {
-                    0.0
-                } else {
-                    count as f64 / invocations as f64
-                }
-            };
-            let histogram: Vec<(i32, i64)> = sums.histogram.into_iter().collect();
+        .map(|(label, (functions, totals, histogram))| {
+            let histogram: Vec<(i32, i64)> = histogram.into_iter().collect();
             GroupRow {
                 group: label.to_owned(),
-                functions: sums.functions,
-                invocations,
-                error_rate: rate(errors),
-                timeout_rate: rate(timeouts),
-                oom_rate: rate(ooms),
-                crash_rate: rate(crashes),
-                cold_start_rate: rate(cold_starts),
-                p50_ms: percentile_ms(&histogram, 0.50),
-                p95_ms: percentile_ms(&histogram, 0.95),
-                p99_ms: percentile_ms(&histogram, 0.99),
-                billed_gb_s: sums.billed_mb_ms as f64 / 1024.0 / 1000.0,
-                cost_pico_usd: sums.cost_pico_usd,
-                cost_usd: sums.cost_pico_usd as f64 / 1e12,
-                projected_monthly_pico_usd: sums.projected_monthly_pico_usd,
-                projected_monthly_usd: sums.projected_monthly_pico_usd as f64 / 1e12,
+                functions,
+                figures: Figures::of(&totals, &histogram),
             }
         })
         .collect();
     groups.sort_by(|a, b| {
-        b.cost_pico_usd
-            .cmp(&a.cost_pico_usd)
+        b.figures
+            .cost_pico_usd
+            .cmp(&a.figures.cost_pico_usd)
             .then_with(|| a.group.cmp(&b.group))
     });
     Grouping {

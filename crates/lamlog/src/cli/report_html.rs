@@ -10,6 +10,7 @@ use lamlog::tune_chart::render_svg;
 use lamlog_core::rollup::percentile_ms;
 use lamlog_core::tune::Recommendation;
 
+use super::report_figures::Figures;
 use super::report_group::Grouping;
 use super::report_model::Report;
 
@@ -77,58 +78,83 @@ pub fn render(
             page.push_str(&render_svg(recommendation));
         }
     }
-    page.push_str("<h2>All functions</h2><table><tr><th>function</th><th>invocations</th><th>errors</th><th>timeouts</th><th>OOM</th><th>cold</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>memory MB</th><th>cost $</th><th>month $</th></tr>");
+    page.push_str("<h2>All functions</h2><table>");
+    table_row(
+        &mut page,
+        "th",
+        &["function", "invocations"].map(str::to_owned),
+        &["memory MB".to_owned()],
+    );
     for row in &report.functions {
-        let cell =
-            |value: Option<f64>| value.map_or_else(|| "-".to_owned(), |ms| format!("{ms:.1}"));
-        let _ = write!(
-            page,
-            "<tr><td>{}</td><td>{}</td><td>{:.1}%</td><td>{:.1}%</td><td>{:.1}%</td><td>{:.1}%</td><td>{}</td><td>{}</td><td>{}</td><td>{}/{}</td><td>{:.6}</td><td>{:.2}</td></tr>",
-            escape(&row.function),
-            row.invocations,
-            (row.error_rate + row.crash_rate) * 100.0,
-            row.timeout_rate * 100.0,
-            row.oom_rate * 100.0,
-            row.cold_start_rate * 100.0,
-            cell(row.p50_ms),
-            cell(row.p95_ms),
-            cell(row.p99_ms),
-            row.max_memory_used_mb.map_or_else(|| "-".to_owned(), |mb| mb.to_string()),
-            row.memory_size_mb.map_or_else(|| "-".to_owned(), |mb| mb.to_string()),
-            row.cost_usd,
-            row.projected_monthly_usd,
+        let memory = format!(
+            "{}/{}",
+            row.max_memory_used_mb
+                .map_or_else(|| "-".to_owned(), |mb| mb.to_string()),
+            row.memory_size_mb
+                .map_or_else(|| "-".to_owned(), |mb| mb.to_string())
+        );
+        figures_row(
+            &mut page,
+            &[escape(&row.function), row.figures.invocations.to_string()],
+            &row.figures,
+            &[memory],
         );
     }
     page.push_str("</table></body></html>\n");
     page
 }
 
+/// The headings of `Figures::rate_cells`.
+const RATE_HEADINGS: [&str; 7] = [
+    "errors", "timeouts", "OOM", "cold", "p50 ms", "p95 ms", "p99 ms",
+];
+
+/// A heading row: `before`, the rate headings, `after`, cost and month.
+fn table_row(page: &mut String, tag: &str, before: &[String], after: &[String]) {
+    let costs = ["cost $", "month $"].map(str::to_owned);
+    let rates = RATE_HEADINGS.map(str::to_owned);
+    cells(page, tag, [before, &rates, after, &costs].concat());
+}
+
+/// A row of figures: `before` (already escaped), the rate cells, `after`,
+/// cost and month.
+fn figures_row(page: &mut String, before: &[String], figures: &Figures, after: &[String]) {
+    let costs = [
+        format!("{:.6}", figures.cost_usd),
+        format!("{:.2}", figures.projected_monthly_usd),
+    ];
+    cells(
+        page,
+        "td",
+        [before, &figures.rate_cells(), after, &costs].concat(),
+    );
+}
+
+fn cells(page: &mut String, tag: &str, cells: Vec<String>) {
+    page.push_str("<tr>");
+    for cell in cells {
+        let _ = write!(page, "<{tag}>{cell}</{tag}>");
+    }
+    page.push_str("</tr>");
+}
+
 /// The `--by` groups as a table.
 fn group_table(page: &mut String, grouping: &Grouping) {
     let by = escape(&grouping.by);
-    let _ = write!(
+    let _ = write!(page, "<h2>Cost by {by}</h2><table>");
+    table_row(
         page,
-        "<h2>Cost by {by}</h2><table><tr><th>{by}</th><th>functions</th><th>invocations</th><th>errors</th><th>timeouts</th><th>OOM</th><th>cold</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>cost $</th><th>month $</th></tr>"
+        "th",
+        &[by, "functions".to_owned(), "invocations".to_owned()],
+        &[],
     );
     for row in &grouping.groups {
-        let cell =
-            |value: Option<f64>| value.map_or_else(|| "-".to_owned(), |ms| format!("{ms:.1}"));
-        let _ = write!(
-            page,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1}%</td><td>{:.1}%</td><td>{:.1}%</td><td>{:.1}%</td><td>{}</td><td>{}</td><td>{}</td><td>{:.6}</td><td>{:.2}</td></tr>",
+        let before = [
             escape(&row.group),
-            row.functions,
-            row.invocations,
-            (row.error_rate + row.crash_rate) * 100.0,
-            row.timeout_rate * 100.0,
-            row.oom_rate * 100.0,
-            row.cold_start_rate * 100.0,
-            cell(row.p50_ms),
-            cell(row.p95_ms),
-            cell(row.p99_ms),
-            row.cost_usd,
-            row.projected_monthly_usd,
-        );
+            row.functions.to_string(),
+            row.figures.invocations.to_string(),
+        ];
+        figures_row(page, &before, &row.figures, &[]);
     }
     page.push_str("</table>");
 }
@@ -140,13 +166,13 @@ fn cost_chart(report: &Report) -> String {
     let height = rows.len() as f64 * bar_height + 20.0;
     let max_cost = rows
         .iter()
-        .map(|row| row.cost_usd)
+        .map(|row| row.figures.cost_usd)
         .fold(0.0, f64::max)
         .max(1e-12);
     let mut svg = format!("<svg width=\"{WIDTH}\" height=\"{height}\" viewBox=\"0 0 {WIDTH} {height}\" role=\"img\" aria-label=\"cost by function\">");
     for (index, row) in rows.iter().enumerate() {
         let y = 10.0 + index as f64 * bar_height;
-        let width = (WIDTH - label_width - 120.0) * row.cost_usd / max_cost;
+        let width = (WIDTH - label_width - 120.0) * row.figures.cost_usd / max_cost;
         let name: String = row.function.chars().take(30).collect();
         let _ = write!(
             svg,
@@ -158,7 +184,7 @@ fn cost_chart(report: &Report) -> String {
             bar_height - 8.0,
             label_width + width + 6.0,
             y + 16.0,
-            row.cost_usd,
+            row.figures.cost_usd,
         );
     }
     svg.push_str("</svg>");

@@ -3,9 +3,9 @@
 //! HTML page (`report_html.rs`) all print this.
 
 use lamlog::store::FunctionSummary;
-use lamlog_core::rollup::percentile_ms;
 use serde::Serialize;
 
+use super::report_figures::{Figures, Totals};
 use super::report_group::Grouping;
 
 /// One row of the report.
@@ -13,26 +13,13 @@ use super::report_group::Grouping;
 pub struct ReportRow {
     pub account: String,
     pub function: String,
-    pub invocations: i64,
-    pub error_rate: f64,
-    pub timeout_rate: f64,
-    pub oom_rate: f64,
-    pub crash_rate: f64,
-    pub cold_start_rate: f64,
-    pub p50_ms: Option<f64>,
-    pub p95_ms: Option<f64>,
-    pub p99_ms: Option<f64>,
+    #[serde(flatten)]
+    pub figures: Figures,
     pub mean_ms: f64,
     pub max_ms: f64,
     pub memory_size_mb: Option<i64>,
     pub max_memory_used_mb: Option<i64>,
-    pub billed_gb_s: f64,
-    pub cost_pico_usd: i64,
-    pub cost_usd: f64,
     pub observed_minutes: i64,
-    /// The projection rounded to pico-dollars, so that sums are exact.
-    pub projected_monthly_pico_usd: i64,
-    pub projected_monthly_usd: f64,
 }
 
 const MINUTES_PER_MONTH: f64 = 30.0 * 24.0 * 60.0;
@@ -40,30 +27,12 @@ const MINUTES_PER_MONTH: f64 = 30.0 * 24.0 * 60.0;
 impl ReportRow {
     /// The report's figures for one function's totals.
     pub fn from_summary(summary: &FunctionSummary) -> ReportRow {
-        let invocations = summary.invocations.max(0);
-        let rate = |count: i64| {
-            if invocations == 0 {
-                0.0
-            } else {
-                count as f64 / invocations as f64
-            }
-        };
-        let observed_minutes = (summary.last_minute_ms - summary.first_minute_ms) / 60_000 + 1;
-        let cost_usd = summary.cost_pico_usd as f64 / 1e12;
-        let projected_monthly_usd = cost_usd * MINUTES_PER_MONTH / observed_minutes.max(1) as f64;
-        let projected_monthly_pico_usd = pico(projected_monthly_usd);
+        let totals = totals_of(summary);
+        let invocations = totals.invocations;
         ReportRow {
             account: summary.account.clone(),
             function: summary.function.clone(),
-            invocations,
-            error_rate: rate(summary.errors),
-            timeout_rate: rate(summary.timeouts),
-            oom_rate: rate(summary.ooms),
-            crash_rate: rate(summary.crashes),
-            cold_start_rate: rate(summary.cold_starts),
-            p50_ms: percentile_ms(&summary.histogram, 0.50),
-            p95_ms: percentile_ms(&summary.histogram, 0.95),
-            p99_ms: percentile_ms(&summary.histogram, 0.99),
+            figures: Figures::of(&totals, &summary.histogram),
             mean_ms: if invocations == 0 {
                 0.0
             } else {
@@ -72,14 +41,22 @@ impl ReportRow {
             max_ms: summary.duration_max_us as f64 / 1000.0,
             memory_size_mb: summary.memory_size_mb,
             max_memory_used_mb: summary.max_memory_used_mb,
-            billed_gb_s: summary.billed_mb_ms as f64 / 1024.0 / 1000.0,
-            cost_pico_usd: summary.cost_pico_usd,
-            cost_usd,
-            observed_minutes,
-            projected_monthly_pico_usd,
-            projected_monthly_usd: projected_monthly_pico_usd as f64 / 1e12,
+            observed_minutes: observed_minutes(summary),
         }
     }
+}
+
+/// Minutes from the first to the last minute with invocations, both in.
+fn observed_minutes(summary: &FunctionSummary) -> i64 {
+    (summary.last_minute_ms - summary.first_minute_ms) / 60_000 + 1
+}
+
+/// A function's totals, its cost projected to 30 days at the rate seen
+/// over its observed minutes.
+pub fn totals_of(summary: &FunctionSummary) -> Totals {
+    let cost_usd = summary.cost_pico_usd as f64 / 1e12;
+    let projected_usd = cost_usd * MINUTES_PER_MONTH / observed_minutes(summary).max(1) as f64;
+    Totals::of_summary(summary, projected_usd)
 }
 
 /// The whole report, as `--json` prints it.
@@ -100,11 +77,6 @@ pub struct Report {
     pub total_projected_monthly_usd: f64,
 }
 
-/// USD → pico-dollars, saturating.
-fn pico(usd: f64) -> i64 {
-    (usd * 1e12).round() as i64
-}
-
 /// Sums that saturate, as every rollup sum does.
 pub fn saturating_sum(values: impl Iterator<Item = i64>) -> i64 {
     values.fold(0i64, i64::saturating_add)
@@ -117,12 +89,15 @@ pub fn build_report(
     grouping: Option<Grouping>,
 ) -> Report {
     let functions: Vec<ReportRow> = summaries.iter().map(ReportRow::from_summary).collect();
-    let total_cost_pico_usd = saturating_sum(functions.iter().map(|row| row.cost_pico_usd));
-    let total_projected_monthly_pico_usd =
-        saturating_sum(functions.iter().map(|row| row.projected_monthly_pico_usd));
+    let total_cost_pico_usd = saturating_sum(functions.iter().map(|row| row.figures.cost_pico_usd));
+    let total_projected_monthly_pico_usd = saturating_sum(
+        functions
+            .iter()
+            .map(|row| row.figures.projected_monthly_pico_usd),
+    );
     Report {
         since_ms,
-        total_invocations: saturating_sum(functions.iter().map(|row| row.invocations)),
+        total_invocations: saturating_sum(functions.iter().map(|row| row.figures.invocations)),
         total_cost_pico_usd,
         total_cost_usd: total_cost_pico_usd as f64 / 1e12,
         total_projected_monthly_pico_usd,
