@@ -2,10 +2,9 @@
 //! PostgreSQL, on batches of 200 and 10,000:
 //!
 //! - **store**: `PostgresStore::write_batch`, the product's path: key locks,
-//!   one read of the stored rows, the changed rows sent as `unnest` arrays
-//!   into a temporary table and `INSERT … SELECT` from it, then rollups,
-//!   watermarks and alerts by `unnest` upserts, all in one transaction of
-//!   three pipelined round trips;
+//!   one read of the stored rows, binary `COPY` into a temporary table,
+//!   `INSERT … SELECT`, then rollups, watermarks and alerts by `unnest`
+//!   upserts, all in one transaction;
 //! - **multi-row**: `INSERT … VALUES (…), (…), … ON CONFLICT DO NOTHING`, one
 //!   statement per batch (split into statements of 2,500 rows, since a
 //!   statement takes at most 65,535 parameters and a row has 24);

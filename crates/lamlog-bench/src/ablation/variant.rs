@@ -6,7 +6,7 @@
 //! | 2 + batching | BatchGetItem per 100 keys | one write per table | new per batch | none |
 //! | 3 + TTL cache | as 2 | as 2 | new per batch | TTL 3600 s |
 //! | 4 + clients once | as 2 | as 2 | built once, outside the handler | TTL |
-//! | 5 lamlog as shipped | as 2 | `PostgresStore`: three pipelined round trips, rows as `unnest` arrays | once | TTL |
+//! | 5 lamlog as shipped | as 2 | `PostgresStore`: COPY + insert-select | once | TTL |
 //!
 //! Every row runs the same batch through the same [`Pipeline`]; only the
 //! backends behind `MetaSource` and `Store` differ, and a variant that builds

@@ -8,14 +8,10 @@
 //! changes. Closed windows' error-rate alerts are inserted if absent.
 //!
 //! Here the batch's candidates are folded in Rust, in key order, over the
-//! stored rows of the keys concerned (read in one statement, in the batch's
-//! second round trip), exactly as SQLite folds them row by row; then every
-//! key that changed is written by one upsert, whose `RETURNING (xmax = 0)`
-//! says which keys it inserted: those are the batch's new alerts. A window
-//! alert only needs its row to exist, so it is inserted if absent
-//! (`ON CONFLICT DO NOTHING RETURNING`, which names the keys it inserted)
-//! without being read first; both statements go in the last round trip,
-//! with the commit. The read and the upsert cannot interleave with
+//! stored rows of the keys concerned (read in one statement), exactly as
+//! SQLite folds them row by row; then every key that changed is written by
+//! one upsert, whose `RETURNING (xmax = 0)` says which keys it inserted: those
+//! are the batch's new alerts. The read and the upsert cannot interleave with
 //! another batch: every alert key belongs to one function, and the batch
 //! holds that function's advisory lock (`locks.rs`) until it commits. Text
 //! needs no cleaning here: alerts are built from invocations that were
@@ -23,13 +19,12 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use deadpool_postgres::Transaction;
 use lamlog_core::judge::{invocation_alerts, Alert};
 use lamlog_core::meta::meta_key;
-use tokio_postgres::{Row, Statement};
 
 use super::change::Change;
 use super::failed;
-use super::pipeline::{self, param, Replies, Slot, Turn};
 use crate::store::{StoreBatch, StoreError, UNSENT_ALERT_DELAY_MS};
 
 const SELECT_ALERTS: &str = "
@@ -51,16 +46,6 @@ const UPSERT_ALERTS: &str = "
         occurrences = excluded.occurrences
     RETURNING dedup_key, (xmax = 0) AS inserted";
 
-const INSERT_WINDOW_ALERTS: &str = "
-    INSERT INTO alerts (
-        dedup_key, kind, severity, account, function, request_id, window_start_ms, message,
-        occurrences, raised_at_ms, next_attempt_ms)
-    SELECT *, 1, $9::BIGINT, $10::BIGINT
-      FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[],
-                  $6::TEXT[], $7::BIGINT[], $8::TEXT[])
-    ON CONFLICT (dedup_key) DO NOTHING
-    RETURNING dedup_key";
-
 /// The state of one alert row while the batch is folded.
 #[derive(Debug, Clone)]
 struct AlertRow {
@@ -75,39 +60,15 @@ struct AlertRow {
     dirty: bool,
 }
 
-/// The alert statements, prepared.
-#[derive(Debug)]
-pub(super) struct Prepared {
-    select: Statement,
-    upsert: Statement,
-    insert_windows: Statement,
-}
-
-impl Prepared {
-    /// Prepares them, in one round trip (none once cached).
-    pub async fn prepare(client: &deadpool_postgres::Client) -> Result<Prepared, StoreError> {
-        let prepared = pipeline::prepare(
-            client,
-            &[SELECT_ALERTS, UPSERT_ALERTS, INSERT_WINDOW_ALERTS],
-        )
-        .await?;
-        let [select, upsert, insert_windows] = <[Statement; 3]>::try_from(prepared)
-            .map_err(|_| StoreError::Statement("preparing the alert statements".to_owned()))?;
-        Ok(Prepared {
-            select,
-            upsert,
-            insert_windows,
-        })
-    }
-}
-
-/// The invocation alerts the batch's changes raise, each with the old
-/// state's version of it, if the old state raised it.
-#[derive(Debug, Default)]
-pub(super) struct Raised(Vec<(Alert, Option<Alert>)>);
-
-/// The invocation alerts of `changes`.
-pub(super) fn raised(batch: &StoreBatch<'_>, changes: &[Change<'_>]) -> Raised {
+/// Upserts the invocation alerts of `changes` and `window_alerts`; returns
+/// the alerts whose key is new, in the order they were raised.
+pub(super) async fn upsert_alerts(
+    transaction: &Transaction<'_>,
+    batch: &StoreBatch<'_>,
+    changes: &[Change<'_>],
+    window_alerts: Vec<Alert>,
+) -> Result<Vec<Alert>, StoreError> {
+    // (alert, whether the old state raised it, and the old state's version).
     let mut raised: Vec<(Alert, Option<Alert>)> = Vec::new();
     for change in changes {
         let new = &change.merged.invocation;
@@ -128,228 +89,44 @@ pub(super) fn raised(batch: &StoreBatch<'_>, changes: &[Change<'_>]) -> Raised {
             raised.push((alert, before));
         }
     }
-    Raised(raised)
-}
-
-impl Raised {
-    /// Adds to `turn` the read of the stored rows of every key raised.
-    pub fn push_read<'a>(&'a self, turn: &mut Turn<'a>, prepared: &Prepared) -> Option<Slot> {
-        if self.0.is_empty() {
-            return None;
-        }
-        let mut keys: Vec<&str> = self
-            .0
-            .iter()
-            .map(|(alert, _)| alert.dedup_key.as_str())
-            .collect();
-        keys.sort_unstable();
-        keys.dedup();
-        Some(turn.query("reading alerts", &prepared.select, vec![param(keys)]))
+    if raised.is_empty() && window_alerts.is_empty() {
+        return Ok(Vec::new());
     }
-
-    /// Folds the raised alerts over the `stored` rows (the answer of
-    /// [`Raised::push_read`]), then the `window_alerts`.
-    pub fn fold(self, stored: &[Row], window_alerts: Vec<Alert>) -> Result<Folded, StoreError> {
-        let mut rows = read_stored(stored, &self.0)?;
-        let mut new_keys: Vec<String> = Vec::new();
-        for (alert, before) in self.0 {
-            match (before, rows.get_mut(&alert.dedup_key)) {
-                (_, None) => {
-                    new_keys.push(alert.dedup_key.clone());
-                    rows.insert(alert.dedup_key.clone(), new_row(alert));
-                }
-                (None, Some(row)) => {
-                    row.occurrences += 1;
-                    row.dirty = true;
-                    if alert.request_id < row.request_id {
-                        set_example(row, &alert);
-                    }
-                }
-                (Some(before), Some(row)) => {
-                    if before != alert && alert.request_id == row.request_id {
-                        set_example(row, &alert);
-                    }
-                }
-            }
-        }
-        let mut windows: BTreeMap<String, Alert> = BTreeMap::new();
-        for alert in window_alerts {
-            if !rows.contains_key(&alert.dedup_key) && !windows.contains_key(&alert.dedup_key) {
+    let mut rows = read_stored(transaction, &raised, &window_alerts).await?;
+    let mut new_keys: Vec<String> = Vec::new();
+    for (alert, before) in raised {
+        match (before, rows.get_mut(&alert.dedup_key)) {
+            (_, None) => {
                 new_keys.push(alert.dedup_key.clone());
-                windows.insert(alert.dedup_key.clone(), alert);
+                rows.insert(alert.dedup_key.clone(), new_row(alert));
             }
-        }
-        Ok(Folded {
-            rows,
-            windows,
-            new_keys,
-        })
-    }
-}
-
-/// The batch's alert rows, folded, to be written.
-#[derive(Debug)]
-pub(super) struct Folded {
-    /// Invocation alert rows, by key.
-    rows: BTreeMap<String, AlertRow>,
-    /// Window alerts whose key no invocation alert has, by key.
-    windows: BTreeMap<String, Alert>,
-    /// The keys not stored before the batch, in the order raised.
-    new_keys: Vec<String>,
-}
-
-/// The slots of the upsert and of the window insert in their turn.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Written(Option<Slot>, Option<Slot>);
-
-impl Folded {
-    /// Adds to `turn` the upsert of the changed rows and the insert of the
-    /// window alerts; a new row is stored unsent, raised at
-    /// `received_at_ms` (existing rows keep their outbox columns).
-    pub fn push<'a>(
-        &'a self,
-        turn: &mut Turn<'a>,
-        prepared: &Prepared,
-        received_at_ms: i64,
-    ) -> Written {
-        let next_attempt_ms = received_at_ms.saturating_add(UNSENT_ALERT_DELAY_MS);
-        let dirty: Vec<&AlertRow> = self.rows.values().filter(|row| row.dirty).collect();
-        let upsert = (!dirty.is_empty()).then(|| {
-            let rows = || dirty.iter();
-            turn.query(
-                "writing alerts",
-                &prepared.upsert,
-                vec![
-                    param(
-                        rows()
-                            .map(|row| row.alert.dedup_key.as_str())
-                            .collect::<Vec<_>>(),
-                    ),
-                    param(
-                        rows()
-                            .map(|row| row.alert.kind.as_str())
-                            .collect::<Vec<_>>(),
-                    ),
-                    param(rows().map(|row| row.severity.as_str()).collect::<Vec<_>>()),
-                    param(
-                        rows()
-                            .map(|row| row.alert.account.as_str())
-                            .collect::<Vec<_>>(),
-                    ),
-                    param(
-                        rows()
-                            .map(|row| row.alert.function.as_str())
-                            .collect::<Vec<_>>(),
-                    ),
-                    param(
-                        rows()
-                            .map(|row| row.request_id.as_deref())
-                            .collect::<Vec<_>>(),
-                    ),
-                    param(
-                        rows()
-                            .map(|row| row.alert.window_start_ms)
-                            .collect::<Vec<i64>>(),
-                    ),
-                    param(rows().map(|row| row.message.as_str()).collect::<Vec<_>>()),
-                    param(rows().map(|row| row.occurrences).collect::<Vec<i64>>()),
-                    param(received_at_ms),
-                    param(next_attempt_ms),
-                ],
-            )
-        });
-        let windows = (!self.windows.is_empty()).then(|| {
-            let alerts = || self.windows.values();
-            turn.query(
-                "writing window alerts",
-                &prepared.insert_windows,
-                vec![
-                    param(
-                        alerts()
-                            .map(|alert| alert.dedup_key.as_str())
-                            .collect::<Vec<_>>(),
-                    ),
-                    param(
-                        alerts()
-                            .map(|alert| alert.kind.as_str())
-                            .collect::<Vec<_>>(),
-                    ),
-                    param(
-                        alerts()
-                            .map(|alert| alert.severity.as_str())
-                            .collect::<Vec<&str>>(),
-                    ),
-                    param(
-                        alerts()
-                            .map(|alert| alert.account.as_str())
-                            .collect::<Vec<_>>(),
-                    ),
-                    param(
-                        alerts()
-                            .map(|alert| alert.function.as_str())
-                            .collect::<Vec<_>>(),
-                    ),
-                    param(
-                        alerts()
-                            .map(|alert| alert.request_id.as_deref())
-                            .collect::<Vec<_>>(),
-                    ),
-                    param(
-                        alerts()
-                            .map(|alert| alert.window_start_ms)
-                            .collect::<Vec<i64>>(),
-                    ),
-                    param(
-                        alerts()
-                            .map(|alert| alert.message.as_str())
-                            .collect::<Vec<_>>(),
-                    ),
-                    param(received_at_ms),
-                    param(next_attempt_ms),
-                ],
-            )
-        });
-        Written(upsert, windows)
-    }
-
-    /// The alerts whose key is new, in the order they were raised, from
-    /// the answers of the statements [`Folded::push`] added.
-    pub fn new_alerts(
-        mut self,
-        written: Written,
-        replies: &mut Replies,
-    ) -> Result<Vec<Alert>, StoreError> {
-        let mut inserted: HashSet<String> = HashSet::new();
-        if let Some(slot) = written.0 {
-            for row in replies.rows(slot, "writing alerts")? {
-                let reading = failed("reading the alert upsert");
-                let dedup_key: String = row.try_get(0).map_err(&reading)?;
-                if row.try_get::<_, bool>(1).map_err(&reading)? {
-                    inserted.insert(dedup_key);
+            (None, Some(row)) => {
+                row.occurrences += 1;
+                row.dirty = true;
+                if alert.request_id < row.request_id {
+                    set_example(row, &alert);
+                }
+            }
+            (Some(before), Some(row)) => {
+                if before != alert && alert.request_id == row.request_id {
+                    set_example(row, &alert);
                 }
             }
         }
-        if let Some(slot) = written.1 {
-            for row in replies.rows(slot, "writing window alerts")? {
-                let dedup_key: String = row
-                    .try_get(0)
-                    .map_err(failed("reading the window alert insert"))?;
-                inserted.insert(dedup_key);
-            }
-        }
-        let mut alerts = Vec::new();
-        for key in self.new_keys {
-            if !inserted.contains(&key) {
-                continue;
-            }
-            if let Some(row) = self.rows.remove(&key) {
-                alerts.push(row.alert);
-            } else if let Some(alert) = self.windows.remove(&key) {
-                alerts.push(alert);
-            }
-        }
-        Ok(alerts)
     }
+    for alert in window_alerts {
+        if !rows.contains_key(&alert.dedup_key) {
+            new_keys.push(alert.dedup_key.clone());
+            rows.insert(alert.dedup_key.clone(), new_row(alert));
+        }
+    }
+    let inserted = write_rows(transaction, &rows, batch.received_at_ms).await?;
+    Ok(new_keys
+        .into_iter()
+        .filter(|key| inserted.contains(key))
+        .filter_map(|key| rows.remove(&key))
+        .map(|row| row.alert)
+        .collect())
 }
 
 fn new_row(alert: Alert) -> AlertRow {
@@ -373,17 +150,29 @@ fn set_example(row: &mut AlertRow, alert: &Alert) {
     row.dirty = true;
 }
 
-/// The stored rows of the raised keys, by key.
-fn read_stored(
-    found: &[Row],
+/// The stored rows of every key the batch raises, by key.
+async fn read_stored(
+    transaction: &Transaction<'_>,
     raised: &[(Alert, Option<Alert>)],
+    window_alerts: &[Alert],
 ) -> Result<BTreeMap<String, AlertRow>, StoreError> {
     let alerts_by_key: BTreeMap<&str, &Alert> = raised
         .iter()
-        .map(|(alert, _)| (alert.dedup_key.as_str(), alert))
+        .map(|(alert, _)| alert)
+        .chain(window_alerts)
+        .map(|alert| (alert.dedup_key.as_str(), alert))
         .collect();
+    let keys: Vec<&str> = alerts_by_key.keys().copied().collect();
+    let statement = transaction
+        .prepare_cached(SELECT_ALERTS)
+        .await
+        .map_err(failed("preparing the alert lookup"))?;
+    let found = transaction
+        .query(&statement, &[&keys])
+        .await
+        .map_err(failed("reading alerts"))?;
     let mut rows = BTreeMap::new();
-    for row in found {
+    for row in &found {
         let reading = failed("reading alerts");
         let dedup_key: String = row.try_get(0).map_err(&reading)?;
         let Some(alert) = alerts_by_key.get(dedup_key.as_str()) else {
@@ -402,4 +191,66 @@ fn read_stored(
         );
     }
     Ok(rows)
+}
+
+/// Upserts the dirty rows; returns the keys the upsert inserted.
+/// A new row is stored unsent, raised at `received_at_ms` (existing rows keep
+/// their outbox columns).
+async fn write_rows(
+    transaction: &Transaction<'_>,
+    rows: &BTreeMap<String, AlertRow>,
+    received_at_ms: i64,
+) -> Result<HashSet<String>, StoreError> {
+    let dirty: Vec<&AlertRow> = rows.values().filter(|row| row.dirty).collect();
+    if dirty.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let keys: Vec<&str> = dirty
+        .iter()
+        .map(|row| row.alert.dedup_key.as_str())
+        .collect();
+    let kinds: Vec<&str> = dirty.iter().map(|row| row.alert.kind.as_str()).collect();
+    let severities: Vec<&str> = dirty.iter().map(|row| row.severity.as_str()).collect();
+    let accounts: Vec<&str> = dirty.iter().map(|row| row.alert.account.as_str()).collect();
+    let functions: Vec<&str> = dirty
+        .iter()
+        .map(|row| row.alert.function.as_str())
+        .collect();
+    let request_ids: Vec<Option<&str>> =
+        dirty.iter().map(|row| row.request_id.as_deref()).collect();
+    let windows: Vec<i64> = dirty.iter().map(|row| row.alert.window_start_ms).collect();
+    let messages: Vec<&str> = dirty.iter().map(|row| row.message.as_str()).collect();
+    let occurrences: Vec<i64> = dirty.iter().map(|row| row.occurrences).collect();
+    let statement = transaction
+        .prepare_cached(UPSERT_ALERTS)
+        .await
+        .map_err(failed("preparing the alert upsert"))?;
+    let returned = transaction
+        .query(
+            &statement,
+            &[
+                &keys,
+                &kinds,
+                &severities,
+                &accounts,
+                &functions,
+                &request_ids,
+                &windows,
+                &messages,
+                &occurrences,
+                &received_at_ms,
+                &received_at_ms.saturating_add(UNSENT_ALERT_DELAY_MS),
+            ],
+        )
+        .await
+        .map_err(failed("writing alerts"))?;
+    let mut inserted = HashSet::new();
+    for row in &returned {
+        let reading = failed("reading the alert upsert");
+        let dedup_key: String = row.try_get(0).map_err(&reading)?;
+        if row.try_get::<_, bool>(1).map_err(&reading)? {
+            inserted.insert(dedup_key);
+        }
+    }
+    Ok(inserted)
 }

@@ -3,23 +3,26 @@
 //! Two kinds of transaction-scoped `pg_advisory_xact_lock`, each taken for a
 //! whole batch in one sorted statement:
 //!
-//! - **Key slots** ([`key_locks`]): each (account, function, request id) hashes
+//! - **Key slots** (`write.rs`): each (account, function, request id) hashes
 //!   into one of [`KEY_LOCK_SLOTS`] slots. They make "read, merge, write" of
 //!   an invocation row safe, and keep a key unique across the day partitions
 //!   and `pending_invocations`, which no index can.
-//! - **Functions** ([`function_locks`]): one per (account, function) of the
-//!   batch's invocations (whether or not the batch changes them: the locks
-//!   are taken in the batch's first round trip, before its rows are read). They make the batch the only writer of
+//! - **Functions** ([`lock_functions`]): one per (account, function) whose
+//!   reported rows the batch changes. They make the batch the only writer of
 //!   that function's rollups, watermark and alerts until it commits, so that
 //!   a minute's max recomputed from the stored rows (`rollup.rs`), the
 //!   watermark read and moved (`windows.rs`) and the alerts read and upserted
 //!   (`alerts.rs`) cannot interleave with another batch's.
 //!
 //! Every batch takes its key slots first, then its functions, each set in
-//! sorted order (two statements, sent together): no two batches can each
-//! hold a lock the other waits for.
+//! sorted order: no two batches can each hold a lock the other waits for.
 
 use std::collections::BTreeSet;
+
+use deadpool_postgres::Transaction;
+
+use super::failed;
+use crate::store::StoreError;
 
 /// Takes transaction-scoped advisory locks on sorted 64-bit keys.
 pub(super) const LOCK_KEYS: &str =
@@ -56,27 +59,29 @@ pub(super) fn key_slot_lock(account: &str, function: &str, request_id: &str) -> 
     lock_key(b's', &[&(hash % KEY_LOCK_SLOTS).to_string()])
 }
 
-/// The sorted, distinct lock keys of the (account, function) pairs of
-/// `functions`, for [`LOCK_KEYS`].
-pub(super) fn function_locks<'a>(
+/// Locks each (account, function) of `functions`, in sorted order, until the
+/// transaction ends.
+pub(super) async fn lock_functions<'a>(
+    transaction: &Transaction<'_>,
     functions: impl IntoIterator<Item = (&'a str, &'a str)>,
-) -> Vec<i64> {
+) -> Result<(), StoreError> {
     let function_locks: BTreeSet<i64> = functions
         .into_iter()
         .map(|(account, function)| lock_key(b'f', &[account, function]))
         .collect();
-    function_locks.into_iter().collect()
-}
-
-/// The sorted, distinct key-slot locks of `keys`, for [`LOCK_KEYS`].
-pub(super) fn key_locks<'a>(
-    keys: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
-) -> Vec<i64> {
-    let key_locks: BTreeSet<i64> = keys
-        .into_iter()
-        .map(|(account, function, request_id)| key_slot_lock(account, function, request_id))
-        .collect();
-    key_locks.into_iter().collect()
+    if function_locks.is_empty() {
+        return Ok(());
+    }
+    let function_locks: Vec<i64> = function_locks.into_iter().collect();
+    let lock = transaction
+        .prepare_cached(LOCK_KEYS)
+        .await
+        .map_err(failed("preparing the function locks"))?;
+    transaction
+        .execute(&lock, &[&function_locks])
+        .await
+        .map_err(failed("locking the batch's functions"))?;
+    Ok(())
 }
 
 #[cfg(test)]

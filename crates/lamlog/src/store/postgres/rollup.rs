@@ -24,10 +24,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use deadpool_postgres::Transaction;
 use lamlog_core::rollup::{contribution, Contribution};
-use tokio_postgres::{Row, Statement};
+use tokio_postgres::types::ToSql;
 
-use super::pipeline::{self, param, Slot, Turn};
 use super::{failed, rows};
 use crate::store::{StoreError, StoredInvocation};
 
@@ -122,7 +122,7 @@ struct MinuteChange {
 
 /// What the batch does to the rollups, summed.
 #[derive(Debug, Default)]
-pub(super) struct RollupChanges {
+struct RollupChanges {
     /// Per function minute: counter changes, and the max of arriving rows.
     minutes: BTreeMap<(FunctionKey, i64), MinuteChange>,
     /// Per function minute and bucket: the count's change.
@@ -176,266 +176,124 @@ impl RollupChanges {
     }
 }
 
-/// The rollup statements, prepared.
-#[derive(Debug)]
-pub(super) struct Prepared {
-    upsert_minutes: Statement,
-    upsert_histogram: Statement,
-    delete_empty_buckets: Statement,
-    delete_empty_minutes: Statement,
-    longest: Statement,
-    set_maxes: Statement,
-}
-
-impl Prepared {
-    /// Prepares them, in one round trip (none once cached).
-    pub async fn prepare(client: &deadpool_postgres::Client) -> Result<Prepared, StoreError> {
-        let longest = longest_statement();
-        let prepared = pipeline::prepare(
-            client,
-            &[
-                UPSERT_MINUTES,
-                UPSERT_HISTOGRAM,
-                DELETE_EMPTY_BUCKETS,
-                DELETE_EMPTY_MINUTES,
-                &longest,
-                SET_MAXES,
-            ],
-        )
-        .await?;
-        let [upsert_minutes, upsert_histogram, delete_empty_buckets, delete_empty_minutes, longest, set_maxes] =
-            <[Statement; 6]>::try_from(prepared)
-                .map_err(|_| StoreError::Statement("preparing the rollup statements".to_owned()))?;
-        Ok(Prepared {
-            upsert_minutes,
-            upsert_histogram,
-            delete_empty_buckets,
-            delete_empty_minutes,
-            longest,
-            set_maxes,
-        })
-    }
-}
-
-/// The rollup changes of `rows`, summed; the caller holds the locks of
+/// Applies the rollup changes of `rows`; the caller holds the locks of
 /// their functions.
-pub(super) fn summed(rows: &[RowChange<'_>]) -> RollupChanges {
+pub(super) async fn add_rollups(
+    transaction: &Transaction<'_>,
+    rows: &[RowChange<'_>],
+) -> Result<(), StoreError> {
     let mut changes = RollupChanges::default();
     for row in rows {
         changes.add(row);
     }
     changes.buckets.retain(|_, count| *count != 0);
-    changes
+    upsert_minutes(transaction, &changes.minutes).await?;
+    upsert_buckets(transaction, &changes.buckets).await?;
+    let emptied: Vec<&(FunctionKey, i64, i32)> = changes
+        .buckets
+        .iter()
+        .filter(|(_, count)| **count < 0)
+        .map(|(key, _)| key)
+        .collect();
+    if !emptied.is_empty() {
+        let accounts: Vec<&str> = emptied.iter().map(|((a, _), _, _)| a.as_str()).collect();
+        let functions: Vec<&str> = emptied.iter().map(|((_, f), _, _)| f.as_str()).collect();
+        let minute_ms: Vec<i64> = emptied.iter().map(|(_, minute, _)| *minute).collect();
+        let bucket: Vec<i32> = emptied.iter().map(|(_, _, bucket)| *bucket).collect();
+        let statement = transaction
+            .prepare_cached(DELETE_EMPTY_BUCKETS)
+            .await
+            .map_err(failed("preparing the histogram cleanup"))?;
+        transaction
+            .execute(&statement, &[&accounts, &functions, &minute_ms, &bucket])
+            .await
+            .map_err(failed("deleting empty histogram buckets"))?;
+    }
+    tidy_left_minutes(transaction, &changes.left).await
 }
 
-impl RollupChanges {
-    /// Adds the upserts and the deletes of emptied buckets and minutes to
-    /// `turn`, and the read of the longest row of each minute left; that
-    /// read's slot, when there is one (see [`RollupChanges::push_maxes`]).
-    pub(super) fn push<'a>(&'a self, turn: &mut Turn<'a>, prepared: &Prepared) -> Option<Slot> {
-        if !self.minutes.is_empty() {
-            let minutes = &self.minutes;
-            let mut params = vec![
-                param(
-                    minutes
-                        .keys()
-                        .map(|((a, _), _)| a.as_str())
-                        .collect::<Vec<_>>(),
-                ),
-                param(
-                    minutes
-                        .keys()
-                        .map(|((_, f), _)| f.as_str())
-                        .collect::<Vec<_>>(),
-                ),
-                param(
-                    minutes
-                        .keys()
-                        .map(|(_, minute)| *minute)
-                        .collect::<Vec<i64>>(),
-                ),
-            ];
-            for index in 0..10 {
-                let column: Vec<i64> = minutes.values().map(|change| change.sums[index]).collect();
-                params.push(param(column));
-            }
-            let maxes: Vec<i64> = minutes
-                .values()
-                .map(|change| change.duration_max_us)
-                .collect();
-            params.push(param(maxes));
-            turn.execute("updating function_minute", &prepared.upsert_minutes, params);
-        }
-        if !self.buckets.is_empty() {
-            let buckets = &self.buckets;
-            turn.execute(
-                "updating function_minute_histogram",
-                &prepared.upsert_histogram,
-                vec![
-                    param(
-                        buckets
-                            .keys()
-                            .map(|((a, _), _, _)| a.as_str())
-                            .collect::<Vec<_>>(),
-                    ),
-                    param(
-                        buckets
-                            .keys()
-                            .map(|((_, f), _, _)| f.as_str())
-                            .collect::<Vec<_>>(),
-                    ),
-                    param(
-                        buckets
-                            .keys()
-                            .map(|(_, minute, _)| *minute)
-                            .collect::<Vec<i64>>(),
-                    ),
-                    param(
-                        buckets
-                            .keys()
-                            .map(|(_, _, bucket)| *bucket)
-                            .collect::<Vec<i32>>(),
-                    ),
-                    param(buckets.values().copied().collect::<Vec<i64>>()),
-                ],
-            );
-        }
-        let emptied: Vec<&(FunctionKey, i64, i32)> = self
-            .buckets
-            .iter()
-            .filter(|(_, count)| **count < 0)
-            .map(|(key, _)| key)
-            .collect();
-        if !emptied.is_empty() {
-            turn.execute(
-                "deleting empty histogram buckets",
-                &prepared.delete_empty_buckets,
-                vec![
-                    param(
-                        emptied
-                            .iter()
-                            .map(|((a, _), _, _)| a.as_str())
-                            .collect::<Vec<_>>(),
-                    ),
-                    param(
-                        emptied
-                            .iter()
-                            .map(|((_, f), _, _)| f.as_str())
-                            .collect::<Vec<_>>(),
-                    ),
-                    param(
-                        emptied
-                            .iter()
-                            .map(|(_, minute, _)| *minute)
-                            .collect::<Vec<i64>>(),
-                    ),
-                    param(
-                        emptied
-                            .iter()
-                            .map(|(_, _, bucket)| *bucket)
-                            .collect::<Vec<i32>>(),
-                    ),
-                ],
-            );
-        }
-        if self.left.is_empty() {
-            return None;
-        }
-        let left = || {
-            vec![
-                param(
-                    self.left
-                        .iter()
-                        .map(|((a, _), _)| a.as_str())
-                        .collect::<Vec<_>>(),
-                ),
-                param(
-                    self.left
-                        .iter()
-                        .map(|((_, f), _)| f.as_str())
-                        .collect::<Vec<_>>(),
-                ),
-                param(
-                    self.left
-                        .iter()
-                        .map(|(_, minute)| *minute)
-                        .collect::<Vec<i64>>(),
-                ),
-            ]
-        };
-        turn.execute(
-            "deleting empty function_minute rows",
-            &prepared.delete_empty_minutes,
-            left(),
-        );
-        Some(turn.query("reading the longest invocations", &prepared.longest, left()))
+async fn upsert_minutes(
+    transaction: &Transaction<'_>,
+    minutes: &BTreeMap<(FunctionKey, i64), MinuteChange>,
+) -> Result<(), StoreError> {
+    if minutes.is_empty() {
+        return Ok(());
     }
-
-    /// Adds to `turn` the update of each minute left to the max of the rows
-    /// still stored in it: `found`, the answer of the read
-    /// [`RollupChanges::push`] added.
-    pub(super) fn push_maxes<'a>(
-        &'a self,
-        turn: &mut Turn<'a>,
-        prepared: &Prepared,
-        found: &[Row],
-    ) -> Result<(), StoreError> {
-        let left: Vec<&(FunctionKey, i64)> = self.left.iter().collect();
-        let mut maxes: Vec<(&(FunctionKey, i64), i64)> = Vec::with_capacity(found.len());
-        for row in found {
-            let position: i64 = row
-                .try_get(0)
-                .map_err(failed("reading the longest invocations"))?;
-            let Some(minute) = usize::try_from(position.saturating_sub(1))
-                .ok()
-                .and_then(|index| left.get(index))
-            else {
-                continue;
-            };
-            let stored = rows::from_row(row, 1).map_err(|message| {
-                StoreError::Statement(format!("reading the longest invocations: {message}"))
-            })?;
-            if let Some(longest) = contribution(&stored.invocation, stored.cost_usd) {
-                maxes.push((*minute, longest.duration_us));
-            }
-        }
-        if maxes.is_empty() {
-            return Ok(());
-        }
-        turn.execute(
-            "updating function_minute maxima",
-            &prepared.set_maxes,
-            vec![
-                param(
-                    maxes
-                        .iter()
-                        .map(|(((a, _), _), _)| a.as_str())
-                        .collect::<Vec<_>>(),
-                ),
-                param(
-                    maxes
-                        .iter()
-                        .map(|(((_, f), _), _)| f.as_str())
-                        .collect::<Vec<_>>(),
-                ),
-                param(
-                    maxes
-                        .iter()
-                        .map(|((_, minute), _)| *minute)
-                        .collect::<Vec<i64>>(),
-                ),
-                param(maxes.iter().map(|(_, max)| *max).collect::<Vec<i64>>()),
-            ],
-        );
-        Ok(())
-    }
+    let accounts: Vec<&str> = minutes.keys().map(|((a, _), _)| a.as_str()).collect();
+    let functions: Vec<&str> = minutes.keys().map(|((_, f), _)| f.as_str()).collect();
+    let minute_ms: Vec<i64> = minutes.keys().map(|(_, minute_ms)| *minute_ms).collect();
+    let mut columns: Vec<Vec<i64>> = (0..10)
+        .map(|index| minutes.values().map(|change| change.sums[index]).collect())
+        .collect();
+    columns.push(
+        minutes
+            .values()
+            .map(|change| change.duration_max_us)
+            .collect(),
+    );
+    let statement = transaction
+        .prepare_cached(UPSERT_MINUTES)
+        .await
+        .map_err(failed("preparing the function_minute upsert"))?;
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&accounts, &functions, &minute_ms];
+    params.extend(columns.iter().map(|column| column as &(dyn ToSql + Sync)));
+    transaction
+        .execute(&statement, &params)
+        .await
+        .map_err(failed("updating function_minute"))?;
+    Ok(())
 }
 
-/// The longest stored row of each minute (the conversion to µs is
-/// monotone, so the longest row has the largest figure).
-fn longest_statement() -> String {
+async fn upsert_buckets(
+    transaction: &Transaction<'_>,
+    buckets: &BTreeMap<(FunctionKey, i64, i32), i64>,
+) -> Result<(), StoreError> {
+    if buckets.is_empty() {
+        return Ok(());
+    }
+    let accounts: Vec<&str> = buckets.keys().map(|((a, _), _, _)| a.as_str()).collect();
+    let functions: Vec<&str> = buckets.keys().map(|((_, f), _, _)| f.as_str()).collect();
+    let minute_ms: Vec<i64> = buckets.keys().map(|(_, minute_ms, _)| *minute_ms).collect();
+    let bucket: Vec<i32> = buckets.keys().map(|(_, _, bucket)| *bucket).collect();
+    let counts: Vec<i64> = buckets.values().copied().collect();
+    let statement = transaction
+        .prepare_cached(UPSERT_HISTOGRAM)
+        .await
+        .map_err(failed("preparing the histogram upsert"))?;
+    transaction
+        .execute(
+            &statement,
+            &[&accounts, &functions, &minute_ms, &bucket, &counts],
+        )
+        .await
+        .map_err(failed("updating function_minute_histogram"))?;
+    Ok(())
+}
+
+/// Deletes the minutes rows left empty and gives the others the max of the
+/// rows still stored in them.
+async fn tidy_left_minutes(
+    transaction: &Transaction<'_>,
+    left: &BTreeSet<(FunctionKey, i64)>,
+) -> Result<(), StoreError> {
+    if left.is_empty() {
+        return Ok(());
+    }
+    let accounts: Vec<&str> = left.iter().map(|((a, _), _)| a.as_str()).collect();
+    let functions: Vec<&str> = left.iter().map(|((_, f), _)| f.as_str()).collect();
+    let minute_ms: Vec<i64> = left.iter().map(|(_, minute_ms)| *minute_ms).collect();
+    let statement = transaction
+        .prepare_cached(DELETE_EMPTY_MINUTES)
+        .await
+        .map_err(failed("preparing the function_minute cleanup"))?;
+    transaction
+        .execute(&statement, &[&accounts, &functions, &minute_ms])
+        .await
+        .map_err(failed("deleting empty function_minute rows"))?;
+    // The longest stored row of each minute (the conversion to µs is
+    // monotone, so the longest row has the largest figure).
     let columns = rows::column_list("i.");
-    format!(
+    let longest = format!(
         "SELECT DISTINCT ON (k.position) k.position, {columns}
            FROM unnest($1::TEXT[], $2::TEXT[], $3::BIGINT[])
                 WITH ORDINALITY AS k(account, function, minute_ms, position)
@@ -444,5 +302,51 @@ fn longest_statement() -> String {
             AND i.start_time_ms >= k.minute_ms AND i.start_time_ms < k.minute_ms + {MINUTE_MS}
             AND i.duration_ms IS NOT NULL
           ORDER BY k.position, i.duration_ms DESC"
-    )
+    );
+    let statement = transaction
+        .prepare_cached(&longest)
+        .await
+        .map_err(failed("preparing the minute max lookup"))?;
+    let found = transaction
+        .query(&statement, &[&accounts, &functions, &minute_ms])
+        .await
+        .map_err(failed("reading the longest invocations"))?;
+    let left: Vec<&(FunctionKey, i64)> = left.iter().collect();
+    let mut maxes: Vec<(&(FunctionKey, i64), i64)> = Vec::with_capacity(found.len());
+    for row in &found {
+        let position: i64 = row
+            .try_get(0)
+            .map_err(failed("reading the longest invocations"))?;
+        let Some(minute) = usize::try_from(position.saturating_sub(1))
+            .ok()
+            .and_then(|index| left.get(index))
+        else {
+            continue;
+        };
+        let stored = rows::from_row(row, 1).map_err(|message| {
+            StoreError::Statement(format!("reading the longest invocations: {message}"))
+        })?;
+        if let Some(longest) = contribution(&stored.invocation, stored.cost_usd) {
+            maxes.push((minute, longest.duration_us));
+        }
+    }
+    if maxes.is_empty() {
+        return Ok(());
+    }
+    let max_accounts: Vec<&str> = maxes.iter().map(|(((a, _), _), _)| a.as_str()).collect();
+    let max_functions: Vec<&str> = maxes.iter().map(|(((_, f), _), _)| f.as_str()).collect();
+    let max_minutes: Vec<i64> = maxes.iter().map(|((_, minute_ms), _)| *minute_ms).collect();
+    let max_values: Vec<i64> = maxes.iter().map(|(_, max)| *max).collect();
+    let statement = transaction
+        .prepare_cached(SET_MAXES)
+        .await
+        .map_err(failed("preparing the function_minute max update"))?;
+    transaction
+        .execute(
+            &statement,
+            &[&max_accounts, &max_functions, &max_minutes, &max_values],
+        )
+        .await
+        .map_err(failed("updating function_minute maxima"))?;
+    Ok(())
 }
