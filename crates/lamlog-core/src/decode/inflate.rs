@@ -56,6 +56,18 @@ pub fn inflate(gz: &[u8], limit_bytes: usize) -> Result<Vec<u8>, DecodeErrorKind
             detail: "empty input holds no gzip member".to_string(),
         });
     }
+    inflate_members(gz, limit_bytes, inflate_member_into)
+}
+
+/// Appends one member to `out` within the cap; answers the input it took.
+type MemberInflater = fn(&[u8], usize, &mut Vec<u8>) -> Result<usize, DecodeErrorKind>;
+
+/// Inflates every member of `gz` in turn with `member`.
+fn inflate_members(
+    gz: &[u8],
+    limit_bytes: usize,
+    member: MemberInflater,
+) -> Result<Vec<u8>, DecodeErrorKind> {
     let mut inflated = Vec::new();
     let mut rest = gz;
     while !rest.is_empty() {
@@ -68,7 +80,7 @@ pub fn inflate(gz: &[u8], limit_bytes: usize) -> Result<Vec<u8>, DecodeErrorKind
                 ),
             });
         }
-        let consumed = inflate_member_into(rest, limit_bytes, &mut inflated)?;
+        let consumed = member(rest, limit_bytes, &mut inflated)?;
         rest = &rest[consumed..];
     }
     Ok(inflated)
@@ -158,7 +170,7 @@ fn reserve_within(out: &mut Vec<u8>, wanted_len: usize, limit_bytes: usize) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::io::Write;
 
     use flate2::write::GzEncoder;
@@ -167,7 +179,8 @@ mod tests {
 
     use super::*;
 
-    fn gzip(bytes: &[u8]) -> Vec<u8> {
+    /// One gzip member of `bytes`, for the decode stage's unit tests.
+    pub(in crate::decode) fn gzip(bytes: &[u8]) -> Vec<u8> {
         let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
         encoder.write_all(bytes).unwrap();
         encoder.finish().unwrap()
@@ -259,22 +272,7 @@ mod tests {
     /// `inflate` by streaming alone, as it was before the one-shot path:
     /// the reference the one-shot path must agree with.
     fn streamed(gz: &[u8], limit_bytes: usize) -> Result<Vec<u8>, DecodeErrorKind> {
-        let mut inflated = Vec::new();
-        let mut rest = gz;
-        while !rest.is_empty() {
-            if !is_gzip(rest) {
-                return Err(DecodeErrorKind::Gzip {
-                    inflated_bytes: inflated.len(),
-                    detail: format!(
-                        "{} bytes after the last gzip member are not gzip",
-                        rest.len()
-                    ),
-                });
-            }
-            let consumed = stream_member_into(rest, limit_bytes, &mut inflated)?;
-            rest = &rest[consumed..];
-        }
-        Ok(inflated)
+        inflate_members(gz, limit_bytes, stream_member_into)
     }
 
     proptest! {

@@ -125,18 +125,9 @@ fn ends_with_its_trailer(input: &[u8], inflated: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
-
-    use flate2::write::GzEncoder;
-    use flate2::Compression;
-
+    use super::super::inflate::tests::gzip;
     use super::*;
 
-    fn gzip(bytes: &[u8]) -> Vec<u8> {
-        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
-        encoder.write_all(bytes).unwrap();
-        encoder.finish().unwrap()
-    }
 
     fn text() -> Vec<u8> {
         (0..20_000u32)
