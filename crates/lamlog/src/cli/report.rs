@@ -165,6 +165,14 @@ fn write_row(
     writeln!(out, " {:>12} {:>12}", costs[0], costs[1])
 }
 
+/// Says how many rows past `top` of `rows` were not shown.
+fn write_more(out: &mut impl Write, rows: usize, top: usize) -> std::io::Result<()> {
+    if rows > top {
+        writeln!(out, "… and {} more (--top, --json)", rows - top)?;
+    }
+    Ok(())
+}
+
 fn cost_cells(figures: &Figures) -> [String; 2] {
     [
         format!("{:.6}", figures.cost_usd),
@@ -204,13 +212,7 @@ fn print_table(out: &mut impl Write, report: &Report, top: usize) -> std::io::Re
             cost_cells(&row.figures),
         )?;
     }
-    if report.functions.len() > top {
-        writeln!(
-            out,
-            "… and {} more (--top, --json)",
-            report.functions.len() - top
-        )?;
-    }
+    write_more(out, report.functions.len(), top)?;
     print_total(out, report)
 }
 
@@ -244,12 +246,6 @@ fn print_groups(out: &mut impl Write, grouping: &Grouping, top: usize) -> std::i
             cost_cells(&row.figures),
         )?;
     }
-    if grouping.groups.len() > top {
-        writeln!(
-            out,
-            "… and {} more (--top, --json)",
-            grouping.groups.len() - top
-        )?;
-    }
+    write_more(out, grouping.groups.len(), top)?;
     Ok(())
 }
