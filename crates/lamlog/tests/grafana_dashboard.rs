@@ -26,14 +26,11 @@ mod schema;
 
 use std::collections::BTreeMap;
 
-use lamlog::batch::{BatchInput, Pipeline, Settings};
-use lamlog::enrich::{Enricher, MetaCache, MetaSource};
-use lamlog::notify::TableOnly;
-use lamlog_core::decode::Format;
+use lamlog::enrich::MetaSource;
 use lamlog_core::meta::meta_key;
 use lamlog_core::rollup::{duration_bucket, minute_of, percentile_ms};
 use oracle::InvocationTruth;
-use oracle_workload::{Workload, STREAM_ARN};
+use oracle_workload::Workload;
 use schema::TestStore;
 use serde_json::Value;
 
@@ -338,22 +335,8 @@ async fn tenants(workload: &Workload) -> BTreeMap<(String, String), Option<Strin
 #[tokio::test]
 async fn every_panel_shows_what_the_workload_holds() {
     let workload = Workload::generate(5, 6, 500, 3);
-    let mut pipeline = Pipeline {
-        enricher: Enricher::new(workload.metadata.clone(), MetaCache::default()),
-        store: TestStore::fresh().await,
-        notifier: TableOnly,
-        settings: Settings::default(),
-    };
-    for event in &workload.deliveries {
-        let input = BatchInput {
-            source: STREAM_ARN,
-            bytes: event,
-            format: Format::Kinesis,
-            received_at_ms: workload.received_at_ms,
-        };
-        pipeline.run(input).await.unwrap();
-    }
-    let client = schema::raw_client(&pipeline.store.schema).await;
+    let (store, _) = workload.ingest_into(TestStore::fresh().await).await;
+    let client = schema::raw_client(&store.schema).await;
     let tenants = tenants(&workload).await;
     assert!(
         tenants.values().any(Option::is_some) && tenants.len() < workload.truth.functions.len(),

@@ -22,15 +22,11 @@ mod schema;
 
 use std::collections::BTreeSet;
 
-use lamlog::batch::{BatchInput, Pipeline, Settings};
-use lamlog::enrich::{Enricher, MetaCache};
-use lamlog::notify::TableOnly;
 use lamlog::store::sqlite::SqliteStore;
 use lamlog::store::Store;
-use lamlog_core::decode::Format;
 
 use oracle::{assert_one_dead_letter, assert_store_is_truth};
-use oracle_workload::{Workload, STREAM_ARN};
+use oracle_workload::Workload;
 use schema::TestStore;
 
 /// (seed, functions, invocations): small, and together they cover both log
@@ -41,27 +37,9 @@ const BATCHES: usize = 7;
 
 /// Runs every delivery through the pipeline over `store`; returns its dump.
 async fn ingest<S: Store>(workload: &Workload, store: S) -> String {
-    let mut pipeline = Pipeline {
-        enricher: Enricher::new(workload.metadata.clone(), MetaCache::default()),
-        store,
-        notifier: TableOnly,
-        settings: Settings::default(),
-    };
-    let mut control_messages = 0;
-    for event in &workload.deliveries {
-        let summary = pipeline
-            .run(BatchInput {
-                source: STREAM_ARN,
-                bytes: event,
-                format: Format::Kinesis,
-                received_at_ms: workload.received_at_ms,
-            })
-            .await
-            .unwrap();
-        control_messages += summary.control_messages;
-    }
+    let (mut store, control_messages) = workload.ingest_into(store).await;
     assert!(control_messages >= 1, "the control message was not seen");
-    pipeline.store.dump().await.unwrap()
+    store.dump().await.unwrap()
 }
 
 #[test]

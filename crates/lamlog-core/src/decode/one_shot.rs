@@ -128,7 +128,6 @@ mod tests {
     use super::super::inflate::tests::gzip;
     use super::*;
 
-
     fn text() -> Vec<u8> {
         (0..20_000u32)
             .flat_map(|n| n.to_string().into_bytes())

@@ -5,8 +5,13 @@
 
 use std::path::PathBuf;
 
+use lamlog::batch::{BatchInput, Pipeline, Settings};
 use lamlog::enrich::file::FileSource;
+use lamlog::enrich::{Enricher, MetaCache};
 use lamlog::generate::{generate, GenerateOptions, OutputFormat, DEFAULT_START_MS};
+use lamlog::notify::TableOnly;
+use lamlog::store::Store;
+use lamlog_core::decode::Format;
 
 use super::oracle::Truth;
 use super::oracle_delivery::kinesis_deliveries;
@@ -65,5 +70,28 @@ impl Workload {
             directory,
             received_at_ms: last_ms + 60_000,
         }
+    }
+
+    /// Runs every delivery, in order, through the real [`Pipeline`] into
+    /// `store`; answers the store and the control messages the batches saw.
+    #[allow(dead_code)] // the handler's oracle test drives the handler instead
+    pub async fn ingest_into<S: Store>(&self, store: S) -> (S, u64) {
+        let mut pipeline = Pipeline {
+            enricher: Enricher::new(self.metadata.clone(), MetaCache::default()),
+            store,
+            notifier: TableOnly,
+            settings: Settings::default(),
+        };
+        let mut control_messages = 0;
+        for event in &self.deliveries {
+            let input = BatchInput {
+                source: STREAM_ARN,
+                bytes: event,
+                format: Format::Kinesis,
+                received_at_ms: self.received_at_ms,
+            };
+            control_messages += pipeline.run(input).await.unwrap().control_messages;
+        }
+        (pipeline.store, control_messages)
     }
 }
