@@ -16,6 +16,7 @@ fn table(rows: &[(u32, f64, f64)]) -> Vec<Candidate> {
             memory_size_mb,
             duration_ms,
             cost_usd,
+            duration_noise_ms: 0.0,
         })
         .collect()
 }
@@ -45,6 +46,22 @@ fn cost_picks_the_cheapest_and_breaks_ties_by_speed() {
 #[test]
 fn speed_picks_the_fastest_and_breaks_ties_by_cost() {
     assert_eq!(picked(Strategy::Speed), 2048);
+}
+
+#[test]
+fn speed_takes_the_cheapest_size_within_the_fastest_ones_noise() {
+    let mut candidates = power_table();
+    // 2,048 MB is the fastest (100 ms); 1,024 MB runs 140 ms for 2/3 the cost.
+    candidates[4].duration_noise_ms = 45.0;
+    assert_eq!(
+        candidates[choose(Strategy::Speed, &candidates).unwrap()].memory_size_mb,
+        1024
+    );
+    candidates[4].duration_noise_ms = 30.0;
+    assert_eq!(
+        candidates[choose(Strategy::Speed, &candidates).unwrap()].memory_size_mb,
+        2048
+    );
 }
 
 #[test]

@@ -15,6 +15,9 @@ use lamlog::generate::{generate, GenerateOptions, OutputFormat};
 #[allow(dead_code)]
 mod tune_workload;
 
+#[path = "../tests/support/tune_picks.rs"]
+mod tune_picks;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
     let number = |index: usize, default: u64| -> Result<u64, std::num::ParseIntError> {
@@ -79,5 +82,40 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             errors.len()
         );
     }
+    print_picks(&tune_picks::picks(&loaded.samples));
     Ok(())
+}
+
+/// The cost strategy's picks among observed sizes, by the model alone and
+/// by the tuner, against the size measured cheapest.
+fn print_picks(picks: &[tune_picks::Pick]) {
+    println!();
+    println!(
+        "{:<28} {:>22} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "function", "observed (MB)", "cheapest", "model", "regret", "tuner", "regret"
+    );
+    for pick in picks {
+        let sizes: Vec<String> = pick.sizes.iter().map(u32::to_string).collect();
+        println!(
+            "{:<28} {:>22} {:>9} {:>9} {:>8.3}% {:>9} {:>8.3}%",
+            pick.function,
+            sizes.join(","),
+            pick.cheapest_mb,
+            pick.model_mb,
+            pick.model_regret_pct,
+            pick.tuner_mb,
+            pick.tuner_regret_pct
+        );
+    }
+    let missed = |regret: fn(&tune_picks::Pick) -> f64| {
+        let wrong: Vec<f64> = picks.iter().map(regret).filter(|&pct| pct > 0.0).collect();
+        let max = wrong.iter().copied().fold(0.0, f64::max);
+        (wrong.len(), max)
+    };
+    let (model_wrong, model_max) = missed(|pick| pick.model_regret_pct);
+    let (tuner_wrong, tuner_max) = missed(|pick| pick.tuner_regret_pct);
+    println!(
+        "picks among observed sizes: {} functions; the model alone misses the measured cheapest in {model_wrong} (worst +{model_max:.3} %), the tuner in {tuner_wrong} (worst +{tuner_max:.3} %)",
+        picks.len()
+    );
 }

@@ -11,6 +11,10 @@ use lamlog_core::tune::{tune, TuneOptions};
 #[path = "support/tune_workload.rs"]
 mod tune_workload;
 
+#[path = "support/tune_picks.rs"]
+#[allow(dead_code)]
+mod tune_picks;
+
 /// A fresh directory under the system temp dir, removed on drop.
 struct TempDir(PathBuf);
 
@@ -169,5 +173,31 @@ fn model_held_out_error_against_truth() {
     );
     for row in &held_out {
         assert!(row.error_pct < 25.0, "{row:?}");
+    }
+}
+
+/// With every size measured enough, the cost strategy among the observed
+/// sizes picks the size measured cheapest, whatever the model says.
+#[test]
+fn among_well_measured_sizes_the_cost_pick_is_the_measured_cheapest() {
+    let dir = TempDir::new("picks");
+    let options = GenerateOptions {
+        functions: 12,
+        invocations: 40_000,
+        seed: 11,
+        format: OutputFormat::Cwl,
+        ..GenerateOptions::default()
+    };
+    generate(&options, &dir.0).unwrap();
+    let loaded = tune_workload::load(&dir.0);
+    let picks = tune_picks::picks(&loaded.samples);
+    assert!(
+        !picks.is_empty(),
+        "no function with two well-measured sizes"
+    );
+    for pick in &picks {
+        println!("{pick:?}");
+        assert_eq!(pick.tuner_mb, pick.cheapest_mb, "{pick:?}");
+        assert_eq!(pick.tuner_regret_pct, 0.0, "{pick:?}");
     }
 }

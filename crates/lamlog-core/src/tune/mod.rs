@@ -10,9 +10,12 @@
 //!   warm and cold, successful and failed apart.
 //! - [`model`]: `t(m) = a + b/min(m,1769) + c/min(m,10240)` fitted by
 //!   weighted non-negative least squares, with a bootstrap interval.
+//! - [`believe`]: the model corrected by the measured medians, which are
+//!   believed as they are at a size with enough samples.
 //! - [`strategy`]: price every candidate size (billing granularity, request
 //!   fee, cold starts) and pick one: cost, speed, balanced, cheapest-within.
-//! - [`recommend`]: the whole chain for one function, with its warnings.
+//! - [`recommend`]: the whole chain for one function, with its warnings,
+//!   answered as an [`answer::Recommendation`].
 //! - [`plan`]: the input that makes Lambda Power Tuning measure the answer.
 //!
 //! Everything here is pure: no I/O, no clock. Deterministic too, since the
@@ -23,6 +26,8 @@ use serde::{Deserialize, Serialize};
 use crate::assemble::{Invocation, Status};
 use crate::meta::Architecture;
 
+pub mod answer;
+pub mod believe;
 pub mod model;
 pub mod observe;
 pub mod plan;
@@ -30,13 +35,14 @@ pub mod recommend;
 pub mod strategy;
 pub mod warning;
 
+pub use answer::{
+    ArchitectureModel, Choice, CurvePoint, ObservedPoint, Recommendation, Skipped, Tuned,
+};
+pub use believe::{Belief, ENOUGH_SAMPLES};
 pub use model::{fit, fit_points, DurationModel, Fit, FitOptions, ModelKind, SizePoint};
 pub use observe::{observe, DurationStats, Observations, SizeObservation};
 pub use plan::{function_arn, power_tuning_input, PowerTuningInput};
-pub use recommend::{
-    recommend, tune, ArchitectureChoice, ArchitectureModel, Choice, CurvePoint, ObservedPoint,
-    Recommendation, Skipped, TuneOptions, Tuned,
-};
+pub use recommend::{recommend, tune, ArchitectureChoice, TuneOptions};
 pub use strategy::{choose, price_candidate, Candidate, ColdStarts, Strategy};
 pub use warning::Warning;
 

@@ -13,8 +13,8 @@
 
 use serde::Serialize;
 
+use super::answer::Recommendation;
 use super::model::{MAX_MEMORY_MB, MIN_MEMORY_MB};
-use super::recommend::Recommendation;
 use super::strategy::Strategy;
 
 /// The execution input of the Lambda Power Tuning state machine.

@@ -16,7 +16,12 @@
 //! often about as fast, sometimes faster, sometimes slower, and only a
 //! measurement says which), flagged as an assumption.
 //!
-//! The current size and the recommendation are priced with the same model and
+//! A candidate's duration is the model corrected by what was measured
+//! ([`super::believe`]): at a size observed with enough samples it is the
+//! measured median, so sizes that were all measured are compared by what
+//! they measured, not by the model's error.
+//!
+//! The current size and the recommendation are priced with the same belief and
 //! billing, so the saving compares like with like; the cost that the REPORTs
 //! actually billed at the current size is given beside it.
 
@@ -24,6 +29,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::answer::{
+    ArchitectureModel, Choice, CurvePoint, ObservedPoint, Recommendation, Skipped, Tuned,
+};
+use super::believe::{Belief, ENOUGH_SAMPLES};
 use super::model::{fit, Fit, FitOptions, ModelKind, MAX_MEMORY_MB, MIN_MEMORY_MB};
 use super::observe::{observe, Observations};
 use super::strategy::{choose, price_candidate, Candidate, ColdStarts, Strategy};
@@ -84,124 +93,6 @@ impl Default for TuneOptions {
     }
 }
 
-/// A size on an architecture, with its prediction.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Choice {
-    /// The architecture.
-    pub architecture: Architecture,
-    /// The memory size.
-    pub memory_size_mb: u32,
-    /// Expected duration per invocation (warm + cold rate × init), ms.
-    pub duration_ms: f64,
-    /// 5th percentile of the bootstrap, ms.
-    pub duration_low_ms: f64,
-    /// 95th percentile of the bootstrap, ms.
-    pub duration_high_ms: f64,
-    /// Expected cost per million invocations, USD.
-    pub cost_per_million_usd: f64,
-}
-
-/// The model of one architecture.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ArchitectureModel {
-    /// The architecture.
-    pub architecture: Architecture,
-    /// Borrowed from the other architecture × the speed factor.
-    pub assumed: bool,
-    /// The fit (of the other architecture, scaled, when assumed).
-    pub fit: Fit,
-    /// The cold starts applied to its candidates.
-    pub cold_starts: ColdStarts,
-}
-
-/// One observed size, for the chart.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct ObservedPoint {
-    /// The architecture.
-    pub architecture: Architecture,
-    /// The size.
-    pub memory_size_mb: u32,
-    /// Warm successful durations behind the median.
-    pub warm_invocations: u64,
-    /// Their median, ms.
-    pub warm_median_ms: f64,
-    /// The median + cold rate × init: comparable with the curves, ms.
-    pub duration_ms: f64,
-    /// The cost per million at that duration, USD.
-    pub cost_per_million_usd: f64,
-}
-
-/// One point of a model curve, for the chart.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct CurvePoint {
-    /// The architecture.
-    pub architecture: Architecture,
-    /// The size.
-    pub memory_size_mb: u32,
-    /// Expected duration, ms, and its bootstrap interval.
-    pub duration_ms: f64,
-    /// See `duration_ms`.
-    pub duration_low_ms: f64,
-    /// See `duration_ms`.
-    pub duration_high_ms: f64,
-    /// Expected cost per million invocations, USD.
-    pub cost_per_million_usd: f64,
-}
-
-/// What the tuner says about one function.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Recommendation {
-    /// The account.
-    pub account: String,
-    /// The function.
-    pub function: String,
-    /// The strategy used.
-    pub strategy: Strategy,
-    /// The billing granularity used.
-    pub granularity_ms: u64,
-    /// The current (most recent) size, priced by the model.
-    pub current: Choice,
-    /// What the REPORTs billed at the current size, per million.
-    pub observed_cost_per_million_usd: Option<f64>,
-    /// The recommended size.
-    pub recommended: Choice,
-    /// Invocations per 30-day month at the observed rate.
-    pub invocations_per_month: Option<f64>,
-    /// (current − recommended) cost × invocations per month; negative when
-    /// the strategy buys speed.
-    pub monthly_saving_usd: Option<f64>,
-    /// No candidate below this: max memory used × the headroom.
-    pub min_memory_mb: u32,
-    /// The model of each architecture considered.
-    pub models: Vec<ArchitectureModel>,
-    /// The observed sizes.
-    pub observed: Vec<ObservedPoint>,
-    /// The model curves, per architecture, ascending size.
-    pub curves: Vec<CurvePoint>,
-    /// Caveats.
-    pub warnings: Vec<Warning>,
-}
-
-/// A function the tuner could not model.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Skipped {
-    /// The account.
-    pub account: String,
-    /// The function.
-    pub function: String,
-    /// Why.
-    pub reason: String,
-}
-
-/// The tuner's answer for a set of samples.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
-pub struct Tuned {
-    /// One per function with a model, ordered by account and function.
-    pub recommendations: Vec<Recommendation>,
-    /// Functions without a warm successful invocation.
-    pub skipped: Vec<Skipped>,
-}
-
 /// Tunes every function in `samples`. Costly part: the bootstrap
 /// (resamples × samples) and pricing 10,113 sizes per architecture.
 pub fn tune(samples: &[Sample], options: &TuneOptions) -> Tuned {
@@ -249,7 +140,10 @@ pub fn recommend(observations: &[Observations], options: &TuneOptions) -> Option
                 sizes: fitted.points.len(),
             });
         }
-        for size in observed.fitted_sizes().filter(|size| size.warm.count < 20) {
+        for size in observed
+            .fitted_sizes()
+            .filter(|size| size.warm.count < ENOUGH_SAMPLES)
+        {
             warnings.push(Warning::FewSamples {
                 architecture: observed.architecture,
                 memory_size_mb: size.memory_size_mb,
@@ -300,6 +194,18 @@ pub fn recommend(observations: &[Observations], options: &TuneOptions) -> Option
                 .into_iter()
                 .map(|size| candidate(model, size, options)),
         );
+    }
+    if let Some(fastest) = choose(Strategy::Speed, &candidates) {
+        // Only the fastest's noise decides a speed tie (see `strategy`), and
+        // an interval costs a sort of the bootstrap: one, not 10,113.
+        let candidate = candidates[fastest];
+        let model = models
+            .iter()
+            .find(|model| model.architecture == candidate.architecture)?;
+        let (low_ms, high_ms) = model
+            .belief
+            .interval_ms(&model.fit, candidate.memory_size_mb);
+        candidates[fastest].duration_noise_ms = (high_ms - low_ms) / 2.0;
     }
     let picked = candidates[choose(options.strategy, &candidates)?];
     let recommended_model = models
@@ -386,6 +292,7 @@ fn architecture_models(
                 return Some(ArchitectureModel {
                     architecture,
                     assumed: false,
+                    belief: Belief::of(own),
                     fit: own.clone(),
                     cold_starts: cold_starts(observed),
                 });
@@ -399,10 +306,12 @@ fn architecture_models(
                 architecture,
                 arm64_speed_factor: factor,
             });
+            let fit = other.scaled(scale);
             Some(ArchitectureModel {
                 architecture,
                 assumed: true,
-                fit: other.scaled(scale),
+                belief: Belief::of(&fit),
+                fit,
                 cold_starts: cold_starts(observed),
             })
         })
@@ -441,7 +350,7 @@ fn candidate(model: &ArchitectureModel, memory_size_mb: u32, options: &TuneOptio
     price_candidate(
         model.architecture,
         memory_size_mb,
-        model.fit.model.predict_ms(memory_size_mb),
+        model.belief.duration_ms(&model.fit, memory_size_mb),
         &model.cold_starts,
         &options.prices,
         &options.billing,
@@ -449,7 +358,9 @@ fn candidate(model: &ArchitectureModel, memory_size_mb: u32, options: &TuneOptio
 }
 
 fn describe(model: &ArchitectureModel, candidate: Candidate) -> Choice {
-    let (low_ms, high_ms) = model.fit.interval_ms(candidate.memory_size_mb);
+    let (low_ms, high_ms) = model
+        .belief
+        .interval_ms(&model.fit, candidate.memory_size_mb);
     let cold_ms = model.cold_starts.rate * model.cold_starts.init_mean_ms;
     Choice {
         architecture: candidate.architecture,

@@ -3,7 +3,10 @@
 //!
 //! The strategies are those of AWS Lambda Power Tuning, plus one:
 //! - [`Strategy::Cost`]: the cheapest; ties go to the faster;
-//! - [`Strategy::Speed`]: the fastest; ties go to the cheaper;
+//! - [`Strategy::Speed`]: the fastest; ties go to the cheaper, and a size
+//!   whose duration is within the fastest's noise (its
+//!   [`Candidate::duration_noise_ms`]) ties with it: two sizes that the
+//!   measurements cannot tell apart in speed are told apart by cost;
 //! - [`Strategy::Balanced`]: the least `W·cost/max_cost + (1−W)·duration/max_duration`
 //!   over the table (W = 1 is `cost`, W = 0 is `speed`); ties go to the cheaper;
 //! - [`Strategy::CheapestWithin`]: the fastest size whose cost is within P %
@@ -71,6 +74,9 @@ pub struct Candidate {
     pub duration_ms: f64,
     /// Expected cost per invocation, USD.
     pub cost_usd: f64,
+    /// How far from `duration_ms` the duration may be by sampling noise alone
+    /// (half the width of its 90 % interval), ms; 0 when unknown.
+    pub duration_noise_ms: f64,
 }
 
 /// What the traffic adds on top of the warm duration.
@@ -123,6 +129,7 @@ pub fn price_candidate(
         memory_size_mb,
         duration_ms: warm_ms + rate * cold_starts.init_mean_ms,
         cost_usd: (1.0 - rate) * warm_cost + rate * cold_cost,
+        duration_noise_ms: 0.0,
     }
 }
 
@@ -133,7 +140,23 @@ pub fn choose(strategy: Strategy, candidates: &[Candidate]) -> Option<usize> {
     let all: Vec<usize> = (0..candidates.len()).collect();
     match strategy {
         Strategy::Cost => best_by(&all, &[&cost, &duration]),
-        Strategy::Speed => best_by(&all, &[&duration, &cost]),
+        Strategy::Speed => {
+            let fastest = best_by(&all, &[&duration, &cost])?;
+            let noise = candidates[fastest].duration_noise_ms;
+            let ceiling = duration(fastest)
+                + if noise.is_finite() {
+                    noise.max(0.0)
+                } else {
+                    0.0
+                };
+            let as_fast: Vec<usize> = all
+                .into_iter()
+                .filter(|&index| {
+                    duration(index) <= ceiling || nearly_equal(duration(index), ceiling)
+                })
+                .collect();
+            best_by(&as_fast, &[&cost, &duration]).or(Some(fastest))
+        }
         Strategy::Balanced { weight } => {
             let weight = weight.clamp(0.0, 1.0);
             let max_cost = all.iter().map(|&index| cost(index)).fold(0.0, f64::max);
