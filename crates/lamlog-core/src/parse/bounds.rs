@@ -120,6 +120,7 @@ pub fn violation(line: &LogLine<'_>) -> Option<OtherReason> {
         LogLine::InitStart {
             runtime_version,
             runtime_version_arn,
+            ..
         } => (
             ids_fit(&[runtime_version.as_ref(), runtime_version_arn.as_ref()]),
             true,

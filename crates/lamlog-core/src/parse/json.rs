@@ -1,8 +1,9 @@
 //! JSON-format platform records and application logs.
 //!
 //! In: a message that starts with `{`. Out: [`LogLine::Report`] for
-//! `platform.report`, [`LogLine::PlatformJson`] for every other `platform.*`
-//! record, [`LogLine::App`] or [`LogLine::AppError`] for application logs
+//! `platform.report`, [`LogLine::InitStart`] for `platform.initStart` (whose
+//! `initializationType` prices the environment's invocations),
+//! [`LogLine::PlatformJson`] for every other `platform.*` record, [`LogLine::App`] or [`LogLine::AppError`] for application logs
 //! (`{"timestamp","level"|"log_level","message","requestId",…}` and the
 //! unhandled-error document `{"errorMessage","errorType","stackTrace"}`), and
 //! [`LogLine::Other`] for any other JSON, such as Datadog metric lines.
@@ -39,7 +40,7 @@ use super::error_document;
 use super::json_value::{Nested, Scalar};
 use super::levels::is_error_level;
 use super::text::parse_status;
-use super::{LogLine, OtherReason, Report};
+use super::{InitializationType, LogLine, OtherReason, Report};
 
 const UNPARSABLE: OtherReason = OtherReason::UnparsablePlatformLine;
 const OUT_OF_RANGE: OtherReason = OtherReason::FigureOutOfRange;
@@ -123,6 +124,9 @@ struct Record<'a> {
     runtime_version: Option<Scalar<'a>>,
     #[serde(rename = "runtimeVersionArn", default, borrow)]
     runtime_version_arn: Option<Scalar<'a>>,
+    /// `platform.initStart`: `on-demand`, `provisioned-concurrency`, `snap-start`.
+    #[serde(rename = "initializationType", default, borrow)]
+    initialization_type: Option<Scalar<'a>>,
 }
 
 /// `record.metrics` of `platform.report`.
@@ -215,6 +219,19 @@ fn platform_line(document: Document<'_>) -> LogLine<'_> {
     }
     if let Some(reason) = record.as_ref().and_then(record_violation) {
         return LogLine::Other { reason };
+    }
+    if record_type == "platform.initStart" {
+        if let Some(record) = record {
+            return LogLine::InitStart {
+                initialization_type: record
+                    .initialization_type
+                    .as_ref()
+                    .and_then(Scalar::as_str)
+                    .and_then(InitializationType::from_name),
+                runtime_version: record.runtime_version.and_then(Scalar::into_cow),
+                runtime_version_arn: record.runtime_version_arn.and_then(Scalar::into_cow),
+            };
+        }
     }
     let (request_id, status) = match record {
         Some(record) => (

@@ -36,6 +36,7 @@ mod app;
 pub mod bounds;
 mod error_document;
 mod fields;
+mod initialization;
 mod json;
 mod json_value;
 mod levels;
@@ -43,6 +44,8 @@ mod oom;
 #[cfg(test)]
 mod tests;
 mod text;
+
+pub use initialization::InitializationType;
 
 /// The outcome of an invocation or of an init phase, as Lambda reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -178,6 +181,10 @@ pub enum LogLine<'a> {
         /// `arn:aws:lambda:<region>::runtime:<hash>`.
         #[serde(skip_serializing_if = "Option::is_none")]
         runtime_version_arn: Option<Cow<'a, str>>,
+        /// How the environment starts: JSON `platform.initStart` says it
+        /// (`initializationType`); the text format does not.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        initialization_type: Option<InitializationType>,
     },
     /// `INIT_REPORT Init Duration: … Phase: … Status: … Error Type: …`, or
     /// SnapStart's `RESTORE_REPORT Restore Duration: …`.

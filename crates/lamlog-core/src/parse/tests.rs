@@ -106,6 +106,35 @@ fn json_report_with_empty_request_id_is_platform_json() {
 }
 
 #[test]
+fn json_init_start_says_how_the_environment_starts() {
+    use super::InitializationType;
+    let line = |kind: &str| {
+        format!(
+            r#"{{"time":"t","type":"platform.initStart","record":{{"initializationType":"{kind}","phase":"init","runtimeVersion":"python:3.13.v14","runtimeVersionArn":"arn:x","functionName":"f","functionVersion":"$LATEST"}}}}"#
+        )
+    };
+    for (kind, expected) in [
+        ("on-demand", Some(InitializationType::OnDemand)),
+        (
+            "provisioned-concurrency",
+            Some(InitializationType::ProvisionedConcurrency),
+        ),
+        ("snap-start", Some(InitializationType::SnapStart)),
+        ("someday", None),
+    ] {
+        assert_eq!(
+            parse(&line(kind)),
+            LogLine::InitStart {
+                runtime_version: Some("python:3.13.v14".into()),
+                runtime_version_arn: Some("arn:x".into()),
+                initialization_type: expected,
+            },
+            "{kind}"
+        );
+    }
+}
+
+#[test]
 fn json_restore_records_are_platform_json() {
     let message = r#"{"time":"t","type":"platform.restoreReport","record":{"status":"success","metrics":{"durationMs":474.16}}}"#;
     assert!(matches!(parse(message), LogLine::PlatformJson { .. }));

@@ -156,6 +156,8 @@ fn parse_init_start(rest: &str) -> Read<LogLine<'_>> {
     Ok(LogLine::InitStart {
         runtime_version,
         runtime_version_arn,
+        // The text format never says; a SnapStart restore shows in REPORT.
+        initialization_type: None,
     })
 }
 
@@ -402,6 +404,7 @@ mod tests {
             LogLine::InitStart {
                 runtime_version: Some(Cow::Borrowed("java:11.v21")),
                 runtime_version_arn: Some(Cow::Borrowed("arn:x")),
+                initialization_type: None,
             }
         );
         assert_eq!(
