@@ -11,6 +11,7 @@
 
 pub mod assemble;
 pub mod calendar;
+pub mod charges;
 pub mod decode;
 pub mod judge;
 pub mod key;

@@ -109,6 +109,25 @@ pub struct FunctionMeta {
     /// controls let a function log anywhere since 2023).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_group: Option<String>,
+    /// Configured ephemeral storage (`/tmp`), MB; above 512 it is charged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ephemeral_storage_mb: Option<u32>,
+    /// The function runs on provisioned concurrency: its invocations pay the
+    /// provisioned duration price, except one whose REPORT has an `Init
+    /// Duration`, which started an on-demand environment (spill-over).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub provisioned_concurrency: bool,
+}
+
+impl FunctionMeta {
+    /// Whether a SnapStart restore of this function is charged: Python's and
+    /// .NET's are, Java's are not. `false` when the runtime is unknown.
+    pub fn snapstart_restores_charged(&self) -> bool {
+        self.runtime.as_deref().is_some_and(|runtime| {
+            let runtime = runtime.to_ascii_lowercase();
+            runtime.starts_with("python") || runtime.starts_with("dotnet")
+        })
+    }
 }
 
 /// The metadata key of a function: `account#function`, with `%` and `#` in

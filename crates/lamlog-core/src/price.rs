@@ -7,6 +7,19 @@
 //! 2020, 100 ms before) and whether init was billed; when there is no billed
 //! value, or for a what-if, the duration is rounded up to the granularity.
 //!
+//! Beyond on-demand, an invocation's [`Charges`] say what else it pays or
+//! pays differently ([`price_with`]):
+//! - **ephemeral storage** configured above the free 512 MB, per GB-second
+//!   of the same billed duration;
+//! - **provisioned concurrency**: its invocations pay the provisioned
+//!   duration price instead of the on-demand one. The hourly charge for
+//!   keeping the environments ready is billed whether or not anything runs,
+//!   and no log line carries it, so it is in no invocation's cost;
+//! - **SnapStart restores** of Python and .NET functions pay per GB of memory
+//!   restored; Java's restores are free. The restore's runtime hooks
+//!   (`Billed Restore Duration`) are already inside `Billed Duration`, and the
+//!   snapshot cache is a charge per published version, in no log line.
+//!
 //! Prices live in one dated table, [`PriceTable::LIST`], with its source. A
 //! region can override it in configuration. Arithmetic is in `f64`: the figures
 //! here are far inside its 15–16 significant digits, and the tests pin the
@@ -35,6 +48,50 @@ pub struct Prices {
     pub x86_64: Vec<Tier>,
     /// arm64 duration tiers, cheapest last.
     pub arm64: Vec<Tier>,
+    /// What on-demand invocations do not pay (the list prices when absent).
+    #[serde(default)]
+    pub extras: ExtraPrices,
+}
+
+/// The prices of what a plain on-demand invocation does not pay.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraPrices {
+    /// USD per GB-second of ephemeral storage above the free 512 MB.
+    pub ephemeral_usd_per_gb_s: f64,
+    /// Duration price of an invocation on provisioned concurrency, x86_64.
+    pub provisioned_x86_64_usd_per_gb_s: f64,
+    /// Duration price of an invocation on provisioned concurrency, arm64.
+    pub provisioned_arm64_usd_per_gb_s: f64,
+    /// USD per GB of memory restored from a SnapStart snapshot (Python, .NET).
+    pub snapstart_restore_usd_per_gb: f64,
+}
+
+impl Default for ExtraPrices {
+    /// US East (N. Virginia) list prices.
+    fn default() -> Self {
+        ExtraPrices {
+            ephemeral_usd_per_gb_s: 0.000_000_030_9,
+            provisioned_x86_64_usd_per_gb_s: 0.000_009_722_2,
+            provisioned_arm64_usd_per_gb_s: 0.000_007_777_8,
+            snapstart_restore_usd_per_gb: 0.000_139_799_8,
+        }
+    }
+}
+
+/// Ephemeral storage every function has at no charge, MB.
+pub const FREE_EPHEMERAL_STORAGE_MB: u32 = 512;
+
+/// How one invocation is billed beyond memory × duration at the on-demand
+/// price. The default is a plain on-demand invocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Charges {
+    /// Configured ephemeral storage, MB (`None`: the free 512 MB).
+    pub ephemeral_storage_mb: Option<u32>,
+    /// It ran on provisioned concurrency: the provisioned duration price.
+    pub provisioned: bool,
+    /// It was a SnapStart restore of a runtime whose restores are charged.
+    pub charged_restore: bool,
 }
 
 impl Prices {
@@ -107,6 +164,7 @@ impl PriceTable {
                     Tier { up_to_gb_s: Some(18.75e9), usd_per_gb_s: 0.000_012_000_1 },
                     Tier { up_to_gb_s: None, usd_per_gb_s: 0.000_010_666_7 },
                 ],
+                extras: ExtraPrices::default(),
             },
             regions: Default::default(),
         }
@@ -152,6 +210,10 @@ pub struct Cost {
     pub compute_usd: f64,
     /// Request fee.
     pub request_usd: f64,
+    /// Ephemeral storage above the free 512 MB.
+    pub ephemeral_usd: f64,
+    /// SnapStart restore.
+    pub restore_usd: f64,
     /// The sum.
     pub total_usd: f64,
 }
@@ -177,7 +239,7 @@ pub fn billed_duration_ms(duration_ms: f64, granularity_ms: u64) -> u64 {
         .saturating_mul(granularity_ms)
 }
 
-/// Prices one invocation on the first (list) tier.
+/// Prices one plain on-demand invocation on the first (list) tier.
 ///
 /// `billed_ms` is the REPORT's billed duration; when absent the duration is
 /// rounded up to `billing.granularity_ms`.
@@ -189,15 +251,59 @@ pub fn price(
     prices: &Prices,
     billing: &Billing,
 ) -> Cost {
+    price_with(
+        memory_size_mb,
+        duration_ms,
+        billed_ms,
+        architecture,
+        &Charges::default(),
+        prices,
+        billing,
+    )
+}
+
+/// Prices one invocation with its [`Charges`]: the duration at the
+/// provisioned price when it ran on provisioned concurrency (a flat
+/// `billing.usd_per_gb_s` still replaces either), plus ephemeral storage
+/// above 512 MB for the same billed time, plus a charged SnapStart restore.
+pub fn price_with(
+    memory_size_mb: u32,
+    duration_ms: f64,
+    billed_ms: Option<u64>,
+    architecture: Architecture,
+    charges: &Charges,
+    prices: &Prices,
+    billing: &Billing,
+) -> Cost {
     let billed_duration_ms =
         billed_ms.unwrap_or_else(|| billed_duration_ms(duration_ms, billing.granularity_ms));
-    let gb_s = f64::from(memory_size_mb) / 1024.0 * (billed_duration_ms as f64 / 1000.0);
-    let usd_per_gb_s = billing
-        .usd_per_gb_s
-        .unwrap_or_else(|| prices.list_usd_per_gb_s(architecture));
+    let billed_s = billed_duration_ms as f64 / 1000.0;
+    let memory_gb = f64::from(memory_size_mb) / 1024.0;
+    let gb_s = memory_gb * billed_s;
+    let extras = &prices.extras;
+    let usd_per_gb_s =
+        billing
+            .usd_per_gb_s
+            .unwrap_or_else(|| match (charges.provisioned, architecture) {
+                (false, _) => prices.list_usd_per_gb_s(architecture),
+                (true, Architecture::X86_64) => extras.provisioned_x86_64_usd_per_gb_s,
+                (true, Architecture::Arm64) => extras.provisioned_arm64_usd_per_gb_s,
+            });
     let compute_usd = gb_s * usd_per_gb_s;
     let request_usd = if billing.request_fee {
         prices.request_usd
+    } else {
+        0.0
+    };
+    let extra_storage_gb = f64::from(
+        charges
+            .ephemeral_storage_mb
+            .unwrap_or(FREE_EPHEMERAL_STORAGE_MB)
+            .saturating_sub(FREE_EPHEMERAL_STORAGE_MB),
+    ) / 1024.0;
+    let ephemeral_usd = extra_storage_gb * billed_s * extras.ephemeral_usd_per_gb_s;
+    let restore_usd = if charges.charged_restore {
+        memory_gb * extras.snapstart_restore_usd_per_gb
     } else {
         0.0
     };
@@ -206,7 +312,9 @@ pub fn price(
         gb_s,
         compute_usd,
         request_usd,
-        total_usd: compute_usd + request_usd,
+        ephemeral_usd,
+        restore_usd,
+        total_usd: compute_usd + request_usd + ephemeral_usd + restore_usd,
     }
 }
 

@@ -17,10 +17,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use lamlog_core::assemble::{Invocation, LineCounts};
+use lamlog_core::charges::charges_of;
 use lamlog_core::decode::{decode_lazily, DecodeError, DecodeLimits, Format, Record};
 use lamlog_core::judge::AlertRules;
 use lamlog_core::meta::{meta_key, FunctionMeta};
-use lamlog_core::price::{price, Billing, PriceTable};
+use lamlog_core::price::{price_with, Billing, PriceTable};
 
 use crate::deliver::{deliver, Delivery};
 use crate::enrich::{CacheStats, EnrichError, Enricher, MetaSource, Resolved};
@@ -259,11 +260,12 @@ impl<M: MetaSource, S: Store, N: Notifier> Pipeline<M, S, N> {
         ) {
             (Some(memory_size_mb), Some(duration_ms), true) => {
                 let prices = self.settings.prices.for_region(region.as_deref());
-                let cost = price(
+                let cost = price_with(
                     memory_size_mb,
                     duration_ms,
                     invocation.billed_duration_ms,
                     architecture,
+                    &charges_of(&invocation, meta),
                     prices,
                     &self.settings.billing,
                 );

@@ -28,6 +28,15 @@ use super::{load_metadata, now_ms};
 /// projected monthly cost scales the cost seen to 30 days at the rate seen
 /// between the first and last minute with invocations.
 ///
+/// Costs are what each invocation is billed: requests and duration, at the
+/// provisioned-concurrency duration price for the invocations of functions
+/// whose metadata says `provisioned_concurrency = true` (but for on-demand
+/// spill-over, whose REPORT has an `Init Duration`), plus ephemeral storage above 512 MB
+/// (`ephemeral_storage_mb`) and SnapStart restores of Python and .NET
+/// functions (`runtime`). The hourly charge for provisioned concurrency and
+/// the SnapStart snapshot cache are billed apart from any invocation and are
+/// not included; neither is the free tier.
+///
 /// --by groups the functions by account, by the tenant of their metadata or
 /// by one of its tags, to answer who pays for what. Tenants and tags come
 /// from the metadata file `lamlog ingest --metadata` read; functions it does
@@ -221,7 +230,8 @@ fn print_total(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
         out,
         "total: {} invocations, ${:.6} observed, ${:.2} projected per month",
         report.total_invocations, report.total_cost_usd, report.total_projected_monthly_usd
-    )
+    )?;
+    writeln!(out, "({})", report.cost_note)
 }
 
 fn print_groups(out: &mut impl Write, grouping: &Grouping, top: usize) -> std::io::Result<()> {

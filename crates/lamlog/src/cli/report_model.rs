@@ -22,6 +22,12 @@ pub struct ReportRow {
     pub observed_minutes: i64,
 }
 
+/// What the costs hold and what they leave out, as every output says it.
+pub const COST_NOTE: &str = "costs are per invocation: requests, duration (at the \
+provisioned-concurrency price where it applies), ephemeral storage above 512 MB and \
+SnapStart restores; not included: the hourly charge for provisioned concurrency, the \
+SnapStart snapshot cache and the free tier, which no log line carries";
+
 const MINUTES_PER_MONTH: f64 = 30.0 * 24.0 * 60.0;
 
 impl ReportRow {
@@ -75,6 +81,8 @@ pub struct Report {
     /// See `total_cost_pico_usd`.
     pub total_projected_monthly_pico_usd: i64,
     pub total_projected_monthly_usd: f64,
+    /// What the costs hold and what they leave out ([`COST_NOTE`]).
+    pub cost_note: &'static str,
 }
 
 /// Sums that saturate, as every rollup sum does.
@@ -104,5 +112,6 @@ pub fn build_report(
         total_projected_monthly_usd: total_projected_monthly_pico_usd as f64 / 1e12,
         grouping,
         functions,
+        cost_note: COST_NOTE,
     }
 }

@@ -15,6 +15,8 @@
 //! | `tags` | M of S | `{"team": {"S": "checkout"}}` |
 //! | `alerts` | M | `{"memory_used_ratio": {"N": "0.95"}, "disabled": {"SS": ["slow_cold_start"]}}` |
 //! | `log_group` | S | `/custom/orders` (informative) |
+//! | `ephemeral_storage_mb` | N | `10240` (above 512 is charged) |
+//! | `provisioned_concurrency` | BOOL | `true` (the provisioned duration price) |
 //! | `function` | S | only on items keyed by a custom log group: the function it belongs to |
 //!
 //! A function that logs to a custom log group needs a second item, keyed
@@ -33,7 +35,7 @@ use serde_json::{Map, Number, Value};
 use crate::enrich::Resolved;
 
 /// The attributes read into [`FunctionMeta`]; anything else is ignored.
-const META_ATTRIBUTES: [&str; 8] = [
+const META_ATTRIBUTES: [&str; 10] = [
     "architecture",
     "region",
     "runtime",
@@ -42,6 +44,8 @@ const META_ATTRIBUTES: [&str; 8] = [
     "tags",
     "alerts",
     "log_group",
+    "ephemeral_storage_mb",
+    "provisioned_concurrency",
 ];
 
 /// Reads one item: its key (the partition key attribute) and its metadata.
@@ -189,6 +193,8 @@ mod tests {
                 ..AlertThresholds::default()
             },
             log_group: Some("/custom/orders".to_owned()),
+            ephemeral_storage_mb: Some(10_240),
+            provisioned_concurrency: true,
         }
     }
 
