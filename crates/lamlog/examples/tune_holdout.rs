@@ -82,7 +82,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             errors.len()
         );
     }
+    println!("\nthe generated workload as it is:");
     print_picks(&tune_picks::picks(&loaded.samples));
+    println!("\neach (function, size) off the model's shape by up to ±15 %:");
+    print_picks(&tune_picks::picks(&tune_picks::distorted(
+        &loaded.samples,
+        0.15,
+        7,
+    )));
     Ok(())
 }
 

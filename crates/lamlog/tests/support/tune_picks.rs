@@ -26,8 +26,9 @@ pub struct Pick {
     pub tuner_regret_pct: f64,
 }
 
-/// The picks of every function of `samples` measured at two or more sizes,
-/// each with enough samples (others are left out: the rule is about them).
+/// The picks of every function of `samples` measured at two or more sizes
+/// at or above its memory floor, each with enough samples (others are left
+/// out: the rule is about them).
 pub fn picks(samples: &[Sample]) -> Vec<Pick> {
     let options = TuneOptions {
         strategy: Strategy::Cost,
@@ -43,10 +44,14 @@ pub fn picks(samples: &[Sample]) -> Vec<Pick> {
 
 fn pick(recommendation: &Recommendation, options: &TuneOptions) -> Option<Pick> {
     let model = recommendation.models.first()?;
+    // Only sizes the tuner may pick: at or above the memory floor.
     let observed: Vec<_> = recommendation
         .observed
         .iter()
-        .filter(|point| point.architecture == model.architecture)
+        .filter(|point| {
+            point.architecture == model.architecture
+                && point.memory_size_mb >= recommendation.min_memory_mb
+        })
         .collect();
     if observed.len() < 2
         || observed
@@ -62,10 +67,16 @@ fn pick(recommendation: &Recommendation, options: &TuneOptions) -> Option<Pick> 
             .find(|point| point.memory_size_mb == size)
             .map(|point| point.cost_per_million_usd)
     };
-    let cheapest = observed.iter().min_by(|left, right| {
-        left.cost_per_million_usd
-            .total_cmp(&right.cost_per_million_usd)
-    })?;
+    // The least measured cost; a tie (to 1e-9) goes to the faster, as the
+    // cost strategy breaks it.
+    let least = observed
+        .iter()
+        .map(|point| point.cost_per_million_usd)
+        .fold(f64::INFINITY, f64::min);
+    let cheapest = observed
+        .iter()
+        .filter(|point| point.cost_per_million_usd - least <= 1e-9 * least)
+        .min_by(|left, right| left.duration_ms.total_cmp(&right.duration_ms))?;
     let by_model = observed.iter().min_by(|left, right| {
         let cost = |size: u32| {
             price_candidate(
@@ -93,4 +104,31 @@ fn pick(recommendation: &Recommendation, options: &TuneOptions) -> Option<Pick> 
         tuner_mb,
         tuner_regret_pct: regret(tuner_mb),
     })
+}
+
+/// `samples` with every (function, size)'s durations multiplied by a factor
+/// drawn uniformly from [1 − `spread`, 1 + `spread`] (seeded): a workload
+/// whose sizes follow the model's shape only roughly, as real functions do.
+pub fn distorted(samples: &[Sample], spread: f64, seed: u64) -> Vec<Sample> {
+    samples
+        .iter()
+        .map(|sample| {
+            let mut hash =
+                seed ^ u64::from(sample.memory_size_mb).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            for byte in sample.function.bytes() {
+                hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01B3);
+            }
+            // SplitMix64's finaliser, to a uniform in [0, 1).
+            hash = (hash ^ (hash >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            hash = (hash ^ (hash >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            let uniform = ((hash ^ (hash >> 31)) >> 11) as f64 / (1_u64 << 53) as f64;
+            let factor = 1.0 - spread + 2.0 * spread * uniform;
+            let duration_ms = (sample.duration_ms * factor * 100.0).round() / 100.0;
+            Sample {
+                duration_ms,
+                billed_duration_ms: Some(lamlog_core::price::billed_duration_ms(duration_ms, 1)),
+                ..sample.clone()
+            }
+        })
+        .collect()
 }
