@@ -9,19 +9,25 @@
 //! nothing. [`Invocation::merge`] is commutative, associative and idempotent,
 //! which is what lets the stores promise the same final state for any split
 //! and any replay of a log stream.
+//!
+//! The assembler also keeps how each log stream's environment started, when
+//! a JSON `platform.initStart` says so ([`Assembler::take_environments`]):
+//! the store keeps it for the invocations of later batches.
 
 use std::collections::{BTreeMap, HashMap};
 
 use crate::decode::Envelope;
-use crate::parse::{parse, LogLine, ReportStatus, OUT_OF_MEMORY};
+use crate::parse::{parse, InitializationType, LogLine, ReportStatus, OUT_OF_MEMORY};
 
 mod counts;
+mod environment;
 mod footprint;
 mod invocation;
 mod naming;
 mod status;
 
 pub use counts::{LineCounts, OtherCounts};
+pub use environment::{Environment, EnvironmentKey};
 use invocation::{join, join_f64, join_str};
 pub use invocation::{Invocation, InvocationKey};
 pub use naming::function_of;
@@ -48,6 +54,7 @@ type Requests = HashMap<String, Invocation, foldhash::fast::RandomState>;
 #[derive(Debug, Default)]
 pub struct Assembler {
     by_function: BTreeMap<(String, String), Requests>,
+    environments: BTreeMap<EnvironmentKey, InitializationType>,
     counts: LineCounts,
     held_bytes: usize,
 }
@@ -66,6 +73,23 @@ impl Assembler {
         let requests = requests_of(&mut self.by_function, &mut self.held_bytes, &source);
         for event in &envelope.events {
             let line = parse(&event.message);
+            if let (
+                LogLine::InitStart {
+                    initialization_type: Some(started),
+                    ..
+                },
+                Some(log_stream),
+            ) = (&line, source.log_stream)
+            {
+                let key = EnvironmentKey {
+                    account: account.to_owned(),
+                    log_group: log_group.to_owned(),
+                    log_stream: log_stream.to_owned(),
+                };
+                self.held_bytes += footprint::environment_bytes(&key);
+                let entry = self.environments.entry(key).or_insert(*started);
+                *entry = (*entry).max(*started);
+            }
             self.held_bytes += fold(
                 requests,
                 &mut self.counts,
@@ -102,6 +126,19 @@ impl Assembler {
         self.held_bytes
     }
 
+    /// How the environments of the log streams seen so far started, where a
+    /// JSON `platform.initStart` said so; ordered by key, and taken: a
+    /// second call answers only what was seen since.
+    pub fn take_environments(&mut self) -> Vec<Environment> {
+        std::mem::take(&mut self.environments)
+            .into_iter()
+            .map(|(key, initialization_type)| Environment {
+                key,
+                initialization_type,
+            })
+            .collect()
+    }
+
     /// The invocations, ordered by key.
     pub fn finish(self) -> (Vec<Invocation>, LineCounts) {
         let mut invocations = Vec::new();
@@ -123,6 +160,7 @@ struct Source<'a> {
     account: &'a str,
     function: &'a str,
     log_group: &'a str,
+    log_stream: Option<&'a str>,
     version: Option<&'a str>,
 }
 
@@ -134,6 +172,7 @@ impl<'a> Source<'a> {
             account,
             function,
             log_group,
+            log_stream,
             version,
         }
     }
@@ -195,6 +234,9 @@ fn fold(
     let texts_before = footprint::optional_text_bytes(invocation);
     if let Some(version) = source.version {
         join_str(&mut invocation.version, version);
+    }
+    if let Some(log_stream) = source.log_stream {
+        join_str(&mut invocation.log_stream, log_stream);
     }
     apply(invocation, timestamp_ms, line);
     grown_bytes + footprint::optional_text_bytes(invocation).saturating_sub(texts_before)

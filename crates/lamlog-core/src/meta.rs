@@ -113,8 +113,9 @@ pub struct FunctionMeta {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ephemeral_storage_mb: Option<u32>,
     /// The function runs on provisioned concurrency: its invocations pay the
-    /// provisioned duration price, except one whose REPORT has an `Init
-    /// Duration`, which started an on-demand environment (spill-over).
+    /// provisioned duration price, except where the logs say otherwise (a
+    /// JSON `platform.initStart` of the stream that says `on-demand`, or a
+    /// REPORT with an `Init Duration`: an on-demand spill-over).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub provisioned_concurrency: bool,
 }

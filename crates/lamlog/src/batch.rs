@@ -16,11 +16,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
-use lamlog_core::assemble::{Invocation, LineCounts};
+use lamlog_core::assemble::{EnvironmentKey, Invocation, LineCounts};
 use lamlog_core::charges::charges_of;
 use lamlog_core::decode::{decode_lazily, DecodeError, DecodeLimits, Format, Record};
 use lamlog_core::judge::AlertRules;
 use lamlog_core::meta::{meta_key, FunctionMeta};
+use lamlog_core::parse::InitializationType;
 use lamlog_core::price::{price_with, Billing, PriceTable};
 
 use crate::deliver::{deliver, Delivery};
@@ -179,6 +180,13 @@ impl<M: MetaSource, S: Store, N: Notifier> Pipeline<M, S, N> {
     /// inflate to.
     pub async fn commit(&mut self, slice: Slice) -> Result<BatchSummary, BatchError> {
         let finished = slice.finish();
+        // Kept first, in their own upsert, so that this batch's invocations
+        // find them as later batches' will; a retry keeps them again.
+        if !finished.environments.is_empty() {
+            self.store
+                .record_environments(&finished.environments, finished.received_at_ms)
+                .await?;
+        }
         self.store_invocations(
             &finished.source,
             finished.invocations,
@@ -212,11 +220,19 @@ impl<M: MetaSource, S: Store, N: Notifier> Pipeline<M, S, N> {
         };
         let (invocations, metadata) = apply_metadata(invocations, &resolved);
         summary.invocations = invocations.len() as u64;
+        let started = self.environments_of(&invocations).await?;
         let stored: Vec<StoredInvocation> = invocations
             .into_iter()
             .map(|invocation| {
                 let key = meta_key(&invocation.account, &invocation.function);
-                self.price(invocation, metadata.get(&key))
+                let environment = if started.is_empty() {
+                    None
+                } else {
+                    invocation
+                        .environment_key()
+                        .and_then(|key| started.get(&key).copied())
+                };
+                self.price(invocation, metadata.get(&key), environment)
             })
             .collect();
         let batch = StoreBatch {
@@ -250,7 +266,48 @@ impl<M: MetaSource, S: Store, N: Notifier> Pipeline<M, S, N> {
         Ok(summary)
     }
 
-    fn price(&self, invocation: Invocation, meta: Option<&FunctionMeta>) -> StoredInvocation {
+    /// How the environments of the reported invocations started, of those
+    /// the store keeps: one lookup per batch, of each log stream once.
+    async fn environments_of(
+        &mut self,
+        invocations: &[Invocation],
+    ) -> Result<BTreeMap<EnvironmentKey, InitializationType>, StoreError> {
+        let streams: BTreeSet<(&str, &str, &str)> = invocations
+            .iter()
+            .filter(|invocation| invocation.is_reported())
+            .filter_map(|invocation| {
+                let log_stream = invocation.log_stream.as_deref()?;
+                Some((
+                    invocation.account.as_str(),
+                    invocation.log_group.as_str(),
+                    log_stream,
+                ))
+            })
+            .collect();
+        if streams.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let keys: Vec<EnvironmentKey> = streams
+            .into_iter()
+            .map(|(account, log_group, log_stream)| EnvironmentKey {
+                account: account.to_owned(),
+                log_group: log_group.to_owned(),
+                log_stream: log_stream.to_owned(),
+            })
+            .collect();
+        let found = self.store.environment_types(&keys).await?;
+        Ok(found
+            .into_iter()
+            .map(|environment| (environment.key, environment.initialization_type))
+            .collect())
+    }
+
+    fn price(
+        &self,
+        invocation: Invocation,
+        meta: Option<&FunctionMeta>,
+        started: Option<InitializationType>,
+    ) -> StoredInvocation {
         let architecture = meta.map(|meta| meta.architecture).unwrap_or_default();
         let region = meta.and_then(|meta| meta.region.clone());
         let cost_usd = match (
@@ -265,7 +322,7 @@ impl<M: MetaSource, S: Store, N: Notifier> Pipeline<M, S, N> {
                     duration_ms,
                     invocation.billed_duration_ms,
                     architecture,
-                    &charges_of(&invocation, meta),
+                    &charges_of(&invocation, meta, started),
                     prices,
                     &self.settings.billing,
                 );

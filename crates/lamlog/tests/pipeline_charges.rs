@@ -1,6 +1,8 @@
-//! Cost beyond on-demand through the real pipeline: the provisioned duration
-//! price (from the metadata flag, in both log formats), ephemeral storage above 512 MB and a charged SnapStart restore, each
-//! stored cost against a hand computation at the list prices.
+//! Cost beyond on-demand through the real pipeline, on SQLite and on
+//! PostgreSQL: the provisioned duration price (from a JSON
+//! `platform.initStart` in an earlier batch than the invocation, and from the
+//! metadata flag), ephemeral storage above 512 MB and a charged SnapStart
+//! restore, each stored cost against a hand computation at the list prices.
 
 use std::io::Write;
 
@@ -10,7 +12,11 @@ use lamlog::enrich::file::FileSource;
 use lamlog::enrich::{Enricher, MetaCache};
 use lamlog::notify::TableOnly;
 use lamlog::store::sqlite::SqliteStore;
+use lamlog::store::Store;
 use lamlog_core::decode::Format;
+
+#[path = "postgres/schema.rs"]
+mod postgres_schema;
 
 const ACCOUNT: &str = "111111111111";
 const AT_MS: i64 = 1_793_491_200_000;
@@ -76,36 +82,60 @@ fn json_line(record_type: &str, record: serde_json::Value) -> String {
         .to_string()
 }
 
-/// (request id, cost) of every stored invocation.
-fn stored(path: &std::path::Path) -> Vec<(String, f64)> {
-    let connection = rusqlite::Connection::open(path).unwrap();
-    let mut statement = connection
-        .prepare("SELECT request_id, cost_usd FROM invocations ORDER BY request_id")
-        .unwrap();
-    let rows = statement
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-        .unwrap();
-    rows.map(Result::unwrap).collect()
+/// (request id, cost) of every invocation in a store's dump.
+fn costs(dump: &str) -> Vec<(String, f64)> {
+    dump.lines()
+        .filter(|line| line.starts_with("invocations "))
+        .map(|line| {
+            let field = |name: &str| {
+                line.split(' ')
+                    .find_map(|pair| pair.strip_prefix(&format!("{name}=")))
+                    .unwrap_or_else(|| panic!("no {name} in {line}"))
+                    .to_owned()
+            };
+            let request_id = field("request_id").trim_matches('"').to_owned();
+            let cost = field("cost_usd")
+                .parse::<f64>()
+                .unwrap_or_else(|error| panic!("cost of {request_id}: {error}"));
+            (request_id, cost)
+        })
+        .collect()
 }
 
-#[tokio::test]
-async fn invocations_are_priced_as_aws_bills_them_beyond_on_demand() {
-    let directory = std::env::temp_dir().join(format!("lamlog-charges-{}", std::process::id()));
-    std::fs::create_dir_all(&directory).unwrap();
-    let db = directory.join("charges.db");
-    let _ = std::fs::remove_file(&db);
-
-    let provisioned_environment = json_line(
+fn init_start(function: &str, initialization_type: &str) -> String {
+    json_line(
         "platform.initStart",
-        serde_json::json!({"initializationType": "provisioned-concurrency", "phase": "init",
-                           "runtimeVersion": "nodejs:22.v40", "functionName": "json-pc", "functionVersion": "3"}),
-    );
-    let json_report = json_line(
+        serde_json::json!({"initializationType": initialization_type, "phase": "init",
+                           "runtimeVersion": "nodejs:22.v40", "functionName": function, "functionVersion": "3"}),
+    )
+}
+
+fn json_report(request_id: &str) -> String {
+    json_line(
         "platform.report",
-        serde_json::json!({"requestId": "r3", "status": "success",
+        serde_json::json!({"requestId": request_id, "status": "success",
                            "metrics": {"durationMs": 1000.0, "billedDurationMs": 1000, "memorySizeMB": 1024, "maxMemoryUsedMB": 60}}),
-    );
-    let datas = vec![
+    )
+}
+
+/// Two Kinesis events: the environments start in the first, their
+/// invocations report in the second.
+fn events() -> [Vec<u8>; 2] {
+    let first = vec![
+        message(
+            "json-env",
+            "2026/11/01/[3]bbbb",
+            &[init_start("json-env", "provisioned-concurrency")],
+        ),
+        // A flagged function's spill-over environment, on demand.
+        message(
+            "warm-pc",
+            "2026/11/01/[3]eeee",
+            &[init_start("warm-pc", "on-demand")],
+        ),
+    ];
+    let restore = "Restore Duration: 474.16 ms\tBilled Restore Duration: 75 ms\t";
+    let second = vec![
         message(
             "warm-pc",
             "2026/11/01/[3]aaaa",
@@ -114,61 +144,59 @@ async fn invocations_are_priced_as_aws_bills_them_beyond_on_demand() {
                 report("r2", 1200, 1024, "Init Duration: 200.00 ms\t"),
             ],
         ),
-        message(
-            "json-pc",
-            "2026/11/01/[3]bbbb",
-            &[provisioned_environment, json_report],
-        ),
+        message("json-env", "2026/11/01/[3]bbbb", &[json_report("r3")]),
         message(
             "snap-py",
             "2026/11/01/[2]cccc",
-            &[report(
-                "r4",
-                500,
-                2048,
-                "Restore Duration: 474.16 ms\tBilled Restore Duration: 75 ms\t",
-            )],
+            &[report("r4", 500, 2048, restore)],
         ),
         message(
             "snap-java",
             "2026/11/01/[2]dddd",
-            &[report(
-                "r5",
-                500,
-                2048,
-                "Restore Duration: 474.16 ms\tBilled Restore Duration: 75 ms\t",
-            )],
+            &[report("r5", 500, 2048, restore)],
         ),
+        message("warm-pc", "2026/11/01/[3]eeee", &[json_report("r6")]),
     ];
-    let event = kinesis_event(&datas);
+    [kinesis_event(&first), kinesis_event(&second)]
+}
+
+/// Runs both events through a pipeline on `store`, twice (a replay), and
+/// checks every stored cost.
+async fn prices_as_aws_bills<S: Store>(store: S) -> S {
     let mut pipeline = Pipeline {
         enricher: Enricher::new(
             FileSource::from_text(METADATA, "metadata.toml").unwrap(),
             MetaCache::default(),
         ),
-        store: SqliteStore::open(&db).unwrap(),
+        store,
         notifier: TableOnly,
         settings: Settings::default(),
     };
     for received_at_ms in [1, 2] {
-        let input = BatchInput {
-            source: "stream",
-            bytes: &event,
-            format: Format::Auto,
-            received_at_ms,
-        };
-        let summary = pipeline.run(input).await.unwrap();
-        assert_eq!(summary.undecodable_records, 0);
+        for event in &events() {
+            let input = BatchInput {
+                source: "stream",
+                bytes: event,
+                format: Format::Auto,
+                received_at_ms,
+            };
+            let summary = pipeline.run(input).await.unwrap();
+            assert_eq!(summary.undecodable_records, 0);
+        }
     }
 
     // By hand, list prices (x86_64), request $0.000 000 2:
-    // r1 warm on provisioned concurrency, 1 GB × 1 s at $0.000 009 722 2,
-    //    + (10,240 − 512) / 1,024 = 9.5 GB × 1 s of storage at $0.000 000 030 9;
+    // r1 warm on provisioned concurrency (metadata flag), 1 GB × 1 s at
+    //    $0.000 009 722 2, + (10,240 − 512) / 1,024 = 9.5 GB × 1 s of storage
+    //    at $0.000 000 030 9;
     // r2 its Init Duration says on-demand: 1 GB × 1.2 s at $0.000 016 666 7,
     //    + 9.5 GB × 1.2 s of storage;
-    // r3 the JSON format's report of a flagged function: provisioned;
+    // r3 no metadata, but its environment's initStart, a batch earlier, says
+    //    provisioned-concurrency;
     // r4 Python restore: 2 GB × 0.5 s on demand + 2 GB × $0.000 139 799 8;
-    // r5 Java restore: 2 GB × 0.5 s on demand, the restore free.
+    // r5 Java restore: 2 GB × 0.5 s on demand, the restore free;
+    // r6 the flagged function, but its environment's initStart says
+    //    on-demand: 1 GB × 1 s at the on-demand price, + 9.5 GB × 1 s of storage.
     let request = 0.000_000_2;
     let expected = [
         ("r1", 0.000_009_722_2 + 9.5 * 0.000_000_030_9 + request),
@@ -182,8 +210,10 @@ async fn invocations_are_priced_as_aws_bills_them_beyond_on_demand() {
             1.0 * 0.000_016_666_7 + 2.0 * 0.000_139_799_8 + request,
         ),
         ("r5", 1.0 * 0.000_016_666_7 + request),
+        ("r6", 0.000_016_666_7 + 9.5 * 0.000_000_030_9 + request),
     ];
-    let rows = stored(&db);
+    let dump = pipeline.store.dump().await.unwrap();
+    let rows = costs(&dump);
     assert_eq!(rows.len(), expected.len(), "{rows:?}");
     for ((request_id, cost), (want_id, want_cost)) in rows.iter().zip(expected) {
         assert_eq!(request_id, want_id);
@@ -192,5 +222,20 @@ async fn invocations_are_priced_as_aws_bills_them_beyond_on_demand() {
             "{request_id}: {cost} vs {want_cost}"
         );
     }
-    std::fs::remove_dir_all(&directory).unwrap();
+    let environments: Vec<&str> = dump
+        .lines()
+        .filter(|line| line.starts_with("environments "))
+        .collect();
+    assert_eq!(environments.len(), 2, "{environments:?}");
+    pipeline.store
+}
+
+#[tokio::test]
+async fn sqlite_prices_invocations_as_aws_bills_them() {
+    prices_as_aws_bills(SqliteStore::open_in_memory().unwrap()).await;
+}
+
+#[tokio::test]
+async fn postgres_prices_invocations_as_aws_bills_them() {
+    prices_as_aws_bills(postgres_schema::TestStore::fresh().await).await;
 }

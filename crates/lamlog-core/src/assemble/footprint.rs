@@ -39,10 +39,19 @@ pub(super) fn new_group_bytes(account: &str, function: &str) -> usize {
     64 + account.len() + function.len() + 2 * ALLOCATION_OVERHEAD_BYTES
 }
 
+/// Bytes an environment's entry costs: its three strings and a map node slot.
+pub(super) fn environment_bytes(key: &super::EnvironmentKey) -> usize {
+    64 + key.account.len()
+        + key.log_group.len()
+        + key.log_stream.len()
+        + 3 * ALLOCATION_OVERHEAD_BYTES
+}
+
 /// Bytes held by the optional strings that later lines fill in.
 pub(super) fn optional_text_bytes(invocation: &Invocation) -> usize {
     [
         &invocation.version,
+        &invocation.log_stream,
         &invocation.xray_trace_id,
         &invocation.error_type,
     ]

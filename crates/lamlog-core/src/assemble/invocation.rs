@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use super::environment::EnvironmentKey;
 use super::status::{Status, StatusFlags};
 
 /// The identity of an invocation: (account, function, request id).
@@ -32,6 +33,10 @@ pub struct Invocation {
     /// `$LATEST` or a version number, from START.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// The log stream, that is the execution environment, its lines came
+    /// from (when the input names it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_stream: Option<String>,
     /// Event timestamp of the REPORT: the invocation's time for rollups.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time_ms: Option<i64>,
@@ -92,6 +97,15 @@ impl Invocation {
         }
     }
 
+    /// Its execution environment, when the log stream is known.
+    pub fn environment_key(&self) -> Option<EnvironmentKey> {
+        Some(EnvironmentKey {
+            account: self.account.clone(),
+            log_group: self.log_group.clone(),
+            log_stream: self.log_stream.clone()?,
+        })
+    }
+
     /// The final status: the most severe one seen.
     pub fn status(&self) -> Status {
         self.status_flags.max()
@@ -130,6 +144,7 @@ impl Invocation {
         )
         .unwrap_or_default();
         self.version = join(self.version.take(), other.version.clone());
+        self.log_stream = join(self.log_stream.take(), other.log_stream.clone());
         self.start_time_ms = join(self.start_time_ms, other.start_time_ms);
         self.duration_ms = join_f64(self.duration_ms, other.duration_ms);
         self.billed_duration_ms = join(self.billed_duration_ms, other.billed_duration_ms);

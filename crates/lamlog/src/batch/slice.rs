@@ -9,7 +9,7 @@
 //! what is stored: an invocation whose lines fall in two slices is merged by
 //! key by the store, as it is across Kinesis batches.
 
-use lamlog_core::assemble::{Assembler, Invocation};
+use lamlog_core::assemble::{Assembler, Environment, Invocation};
 use lamlog_core::decode::{DecodeError, Record};
 
 use super::BatchSummary;
@@ -107,13 +107,16 @@ impl Slice {
     /// the dead letters, the summary so far and the reception time.
     pub(super) fn finish(self) -> Finished {
         let held_bytes = self.held_bytes() as u64;
-        let (invocations, lines) = self.assembler.finish();
+        let mut assembler = self.assembler;
+        let environments = assembler.take_environments();
+        let (invocations, lines) = assembler.finish();
         let mut summary = self.summary;
         summary.lines = lines;
         summary.held_bytes = held_bytes;
         Finished {
             source: self.source,
             invocations,
+            environments,
             dead_letters: self.dead_letters,
             summary,
             received_at_ms: self.received_at_ms,
@@ -125,6 +128,8 @@ impl Slice {
 pub(super) struct Finished {
     pub(super) source: String,
     pub(super) invocations: Vec<Invocation>,
+    /// How the environments whose `platform.initStart` it holds started.
+    pub(super) environments: Vec<Environment>,
     pub(super) dead_letters: Vec<DeadLetter>,
     pub(super) summary: BatchSummary,
     pub(super) received_at_ms: i64,

@@ -130,8 +130,8 @@ fn print_outcome(
 ) -> std::io::Result<()> {
     writeln!(
         out,
-        "deleted {} invocation(s) and {} pending invocation(s) from {target}",
-        outcome.deleted_invocations, outcome.deleted_pending
+        "deleted {} invocation(s), {} pending invocation(s) and {} environment(s) from {target}",
+        outcome.deleted_invocations, outcome.deleted_pending, outcome.deleted_environments
     )?;
     if !outcome.dropped_partitions.is_empty() {
         writeln!(

@@ -29,9 +29,10 @@ use super::{load_metadata, now_ms};
 /// between the first and last minute with invocations.
 ///
 /// Costs are what each invocation is billed: requests and duration, at the
-/// provisioned-concurrency duration price for the invocations of functions
-/// whose metadata says `provisioned_concurrency = true` (but for on-demand
-/// spill-over, whose REPORT has an `Init Duration`), plus ephemeral storage above 512 MB
+/// provisioned-concurrency duration price for invocations that ran on it
+/// (the JSON `platform.initStart` of their log stream says so, or the
+/// metadata's `provisioned_concurrency = true`, but for on-demand spill-over,
+/// whose REPORT has an `Init Duration`), plus ephemeral storage above 512 MB
 /// (`ephemeral_storage_mb`) and SnapStart restores of Python and .NET
 /// functions (`runtime`). The hourly charge for provisioned concurrency and
 /// the SnapStart snapshot cache are billed apart from any invocation and are

@@ -29,7 +29,7 @@
 
 use std::collections::BTreeMap;
 
-use lamlog_core::assemble::Invocation;
+use lamlog_core::assemble::{Environment, EnvironmentKey, Invocation};
 use lamlog_core::judge::{Alert, AlertKind, AlertRules, Severity};
 use lamlog_core::meta::{Architecture, FunctionMeta};
 
@@ -246,6 +246,27 @@ pub trait Store: AlertOutbox {
         since_ms: Option<i64>,
         limit_per_size: usize,
     ) -> Result<Vec<lamlog_core::tune::Sample>, StoreError>;
+
+    /// Keeps how `environments` started, seen at `seen_ms`: an upsert, so
+    /// keeping one twice changes nothing (and a later sight refreshes its
+    /// time, by which `lamlog db prune` ages it out). A store that keeps no
+    /// environments (a test double) keeps nothing, and its invocations are
+    /// priced by the metadata alone.
+    async fn record_environments(
+        &mut self,
+        _environments: &[Environment],
+        _seen_ms: i64,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// How the environments with these keys started, of those kept.
+    async fn environment_types(
+        &mut self,
+        _keys: &[EnvironmentKey],
+    ) -> Result<Vec<Environment>, StoreError> {
+        Ok(Vec::new())
+    }
 }
 
 /// The alerts outbox: the `alerts` table's rows not yet marked sent.
@@ -313,6 +334,21 @@ macro_rules! either {
 impl<L: Store, R: Store> Store for EitherStore<L, R> {
     async fn write_batch(&mut self, batch: &StoreBatch<'_>) -> Result<WriteOutcome, StoreError> {
         either!(self, store => store.write_batch(batch).await)
+    }
+
+    async fn record_environments(
+        &mut self,
+        environments: &[Environment],
+        seen_ms: i64,
+    ) -> Result<(), StoreError> {
+        either!(self, store => store.record_environments(environments, seen_ms).await)
+    }
+
+    async fn environment_types(
+        &mut self,
+        keys: &[EnvironmentKey],
+    ) -> Result<Vec<Environment>, StoreError> {
+        either!(self, store => store.environment_types(keys).await)
     }
 
     fn set_deadline(&mut self, deadline: Option<tokio::time::Instant>) {

@@ -109,6 +109,8 @@ pub struct PruneOutcome {
     /// Invocations still waiting for their REPORT, deleted by the time they
     /// were first seen.
     pub deleted_pending: u64,
+    /// Environments (how log streams started) last seen before the cutoff.
+    pub deleted_environments: u64,
 }
 
 /// An age in milliseconds printed as `lamlog` reads ages back: whole days

@@ -148,4 +148,18 @@ impl Store for TestStore {
             .tune_samples(function, since_ms, limit_per_size)
             .await
     }
+    async fn record_environments(
+        &mut self,
+        environments: &[lamlog_core::assemble::Environment],
+        seen_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.store.record_environments(environments, seen_ms).await
+    }
+
+    async fn environment_types(
+        &mut self,
+        keys: &[lamlog_core::assemble::EnvironmentKey],
+    ) -> Result<Vec<lamlog_core::assemble::Environment>, StoreError> {
+        self.store.environment_types(keys).await
+    }
 }

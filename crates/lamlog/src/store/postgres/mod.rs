@@ -55,6 +55,8 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio::time::Instant;
 
+use lamlog_core::assemble::{Environment, EnvironmentKey};
+
 use crate::store::{FunctionSummary, MinuteRow, Store, StoreBatch, StoreError, WriteOutcome};
 
 mod alerts;
@@ -64,6 +66,7 @@ mod config;
 mod connect;
 mod credentials;
 mod dead_letters;
+mod environments;
 mod locks;
 mod migrate;
 mod outbox;
@@ -238,6 +241,27 @@ impl PostgresStore {
 
     /// The time left before the deadline, if one is set; a
     /// [`StoreError::Busy`] when too little is left to start a write.
+    /// Runs `work` within `budget` (and [`CLIENT_GRACE`]); one that runs out
+    /// of it is a connection error, so its connection is not reused.
+    async fn within<T>(
+        &self,
+        budget: Option<Duration>,
+        work: impl std::future::Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let Some(budget) = budget else {
+            return work.await;
+        };
+        tokio::time::timeout(budget.saturating_add(CLIENT_GRACE), work)
+            .await
+            .unwrap_or_else(|_elapsed| {
+                Err(StoreError::Connection(format!(
+                    "{}: no answer within the {} ms left before the deadline",
+                    self.redacted_url,
+                    budget.as_millis()
+                )))
+            })
+    }
+
     fn time_left(&self) -> Result<Option<Duration>, StoreError> {
         let Some(deadline) = self.deadline else {
             return Ok(None);
@@ -387,6 +411,36 @@ impl Store for PostgresStore {
 
     fn set_deadline(&mut self, deadline: Option<Instant>) {
         self.deadline = deadline;
+    }
+
+    async fn record_environments(
+        &mut self,
+        environments: &[Environment],
+        seen_ms: i64,
+    ) -> Result<(), StoreError> {
+        let budget = self.time_left()?;
+        let client = self.client().await?;
+        let recorded = self
+            .within(
+                budget,
+                environments::record(&**client, environments, seen_ms),
+            )
+            .await;
+        release(client, &recorded);
+        recorded
+    }
+
+    async fn environment_types(
+        &mut self,
+        keys: &[EnvironmentKey],
+    ) -> Result<Vec<Environment>, StoreError> {
+        let budget = self.time_left()?;
+        let client = self.client().await?;
+        let found = self
+            .within(budget, environments::types(&**client, keys))
+            .await;
+        release(client, &found);
+        found
     }
 
     async fn function_summaries(

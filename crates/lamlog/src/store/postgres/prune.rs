@@ -33,6 +33,10 @@ const DELETE_DEFAULT: &str = "DELETE FROM invocations_default WHERE start_time_m
 /// Served by `pending_invocations_first_seen`.
 const DELETE_PENDING: &str = "DELETE FROM pending_invocations WHERE first_seen_ms < $1";
 
+/// Environments no batch has seen since the cutoff: their streams are long
+/// gone (Lambda recycles an environment within hours).
+const DELETE_ENVIRONMENTS: &str = "DELETE FROM environments WHERE seen_ms < $1";
+
 impl PostgresStore {
     /// Removes the invocations that started before `cutoff_ms` (epoch ms) and
     /// those still waiting for their REPORT that were first seen before it;
@@ -57,11 +61,13 @@ impl PostgresStore {
                 known_days.remove(day);
             }
         }
-        let (deleted_invocations, deleted_pending) = delete_rows(client, cutoff_ms).await?;
+        let (deleted_invocations, deleted_pending, deleted_environments) =
+            delete_rows(client, cutoff_ms).await?;
         Ok(PruneOutcome {
             dropped_partitions: dropped.into_iter().map(|(_, name)| name).collect(),
             deleted_invocations,
             deleted_pending,
+            deleted_environments,
         })
     }
 }
@@ -69,8 +75,8 @@ impl PostgresStore {
 /// Deletes the old rows of the default partition and of
 /// `pending_invocations`, in one transaction of its own (the partitions'
 /// transaction holds the parent table's exclusive lock, which these scans
-/// need not). Returns how many of each went.
-async fn delete_rows(client: &mut Client, cutoff_ms: i64) -> Result<(u64, u64), StoreError> {
+/// need not), and the old environments. Returns how many of each went.
+async fn delete_rows(client: &mut Client, cutoff_ms: i64) -> Result<(u64, u64, u64), StoreError> {
     let transaction = client
         .transaction()
         .await
@@ -83,9 +89,13 @@ async fn delete_rows(client: &mut Client, cutoff_ms: i64) -> Result<(u64, u64), 
         .execute(DELETE_PENDING, &[&cutoff_ms])
         .await
         .map_err(failed("pruning pending invocations"))?;
+    let deleted_environments = transaction
+        .execute(DELETE_ENVIRONMENTS, &[&cutoff_ms])
+        .await
+        .map_err(failed("pruning environments"))?;
     transaction
         .commit()
         .await
         .map_err(failed("committing the prune"))?;
-    Ok((deleted_invocations, deleted_pending))
+    Ok((deleted_invocations, deleted_pending, deleted_environments))
 }

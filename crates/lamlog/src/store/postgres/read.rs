@@ -83,7 +83,7 @@ const SELECT_TUNE_SAMPLES: &str = "
 /// The tables of the dump, as in the SQLite store: name, the rows' source,
 /// columns in their fixed order, and the primary key the rows are sorted by.
 /// `invocations` is the union of the day partitions and the pending rows.
-fn dump_tables() -> [(&'static str, String, String, &'static str); 6] {
+fn dump_tables() -> [(&'static str, String, String, &'static str); 7] {
     let invocation_columns = rows::column_list("");
     [
         (
@@ -95,6 +95,12 @@ fn dump_tables() -> [(&'static str, String, String, &'static str); 6] {
             ),
             invocation_columns,
             "account, function, request_id",
+        ),
+        (
+            "environments",
+            "environments".to_owned(),
+            "account, log_group, log_stream, initialization_type".to_owned(),
+            "account, log_group, log_stream",
         ),
         (
             "function_minute",

@@ -17,7 +17,7 @@ use tokio_postgres::Row;
 use crate::store::{DeadLetter, StoreError, StoredInvocation};
 
 /// The columns of `invocations` (and `pending_invocations`), in table order.
-pub(super) const COLUMNS: [&str; 24] = [
+pub(super) const COLUMNS: [&str; 25] = [
     "account",
     "function",
     "request_id",
@@ -42,10 +42,11 @@ pub(super) const COLUMNS: [&str; 24] = [
     "architecture",
     "region",
     "cost_usd",
+    "log_stream",
 ];
 
 /// The types of [`COLUMNS`], for binary `COPY`.
-pub const COLUMN_TYPES: [Type; 24] = [
+pub const COLUMN_TYPES: [Type; 25] = [
     Type::TEXT,
     Type::TEXT,
     Type::TEXT,
@@ -70,6 +71,7 @@ pub const COLUMN_TYPES: [Type; 24] = [
     Type::TEXT,
     Type::TEXT,
     Type::FLOAT8,
+    Type::TEXT,
 ];
 
 /// [`COLUMNS`] joined by commas, each prefixed with `prefix` (`"i."`, `""`).
@@ -126,7 +128,7 @@ impl<'a> SqlRow<'a> {
     }
 
     /// The values, in [`COLUMNS`] order.
-    pub fn values(&self) -> [&(dyn ToSql + Sync); 24] {
+    pub fn values(&self) -> [&(dyn ToSql + Sync); 25] {
         let invocation = &self.row.invocation;
         [
             &invocation.account,
@@ -153,6 +155,7 @@ impl<'a> SqlRow<'a> {
             &self.architecture,
             &self.row.region,
             &self.row.cost_usd,
+            &invocation.log_stream,
         ]
     }
 }
@@ -184,6 +187,7 @@ pub(super) fn from_row(row: &Row, first: usize) -> Result<StoredInvocation, Stri
         request_id: get(row, first + 2)?,
         log_group: get(row, first + 3)?,
         version: get(row, first + 4)?,
+        log_stream: get(row, first + 24)?,
         start_time_ms: get(row, first + 5)?,
         duration_ms: get(row, first + 6)?,
         billed_duration_ms: unsigned(7)?,

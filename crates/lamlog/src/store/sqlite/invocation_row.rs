@@ -17,7 +17,7 @@ const SELECT_INVOCATION: &str = "
     SELECT log_group, version, start_time_ms, duration_ms, billed_duration_ms, memory_size_mb,
            max_memory_used_mb, init_duration_ms, restore_duration_ms, billed_restore_duration_ms,
            xray_trace_id, timeout_seconds, cold_start, status_flags, error_type,
-           enriched, tenant, architecture, region, cost_usd
+           enriched, tenant, architecture, region, cost_usd, log_stream
       FROM invocations
      WHERE account = ?1 AND function = ?2 AND request_id = ?3";
 
@@ -27,9 +27,9 @@ const UPSERT_INVOCATION: &str = "
         billed_duration_ms, memory_size_mb, max_memory_used_mb, init_duration_ms,
         restore_duration_ms, billed_restore_duration_ms, xray_trace_id, timeout_seconds,
         cold_start, status, status_flags, error_type, enriched, tenant, architecture, region,
-        cost_usd, first_seen_ms)
+        cost_usd, first_seen_ms, log_stream)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-            ?20, ?21, ?22, ?23, ?24, ?25)
+            ?20, ?21, ?22, ?23, ?24, ?25, ?26)
     ON CONFLICT (account, function, request_id) DO UPDATE SET
         log_group = excluded.log_group,
         version = excluded.version,
@@ -52,6 +52,7 @@ const UPSERT_INVOCATION: &str = "
         architecture = excluded.architecture,
         region = excluded.region,
         cost_usd = excluded.cost_usd,
+        log_stream = excluded.log_stream,
         first_seen_ms = MIN(COALESCE(first_seen_ms, excluded.first_seen_ms), excluded.first_seen_ms)";
 
 /// The stored row with `key`, if there is one.
@@ -93,6 +94,7 @@ fn from_row(key: KeyRef<'_>, row: &Row<'_>) -> rusqlite::Result<StoredInvocation
         request_id: key.2.to_owned(),
         log_group: row.get(0)?,
         version: row.get(1)?,
+        log_stream: row.get(20)?,
         start_time_ms: row.get(2)?,
         duration_ms: row.get(3)?,
         billed_duration_ms: row.get(4)?,
@@ -155,6 +157,7 @@ pub(super) fn upsert(
             row.region,
             row.cost_usd,
             received_at_ms,
+            invocation.log_stream,
         ])
         .map_err(failed("writing invocations"))?;
     Ok(())

@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 
+use lamlog_core::assemble::{Environment, EnvironmentKey};
 use lamlog_core::judge::Alert;
 
 use crate::store::{
@@ -33,6 +34,7 @@ use crate::store::{
 };
 
 mod alerts;
+mod environments;
 mod invocation_row;
 mod outbox;
 mod prune;
@@ -78,10 +80,14 @@ const MIGRATIONS: &[Migration] = &[
         version: 4,
         sql: include_str!("migrations/0004_dead_letter_length_and_hash.sql"),
     },
+    Migration {
+        version: 5,
+        sql: include_str!("migrations/0005_environments.sql"),
+    },
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// A [`Store`] in one SQLite database.
 #[derive(Debug)]
@@ -287,5 +293,20 @@ impl Store for SqliteStore {
         limit_per_size: usize,
     ) -> Result<Vec<lamlog_core::tune::Sample>, StoreError> {
         tune::tune_samples(&self.connection, function, since_ms, limit_per_size)
+    }
+
+    async fn record_environments(
+        &mut self,
+        environments: &[Environment],
+        seen_ms: i64,
+    ) -> Result<(), StoreError> {
+        environments::record(&mut self.connection, environments, seen_ms)
+    }
+
+    async fn environment_types(
+        &mut self,
+        keys: &[EnvironmentKey],
+    ) -> Result<Vec<Environment>, StoreError> {
+        environments::types(&self.connection, keys)
     }
 }

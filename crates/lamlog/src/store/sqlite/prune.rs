@@ -3,8 +3,9 @@
 //!
 //! Reported invocations are aged by their start time, invocations still
 //! waiting for their REPORT (`start_time_ms IS NULL`) by when the store first
-//! saw them (`first_seen_ms`, migration 0002). Rollups, watermarks, alerts
-//! and dead letters are kept, so reports over the pruned days still add up.
+//! saw them (`first_seen_ms`, migration 0002), and environments by when a
+//! batch last saw them. Rollups, watermarks, alerts and dead letters are
+//! kept, so reports over the pruned days still add up.
 //! Whether the cutoff is old enough is the caller's to check
 //! ([`crate::store::prune::Redelivery`]); this only deletes.
 
@@ -19,6 +20,9 @@ const DELETE_REPORTED: &str = "DELETE FROM invocations WHERE start_time_ms < ?1"
 /// Served by the partial index `invocations_pending_first_seen`.
 const DELETE_PENDING: &str =
     "DELETE FROM invocations WHERE start_time_ms IS NULL AND first_seen_ms < ?1";
+
+/// Environments no batch has seen since the cutoff.
+const DELETE_ENVIRONMENTS: &str = "DELETE FROM environments WHERE seen_ms < ?1";
 
 impl SqliteStore {
     /// Deletes, in one transaction, the invocations that started before
@@ -35,6 +39,9 @@ impl SqliteStore {
         let deleted_pending = transaction
             .execute(DELETE_PENDING, [cutoff_ms])
             .map_err(failed("pruning pending invocations"))?;
+        let deleted_environments = transaction
+            .execute(DELETE_ENVIRONMENTS, [cutoff_ms])
+            .map_err(failed("pruning environments"))?;
         transaction
             .commit()
             .map_err(failed("committing the prune"))?;
@@ -42,6 +49,7 @@ impl SqliteStore {
             dropped_partitions: Vec::new(),
             deleted_invocations: deleted_invocations as u64,
             deleted_pending: deleted_pending as u64,
+            deleted_environments: deleted_environments as u64,
         })
     }
 }

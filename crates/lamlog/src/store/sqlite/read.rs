@@ -66,8 +66,13 @@ const DUMP_TABLES: &[(&str, &str, &str)] = &[
          billed_duration_ms, memory_size_mb, max_memory_used_mb, init_duration_ms, \
          restore_duration_ms, billed_restore_duration_ms, xray_trace_id, timeout_seconds, \
          cold_start, status, status_flags, error_type, enriched, tenant, architecture, region, \
-         cost_usd",
+         cost_usd, log_stream",
         "account, function, request_id",
+    ),
+    (
+        "environments",
+        "account, log_group, log_stream, initialization_type",
+        "account, log_group, log_stream",
     ),
     (
         "function_minute",
