@@ -213,7 +213,8 @@ async fn prices_as_aws_bills<S: Store>(store: S) -> S {
         ("r6", 0.000_016_666_7 + 9.5 * 0.000_000_030_9 + request),
     ];
     let dump = pipeline.store.dump().await.unwrap();
-    let rows = costs(&dump);
+    let mut rows = costs(&dump);
+    rows.sort_by(|left, right| left.0.cmp(&right.0));
     assert_eq!(rows.len(), expected.len(), "{rows:?}");
     for ((request_id, cost), (want_id, want_cost)) in rows.iter().zip(expected) {
         assert_eq!(request_id, want_id);
