@@ -4,9 +4,6 @@
 //! metadata flag), ephemeral storage above 512 MB and a charged SnapStart
 //! restore, each stored cost against a hand computation at the list prices.
 
-use std::io::Write;
-
-use base64::Engine;
 use lamlog::batch::{BatchInput, Pipeline, Settings};
 use lamlog::enrich::file::FileSource;
 use lamlog::enrich::{Enricher, MetaCache};
@@ -18,6 +15,10 @@ use lamlog_core::decode::Format;
 #[path = "postgres/schema.rs"]
 mod postgres_schema;
 
+#[path = "support/records.rs"]
+mod records;
+use records::{b64, gzip, kinesis_event};
+
 const ACCOUNT: &str = "111111111111";
 const AT_MS: i64 = 1_793_491_200_000;
 
@@ -25,9 +26,6 @@ const METADATA: &str = r#"
 ["111111111111#warm-pc"]
 provisioned_concurrency = true
 ephemeral_storage_mb = 10240
-
-["111111111111#json-pc"]
-provisioned_concurrency = true
 
 ["111111111111#snap-py"]
 runtime = "python3.12"
@@ -50,25 +48,7 @@ fn message(function: &str, stream: &str, messages: &[String]) -> String {
         "logStream": stream, "subscriptionFilters": ["lamlog"], "logEvents": events,
     }))
     .unwrap();
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    encoder.write_all(&payload).unwrap();
-    base64::engine::general_purpose::STANDARD.encode(encoder.finish().unwrap())
-}
-
-fn kinesis_event(datas: &[String]) -> Vec<u8> {
-    let records: Vec<serde_json::Value> = datas
-        .iter()
-        .enumerate()
-        .map(|(index, data)| {
-            let sequence_number = format!("4959{index:052}");
-            serde_json::json!({
-                "kinesis": {"data": data, "sequenceNumber": sequence_number, "partitionKey": "p",
-                            "kinesisSchemaVersion": "1.0", "approximateArrivalTimestamp": 1.7e9},
-                "eventSource": "aws:kinesis", "eventID": format!("shardId-000000000000:{sequence_number}"),
-            })
-        })
-        .collect();
-    serde_json::to_vec(&serde_json::json!({ "Records": records })).unwrap()
+    b64(&gzip(&payload))
 }
 
 fn report(request_id: &str, billed_ms: u32, memory_mb: u32, extra: &str) -> String {

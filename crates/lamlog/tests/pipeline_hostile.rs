@@ -4,7 +4,6 @@
 
 use std::io::Write;
 
-use base64::Engine;
 use lamlog::batch::{BatchInput, Pipeline, Settings};
 use lamlog::enrich::file::FileSource;
 use lamlog::enrich::{Enricher, MetaCache};
@@ -12,15 +11,9 @@ use lamlog::notify::TableOnly;
 use lamlog::store::sqlite::SqliteStore;
 use lamlog_core::decode::Format;
 
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    encoder.write_all(bytes).unwrap();
-    encoder.finish().unwrap()
-}
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
+#[path = "support/records.rs"]
+mod records;
+use records::{b64, gzip, kinesis_event};
 
 fn payload(request_id: &str, function: &str) -> Vec<u8> {
     payload_of("123456789012", request_id, function, 50)
@@ -38,21 +31,6 @@ fn payload_of(owner: &str, request_id: &str, function: &str, max_used_mb: u32) -
         "logEvents": [{"id": "1".repeat(56), "timestamp": 1_793_491_200_000_i64, "message": report}],
     }))
     .unwrap()
-}
-
-fn kinesis_event(datas: &[String]) -> Vec<u8> {
-    let records: Vec<serde_json::Value> = datas
-        .iter()
-        .enumerate()
-        .map(|(index, data)| {
-            let sequence_number = format!("4959{index:052}");
-            serde_json::json!({
-                "kinesis": {"data": data, "sequenceNumber": sequence_number, "partitionKey": "p", "kinesisSchemaVersion": "1.0", "approximateArrivalTimestamp": 1.7e9},
-                "eventSource": "aws:kinesis", "eventID": format!("shardId-000000000000:{sequence_number}"),
-            })
-        })
-        .collect();
-    serde_json::to_vec(&serde_json::json!({ "Records": records })).unwrap()
 }
 
 fn pipeline(store: SqliteStore) -> Pipeline<FileSource, SqliteStore, TableOnly> {
