@@ -60,22 +60,9 @@ pub struct ObservedPoint {
     pub cost_per_million_usd: f64,
 }
 
-/// One point of a model curve, for the chart.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct CurvePoint {
-    /// The architecture.
-    pub architecture: Architecture,
-    /// The size.
-    pub memory_size_mb: u32,
-    /// Expected duration, ms, and its bootstrap interval.
-    pub duration_ms: f64,
-    /// See `duration_ms`.
-    pub duration_low_ms: f64,
-    /// See `duration_ms`.
-    pub duration_high_ms: f64,
-    /// Expected cost per million invocations, USD.
-    pub cost_per_million_usd: f64,
-}
+/// One point of a model curve, for the chart: a size priced as a [`Choice`]
+/// is, with its bootstrap interval.
+pub type CurvePoint = Choice;
 
 /// What the tuner says about one function.
 #[derive(Debug, Clone, PartialEq, Serialize)]

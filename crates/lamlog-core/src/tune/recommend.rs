@@ -421,15 +421,7 @@ fn curves(models: &[ArchitectureModel], options: &TuneOptions, extra: &[u32]) ->
     let mut points = Vec::with_capacity(sizes.len() * models.len());
     for model in models {
         for &size in &sizes {
-            let choice = describe(model, candidate(model, size, options));
-            points.push(CurvePoint {
-                architecture: model.architecture,
-                memory_size_mb: size,
-                duration_ms: choice.duration_ms,
-                duration_low_ms: choice.duration_low_ms,
-                duration_high_ms: choice.duration_high_ms,
-                cost_per_million_usd: choice.cost_per_million_usd,
-            });
+            points.push(describe(model, candidate(model, size, options)));
         }
     }
     points
