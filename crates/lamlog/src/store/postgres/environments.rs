@@ -1,14 +1,14 @@
 //! The `environments` table: how each log stream's execution environment
 //! started (see [`lamlog_core::assemble::Environment`]), kept and looked up
-//! in one statement each.
+//! in one prepared (and cached) statement each.
 //!
 //! Keeping is an upsert whose type is the greater of the two (a stream has
 //! one type, so they agree; the greater keeps the upsert a join) and whose
 //! time is the later, as in the SQLite store.
 
+use deadpool_postgres::Client;
 use lamlog_core::assemble::{Environment, EnvironmentKey};
 use lamlog_core::parse::InitializationType;
-use tokio_postgres::GenericClient;
 
 use super::failed;
 use crate::store::StoreError;
@@ -30,7 +30,7 @@ const SELECT: &str = "
 
 /// Keeps `environments` (distinct keys), seen at `seen_ms`.
 pub(super) async fn record(
-    client: &impl GenericClient,
+    client: &Client,
     environments: &[Environment],
     seen_ms: i64,
 ) -> Result<(), StoreError> {
@@ -40,9 +40,13 @@ pub(super) async fn record(
     let log_groups = column(|environment| &environment.key.log_group);
     let log_streams = column(|environment| &environment.key.log_stream);
     let types = column(|environment| environment.initialization_type.as_str());
+    let statement = client
+        .prepare_cached(UPSERT)
+        .await
+        .map_err(failed("preparing the environment upsert"))?;
     client
         .execute(
-            UPSERT,
+            &statement,
             &[&accounts, &log_groups, &log_streams, &types, &seen_ms],
         )
         .await
@@ -52,7 +56,7 @@ pub(super) async fn record(
 
 /// The kept environments among `keys`.
 pub(super) async fn types(
-    client: &impl GenericClient,
+    client: &Client,
     keys: &[EnvironmentKey],
 ) -> Result<Vec<Environment>, StoreError> {
     let column =
@@ -60,8 +64,12 @@ pub(super) async fn types(
     let accounts = column(|key| &key.account);
     let log_groups = column(|key| &key.log_group);
     let log_streams = column(|key| &key.log_stream);
+    let statement = client
+        .prepare_cached(SELECT)
+        .await
+        .map_err(failed("preparing the environment lookup"))?;
     let rows = client
-        .query(SELECT, &[&accounts, &log_groups, &log_streams])
+        .query(&statement, &[&accounts, &log_groups, &log_streams])
         .await
         .map_err(failed("reading environments"))?;
     rows.iter()

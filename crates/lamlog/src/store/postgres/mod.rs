@@ -239,8 +239,6 @@ impl PostgresStore {
         Ok(())
     }
 
-    /// The time left before the deadline, if one is set; a
-    /// [`StoreError::Busy`] when too little is left to start a write.
     /// Runs `work` within `budget` (and [`CLIENT_GRACE`]); one that runs out
     /// of it is a connection error, so its connection is not reused.
     async fn within<T>(
@@ -262,6 +260,8 @@ impl PostgresStore {
             })
     }
 
+    /// The time left before the deadline, if one is set; a
+    /// [`StoreError::Busy`] when too little is left to start a write.
     fn time_left(&self) -> Result<Option<Duration>, StoreError> {
         let Some(deadline) = self.deadline else {
             return Ok(None);
@@ -421,10 +421,7 @@ impl Store for PostgresStore {
         let budget = self.time_left()?;
         let client = self.client().await?;
         let recorded = self
-            .within(
-                budget,
-                environments::record(&**client, environments, seen_ms),
-            )
+            .within(budget, environments::record(&client, environments, seen_ms))
             .await;
         release(client, &recorded);
         recorded
@@ -437,7 +434,7 @@ impl Store for PostgresStore {
         let budget = self.time_left()?;
         let client = self.client().await?;
         let found = self
-            .within(budget, environments::types(&**client, keys))
+            .within(budget, environments::types(&client, keys))
             .await;
         release(client, &found);
         found
