@@ -105,3 +105,36 @@ fn a_bad_granularity_is_refused_with_a_reason() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("use 1 or 100"), "{stderr}");
 }
+
+/// The pricing page's provisioned-concurrency example, one invocation of it
+/// (1,024 MB, 1 s): 1 GB-s × $0.000 009 722 2; 10,240 MB of storage adds
+/// 9.5 GB-s × $0.000 000 030 9; a Python restore 1 GB × $0.000 139 799 8.
+#[test]
+fn beyond_on_demand_the_provisioned_price_storage_and_a_restore() {
+    let report = cost_json(&[
+        "--memory-mb",
+        "1024",
+        "--duration-ms",
+        "1000",
+        "--provisioned",
+        "--ephemeral-storage-mb",
+        "10240",
+        "--snapstart-restore",
+        "--no-request-fee",
+    ]);
+    let close = |field: &str, expected: f64| {
+        let actual = number(&report, field);
+        assert!(
+            (actual - expected).abs() < 1e-15,
+            "{field}: {actual} vs {expected}"
+        );
+    };
+    close("usd_per_gb_s", 0.000_009_722_2);
+    close("compute_usd", 0.000_009_722_2);
+    close("ephemeral_usd", 9.5 * 0.000_000_030_9);
+    close("restore_usd", 0.000_139_799_8);
+    close(
+        "total_usd",
+        0.000_009_722_2 + 9.5 * 0.000_000_030_9 + 0.000_139_799_8,
+    );
+}

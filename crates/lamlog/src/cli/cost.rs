@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use lamlog_core::meta::Architecture;
-use lamlog_core::price::{price, Billing, Cost, PriceTable};
+use lamlog_core::price::{price_with, Billing, Charges, Cost, PriceTable};
 use serde::Serialize;
 
 use super::input::parse_granularity;
@@ -18,10 +18,18 @@ use super::input::parse_granularity;
 /// 2020, 100 ms before). Prices come from the dated list-price table
 /// (US East, first tier) unless --price-per-gb-s overrides them.
 ///
+/// Beyond on-demand: --provisioned prices the duration at the
+/// provisioned-concurrency rate (the hourly charge for keeping environments
+/// ready is not per invocation and is not included); --ephemeral-storage-mb
+/// adds storage above the free 512 MB per GB-second of the billed time;
+/// --snapstart-restore adds one SnapStart restore of a Python or .NET
+/// function (per GB of memory; Java's restores are free).
+///
 /// Examples:
 ///   lamlog cost --memory-mb 128 --duration-ms 1600
 ///   lamlog cost --memory-mb 128 --duration-ms 1600 --granularity-ms 100 \
 ///       --price-per-gb-s 0.00001666 --no-request-fee --invocations-per-day 1000000
+///   lamlog cost --memory-mb 1024 --duration-ms 1000 --provisioned --ephemeral-storage-mb 10240
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct CostArgs {
@@ -46,6 +54,16 @@ pub struct CostArgs {
     /// Leave out the per-request fee ($0.20 per million).
     #[arg(long)]
     no_request_fee: bool,
+    /// The invocation ran on provisioned concurrency: the provisioned
+    /// duration price.
+    #[arg(long)]
+    provisioned: bool,
+    /// Configured ephemeral storage, 512–10240 MB (above 512 is charged).
+    #[arg(long, value_name = "MB", value_parser = clap::value_parser!(u32).range(512..=10_240))]
+    ephemeral_storage_mb: Option<u32>,
+    /// Add one charged SnapStart restore (Python or .NET).
+    #[arg(long)]
+    snapstart_restore: bool,
     /// Also print the monthly total (30 days) at this many invocations a day.
     #[arg(long)]
     invocations_per_day: Option<u64>,
@@ -90,11 +108,17 @@ pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
         usd_per_gb_s: args.price_per_gb_s,
     };
     let prices = &table.default;
-    let cost = price(
+    let charges = Charges {
+        ephemeral_storage_mb: args.ephemeral_storage_mb,
+        provisioned: args.provisioned,
+        charged_restore: args.snapstart_restore,
+    };
+    let cost = price_with(
         args.memory_mb,
         args.duration_ms,
         args.billed_duration_ms,
         args.arch,
+        &charges,
         prices,
         &billing,
     );
@@ -108,7 +132,11 @@ pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
         granularity_ms: args.granularity_ms,
         usd_per_gb_s: args
             .price_per_gb_s
-            .unwrap_or_else(|| prices.list_usd_per_gb_s(args.arch)),
+            .unwrap_or_else(|| match (args.provisioned, args.arch) {
+                (false, arch) => prices.list_usd_per_gb_s(arch),
+                (true, Architecture::X86_64) => prices.extras.provisioned_x86_64_usd_per_gb_s,
+                (true, Architecture::Arm64) => prices.extras.provisioned_arm64_usd_per_gb_s,
+            }),
         prices_as_of: table.as_of.clone(),
         cost,
         invocations_per_day: args.invocations_per_day,
@@ -137,6 +165,12 @@ pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
     )?;
     writeln!(out, "compute           ${:.12}", cost.compute_usd)?;
     writeln!(out, "request           ${:.12}", cost.request_usd)?;
+    if cost.ephemeral_usd > 0.0 {
+        writeln!(out, "ephemeral storage ${:.12}", cost.ephemeral_usd)?;
+    }
+    if cost.restore_usd > 0.0 {
+        writeln!(out, "SnapStart restore ${:.12}", cost.restore_usd)?;
+    }
     writeln!(
         out,
         "total             ${:.12} per invocation",
