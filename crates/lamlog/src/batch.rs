@@ -223,16 +223,10 @@ impl<M: MetaSource, S: Store, N: Notifier> Pipeline<M, S, N> {
         let started = self.environments_of(&invocations).await?;
         let stored: Vec<StoredInvocation> = invocations
             .into_iter()
-            .map(|invocation| {
+            .zip(started)
+            .map(|(invocation, started)| {
                 let key = meta_key(&invocation.account, &invocation.function);
-                let environment = if started.is_empty() {
-                    None
-                } else {
-                    invocation
-                        .environment_key()
-                        .and_then(|key| started.get(&key).copied())
-                };
-                self.price(invocation, metadata.get(&key), environment)
+                self.price(invocation, metadata.get(&key), started)
             })
             .collect();
         let batch = StoreBatch {
@@ -266,26 +260,17 @@ impl<M: MetaSource, S: Store, N: Notifier> Pipeline<M, S, N> {
         Ok(summary)
     }
 
-    /// How the environments of the reported invocations started, of those
-    /// the store keeps: one lookup per batch, of each log stream once.
+    /// How each invocation's environment started, where the store keeps it
+    /// (`None` for one not reported, or whose stream it does not know): one
+    /// lookup per batch, of each log stream once.
     async fn environments_of(
         &mut self,
         invocations: &[Invocation],
-    ) -> Result<BTreeMap<EnvironmentKey, InitializationType>, StoreError> {
-        let streams: BTreeSet<(&str, &str, &str)> = invocations
-            .iter()
-            .filter(|invocation| invocation.is_reported())
-            .filter_map(|invocation| {
-                let log_stream = invocation.log_stream.as_deref()?;
-                Some((
-                    invocation.account.as_str(),
-                    invocation.log_group.as_str(),
-                    log_stream,
-                ))
-            })
-            .collect();
+    ) -> Result<Vec<Option<InitializationType>>, StoreError> {
+        let streams: BTreeSet<(&str, &str, &str)> =
+            invocations.iter().filter_map(stream_of).collect();
         if streams.is_empty() {
-            return Ok(BTreeMap::new());
+            return Ok(vec![None; invocations.len()]);
         }
         let keys: Vec<EnvironmentKey> = streams
             .into_iter()
@@ -296,9 +281,25 @@ impl<M: MetaSource, S: Store, N: Notifier> Pipeline<M, S, N> {
             })
             .collect();
         let found = self.store.environment_types(&keys).await?;
-        Ok(found
-            .into_iter()
-            .map(|environment| (environment.key, environment.initialization_type))
+        let by_stream: BTreeMap<(&str, &str, &str), InitializationType> = found
+            .iter()
+            .map(|environment| {
+                let key = &environment.key;
+                (
+                    (
+                        key.account.as_str(),
+                        key.log_group.as_str(),
+                        key.log_stream.as_str(),
+                    ),
+                    environment.initialization_type,
+                )
+            })
+            .collect();
+        Ok(invocations
+            .iter()
+            .map(|invocation| {
+                stream_of(invocation).and_then(|stream| by_stream.get(&stream).copied())
+            })
             .collect())
     }
 
@@ -339,6 +340,17 @@ impl<M: MetaSource, S: Store, N: Notifier> Pipeline<M, S, N> {
             invocation,
         }
     }
+}
+
+/// The (account, log group, log stream) of a reported invocation whose
+/// stream is known: the environment that decides its price.
+fn stream_of(invocation: &Invocation) -> Option<(&str, &str, &str)> {
+    let log_stream = invocation.log_stream.as_deref()?;
+    invocation.is_reported().then_some((
+        invocation.account.as_str(),
+        invocation.log_group.as_str(),
+        log_stream,
+    ))
 }
 
 /// Gives each invocation its function's metadata, keyed by

@@ -4,7 +4,6 @@
 
 use serde::Serialize;
 
-use super::environment::EnvironmentKey;
 use super::status::{Status, StatusFlags};
 
 /// The identity of an invocation: (account, function, request id).
@@ -95,15 +94,6 @@ impl Invocation {
             function: self.function.clone(),
             request_id: self.request_id.clone(),
         }
-    }
-
-    /// Its execution environment, when the log stream is known.
-    pub fn environment_key(&self) -> Option<EnvironmentKey> {
-        Some(EnvironmentKey {
-            account: self.account.clone(),
-            log_group: self.log_group.clone(),
-            log_stream: self.log_stream.clone()?,
-        })
     }
 
     /// The final status: the most severe one seen.
