@@ -195,7 +195,11 @@ pub fn recommend(observations: &[Observations], options: &TuneOptions) -> Option
                 .map(|size| candidate(model, size, options)),
         );
     }
-    if let Some(fastest) = choose(Strategy::Speed, &candidates) {
+    let fastest = match options.strategy {
+        Strategy::Speed => choose(Strategy::Speed, &candidates),
+        _ => None,
+    };
+    if let Some(fastest) = fastest {
         // Only the fastest's noise decides a speed tie (see `strategy`), and
         // an interval costs a sort of the bootstrap: one, not 10,113.
         let candidate = candidates[fastest];
