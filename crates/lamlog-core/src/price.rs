@@ -110,6 +110,17 @@ impl Prices {
             .map_or(0.0, |tier| tier.usd_per_gb_s)
     }
 
+    /// The duration price per GB-second of an invocation: the first-tier
+    /// on-demand price, or the provisioned one when it ran on provisioned
+    /// concurrency.
+    pub fn duration_usd_per_gb_s(&self, architecture: Architecture, provisioned: bool) -> f64 {
+        match (provisioned, architecture) {
+            (false, _) => self.list_usd_per_gb_s(architecture),
+            (true, Architecture::X86_64) => self.extras.provisioned_x86_64_usd_per_gb_s,
+            (true, Architecture::Arm64) => self.extras.provisioned_arm64_usd_per_gb_s,
+        }
+    }
+
     /// The duration charge for a month's GB-seconds, each tier at its price.
     pub fn monthly_compute_usd(&self, architecture: Architecture, gb_s: f64) -> f64 {
         let mut remaining = gb_s;
@@ -281,14 +292,9 @@ pub fn price_with(
     let memory_gb = f64::from(memory_size_mb) / 1024.0;
     let gb_s = memory_gb * billed_s;
     let extras = &prices.extras;
-    let usd_per_gb_s =
-        billing
-            .usd_per_gb_s
-            .unwrap_or_else(|| match (charges.provisioned, architecture) {
-                (false, _) => prices.list_usd_per_gb_s(architecture),
-                (true, Architecture::X86_64) => extras.provisioned_x86_64_usd_per_gb_s,
-                (true, Architecture::Arm64) => extras.provisioned_arm64_usd_per_gb_s,
-            });
+    let usd_per_gb_s = billing
+        .usd_per_gb_s
+        .unwrap_or_else(|| prices.duration_usd_per_gb_s(architecture, charges.provisioned));
     let compute_usd = gb_s * usd_per_gb_s;
     let request_usd = if billing.request_fee {
         prices.request_usd

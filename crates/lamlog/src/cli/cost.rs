@@ -132,11 +132,7 @@ pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
         granularity_ms: args.granularity_ms,
         usd_per_gb_s: args
             .price_per_gb_s
-            .unwrap_or_else(|| match (args.provisioned, args.arch) {
-                (false, arch) => prices.list_usd_per_gb_s(arch),
-                (true, Architecture::X86_64) => prices.extras.provisioned_x86_64_usd_per_gb_s,
-                (true, Architecture::Arm64) => prices.extras.provisioned_arm64_usd_per_gb_s,
-            }),
+            .unwrap_or_else(|| prices.duration_usd_per_gb_s(args.arch, args.provisioned)),
         prices_as_of: table.as_of.clone(),
         cost,
         invocations_per_day: args.invocations_per_day,
