@@ -70,6 +70,21 @@ impl<S: Store> AlertOutbox for Refusing<S> {
 }
 
 impl<S: Store> Store for Refusing<S> {
+    async fn record_environments(
+        &mut self,
+        environments: &[lamlog_core::assemble::Environment],
+        seen_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.inner.record_environments(environments, seen_ms).await
+    }
+
+    async fn environment_types(
+        &mut self,
+        keys: &[lamlog_core::assemble::EnvironmentKey],
+    ) -> Result<Vec<lamlog_core::assemble::Environment>, StoreError> {
+        self.inner.environment_types(keys).await
+    }
+
     async fn write_batch(&mut self, batch: &StoreBatch<'_>) -> Result<WriteOutcome, StoreError> {
         self.writes += 1;
         let poisoned = batch

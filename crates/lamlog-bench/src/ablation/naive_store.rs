@@ -140,6 +140,23 @@ impl AlertOutbox for NaiveStore {
 }
 
 impl Store for NaiveStore {
+    /// The minimal stores keep no environments: they price by the metadata,
+    /// as the case study's parser did.
+    async fn record_environments(
+        &mut self,
+        _: &[lamlog_core::assemble::Environment],
+        _: i64,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn environment_types(
+        &mut self,
+        _: &[lamlog_core::assemble::EnvironmentKey],
+    ) -> Result<Vec<lamlog_core::assemble::Environment>, StoreError> {
+        Ok(Vec::new())
+    }
+
     async fn write_batch(&mut self, batch: &StoreBatch<'_>) -> Result<WriteOutcome, StoreError> {
         let transaction = self.client.transaction().await.map_err(statement_failed)?;
         let mut outcome = WriteOutcome::default();

@@ -59,6 +59,21 @@ impl AlertOutbox for FakeStore {
 }
 
 impl Store for FakeStore {
+    async fn record_environments(
+        &mut self,
+        _: &[lamlog_core::assemble::Environment],
+        _: i64,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn environment_types(
+        &mut self,
+        _: &[lamlog_core::assemble::EnvironmentKey],
+    ) -> Result<Vec<lamlog_core::assemble::Environment>, StoreError> {
+        Ok(Vec::new())
+    }
+
     async fn write_batch(&mut self, batch: &StoreBatch<'_>) -> Result<WriteOutcome, StoreError> {
         self.attempts += 1;
         tokio::time::sleep(self.latency).await;

@@ -349,6 +349,20 @@ mod tests {
     }
 
     impl Store for Samples {
+        async fn record_environments(
+            &mut self,
+            _: &[lamlog_core::assemble::Environment],
+            _: i64,
+        ) -> Result<(), StoreError> {
+            unimplemented!()
+        }
+        async fn environment_types(
+            &mut self,
+            _: &[lamlog_core::assemble::EnvironmentKey],
+        ) -> Result<Vec<lamlog_core::assemble::Environment>, StoreError> {
+            unimplemented!()
+        }
+
         async fn write_batch(&mut self, _: &StoreBatch<'_>) -> Result<WriteOutcome, StoreError> {
             unimplemented!()
         }

@@ -249,24 +249,18 @@ pub trait Store: AlertOutbox {
 
     /// Keeps how `environments` started, seen at `seen_ms`: an upsert, so
     /// keeping one twice changes nothing (and a later sight refreshes its
-    /// time, by which `lamlog db prune` ages it out). A store that keeps no
-    /// environments (a test double) keeps nothing, and its invocations are
-    /// priced by the metadata alone.
+    /// time, by which `lamlog db prune` ages it out).
     async fn record_environments(
         &mut self,
-        _environments: &[Environment],
-        _seen_ms: i64,
-    ) -> Result<(), StoreError> {
-        Ok(())
-    }
+        environments: &[Environment],
+        seen_ms: i64,
+    ) -> Result<(), StoreError>;
 
     /// How the environments with these keys started, of those kept.
     async fn environment_types(
         &mut self,
-        _keys: &[EnvironmentKey],
-    ) -> Result<Vec<Environment>, StoreError> {
-        Ok(Vec::new())
-    }
+        keys: &[EnvironmentKey],
+    ) -> Result<Vec<Environment>, StoreError>;
 }
 
 /// The alerts outbox: the `alerts` table's rows not yet marked sent.
