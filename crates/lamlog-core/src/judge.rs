@@ -14,8 +14,13 @@
 //!   so it sees the counts of every line within the grace period, and again
 //!   when later lines change the window (see [`crate::window`]).
 //!
+//! - **Stream rules** look at one execution environment's history: max
+//!   memory used that keeps rising over its warm invocations raises
+//!   [`AlertKind::MemoryGrowth`], once per log stream ([`crate::growth`]).
+//!
 //! An alert's dedup key is (kind, account, function, window start): the same
-//! alert in the same window is stored and sent once.
+//! alert in the same window is stored and sent once. A stream rule's key
+//! names the stream instead of a window.
 
 use serde::Serialize;
 
@@ -38,6 +43,9 @@ pub enum AlertKind {
     ErrorRate,
     /// Init or restore duration exceeded the threshold.
     SlowColdStart,
+    /// Max memory used keeps rising within one execution environment
+    /// ([`crate::growth`]).
+    MemoryGrowth,
 }
 
 impl AlertKind {
@@ -50,6 +58,7 @@ impl AlertKind {
             AlertKind::NearTimeout => "near_timeout",
             AlertKind::ErrorRate => "error_rate",
             AlertKind::SlowColdStart => "slow_cold_start",
+            AlertKind::MemoryGrowth => "memory_growth",
         }
     }
 
@@ -63,6 +72,7 @@ impl AlertKind {
             AlertKind::NearTimeout,
             AlertKind::ErrorRate,
             AlertKind::SlowColdStart,
+            AlertKind::MemoryGrowth,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == name)
@@ -179,7 +189,8 @@ impl AlertRules {
     }
 }
 
-fn enabled(meta: Option<&FunctionMeta>, kind: AlertKind) -> bool {
+/// Whether `meta` leaves alerts of `kind` on.
+pub(crate) fn enabled(meta: Option<&FunctionMeta>, kind: AlertKind) -> bool {
     meta.is_none_or(|meta| {
         !meta
             .alerts

@@ -13,6 +13,7 @@ pub mod assemble;
 pub mod calendar;
 pub mod charges;
 pub mod decode;
+pub mod growth;
 pub mod judge;
 pub mod key;
 pub mod meta;

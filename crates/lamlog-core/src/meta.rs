@@ -75,6 +75,11 @@ pub struct AlertThresholds {
     /// Alert when init or restore duration exceeds this (default 3000 ms).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cold_start_ms: Option<f64>,
+    /// Alert when a log stream's max memory used is projected to reach the
+    /// memory size within this many invocations (default 1000; see
+    /// `lamlog_core::growth`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_growth_horizon: Option<u64>,
     /// Alert kinds switched off for this function (for example `["memory_pressure"]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub disabled: Vec<String>,
