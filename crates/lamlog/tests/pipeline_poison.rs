@@ -119,6 +119,13 @@ impl<S: Store> Store for Refusing<S> {
         self.inner.dump().await
     }
 
+    async fn growing_streams(
+        &mut self,
+        since_ms: Option<i64>,
+    ) -> Result<Vec<lamlog::store::GrowingStream>, StoreError> {
+        self.inner.growing_streams(since_ms).await
+    }
+
     async fn tune_samples(
         &mut self,
         function: Option<&str>,

@@ -302,6 +302,13 @@ impl Store for NaiveStore {
         Ok(String::new())
     }
 
+    async fn growing_streams(
+        &mut self,
+        _since_ms: Option<i64>,
+    ) -> Result<Vec<lamlog::store::GrowingStream>, StoreError> {
+        Ok(Vec::new())
+    }
+
     async fn tune_samples(
         &mut self,
         _function: Option<&str>,

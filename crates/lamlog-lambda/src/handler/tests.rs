@@ -111,6 +111,13 @@ impl Store for FakeStore {
         Ok(String::new())
     }
 
+    async fn growing_streams(
+        &mut self,
+        _since_ms: Option<i64>,
+    ) -> Result<Vec<lamlog::store::GrowingStream>, StoreError> {
+        Ok(Vec::new())
+    }
+
     async fn tune_samples(
         &mut self,
         _: Option<&str>,

@@ -130,8 +130,12 @@ fn print_outcome(
 ) -> std::io::Result<()> {
     writeln!(
         out,
-        "deleted {} invocation(s), {} pending invocation(s) and {} environment(s) from {target}",
-        outcome.deleted_invocations, outcome.deleted_pending, outcome.deleted_environments
+        "deleted {} invocation(s), {} pending invocation(s), {} environment(s) and {} memory \
+         trail(s) from {target}",
+        outcome.deleted_invocations,
+        outcome.deleted_pending,
+        outcome.deleted_environments,
+        outcome.deleted_memory_trails
     )?;
     if !outcome.dropped_partitions.is_empty() {
         writeln!(

@@ -378,6 +378,13 @@ mod tests {
         async fn dump(&mut self) -> Result<String, StoreError> {
             unimplemented!()
         }
+
+        async fn growing_streams(
+            &mut self,
+            _since_ms: Option<i64>,
+        ) -> Result<Vec<lamlog::store::GrowingStream>, StoreError> {
+            unimplemented!()
+        }
         async fn tune_samples(
             &mut self,
             function: Option<&str>,

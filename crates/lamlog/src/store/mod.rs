@@ -209,6 +209,30 @@ pub struct MinuteRow {
     pub histogram: Vec<(i32, i64)>,
 }
 
+/// A log stream whose max memory used is rising, for `lamlog report`: the
+/// latest verdict of its memory trail ([`lamlog_core::growth`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct GrowingStream {
+    /// The account.
+    pub account: String,
+    /// The function.
+    pub function: String,
+    /// The log group.
+    pub log_group: String,
+    /// The log stream: one execution environment.
+    pub log_stream: String,
+    /// Its memory size.
+    pub memory_size_mb: i64,
+    /// Max memory used of its latest warm invocation.
+    pub last_used_mb: i64,
+    /// The rise, MB per warm invocation (Theil–Sen).
+    pub slope_mb: f64,
+    /// Projected invocations until max memory used reaches the memory size.
+    pub invocations_to_limit: i64,
+    /// Start time of its latest warm invocation (epoch ms).
+    pub last_ms: i64,
+}
+
 /// A durable home for invocations, rollups, alerts and dead letters.
 #[allow(async_fn_in_trait)]
 pub trait Store: AlertOutbox {
@@ -246,6 +270,13 @@ pub trait Store: AlertOutbox {
         since_ms: Option<i64>,
         limit_per_size: usize,
     ) -> Result<Vec<lamlog_core::tune::Sample>, StoreError>;
+
+    /// The log streams whose latest memory verdict is growing, of those with
+    /// a warm invocation at or after `since_ms`, nearest their limit first.
+    async fn growing_streams(
+        &mut self,
+        since_ms: Option<i64>,
+    ) -> Result<Vec<GrowingStream>, StoreError>;
 
     /// Keeps how `environments` started, seen at `seen_ms`: an upsert, so
     /// keeping one twice changes nothing (and a later sight refreshes its
@@ -362,6 +393,13 @@ impl<L: Store, R: Store> Store for EitherStore<L, R> {
 
     async fn dump(&mut self) -> Result<String, StoreError> {
         either!(self, store => store.dump().await)
+    }
+
+    async fn growing_streams(
+        &mut self,
+        since_ms: Option<i64>,
+    ) -> Result<Vec<GrowingStream>, StoreError> {
+        either!(self, store => store.growing_streams(since_ms).await)
     }
 
     async fn tune_samples(

@@ -111,6 +111,8 @@ pub struct PruneOutcome {
     pub deleted_pending: u64,
     /// Environments (how log streams started) last seen before the cutoff.
     pub deleted_environments: u64,
+    /// Log streams' memory trails whose last sample is before the cutoff.
+    pub deleted_memory_trails: u64,
 }
 
 /// An age in milliseconds printed as `lamlog` reads ages back: whole days

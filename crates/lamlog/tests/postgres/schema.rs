@@ -138,6 +138,13 @@ impl Store for TestStore {
         self.store.dump().await
     }
 
+    async fn growing_streams(
+        &mut self,
+        since_ms: Option<i64>,
+    ) -> Result<Vec<lamlog::store::GrowingStream>, StoreError> {
+        self.store.growing_streams(since_ms).await
+    }
+
     async fn tune_samples(
         &mut self,
         function: Option<&str>,

@@ -48,10 +48,14 @@ const MIGRATIONS: &[Migration] = &[
         version: 6,
         sql: include_str!("migrations/0006_environments.sql"),
     },
+    Migration {
+        version: 7,
+        sql: include_str!("migrations/0007_stream_memory.sql"),
+    },
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// The advisory lock that serialises migrations (and the creation of a test
 /// schema): "lamlog" in ASCII, so that it is recognisable in `pg_locks`,

@@ -76,6 +76,7 @@ mod read;
 mod rollup;
 mod rows;
 mod tls;
+mod trails;
 mod windows;
 mod write;
 
@@ -462,6 +463,16 @@ impl Store for PostgresStore {
         let text = read::dump(&client).await;
         release(client, &text);
         text
+    }
+
+    async fn growing_streams(
+        &mut self,
+        since_ms: Option<i64>,
+    ) -> Result<Vec<crate::store::GrowingStream>, StoreError> {
+        let client = self.client().await?;
+        let streams = trails::growing_streams(&client, since_ms).await;
+        release(client, &streams);
+        streams
     }
 
     async fn tune_samples(

@@ -37,6 +37,9 @@ const DELETE_PENDING: &str = "DELETE FROM pending_invocations WHERE first_seen_m
 /// gone (Lambda recycles an environment within hours).
 const DELETE_ENVIRONMENTS: &str = "DELETE FROM environments WHERE seen_ms < $1";
 
+/// Memory trails whose last sample started before the cutoff.
+const DELETE_MEMORY_TRAILS: &str = "DELETE FROM stream_memory WHERE last_ms < $1";
+
 impl PostgresStore {
     /// Removes the invocations that started before `cutoff_ms` (epoch ms) and
     /// those still waiting for their REPORT that were first seen before it;
@@ -61,13 +64,14 @@ impl PostgresStore {
                 known_days.remove(day);
             }
         }
-        let (deleted_invocations, deleted_pending, deleted_environments) =
+        let [deleted_invocations, deleted_pending, deleted_environments, deleted_memory_trails] =
             delete_rows(client, cutoff_ms).await?;
         Ok(PruneOutcome {
             dropped_partitions: dropped.into_iter().map(|(_, name)| name).collect(),
             deleted_invocations,
             deleted_pending,
             deleted_environments,
+            deleted_memory_trails,
         })
     }
 }
@@ -75,8 +79,9 @@ impl PostgresStore {
 /// Deletes the old rows of the default partition and of
 /// `pending_invocations`, in one transaction of its own (the partitions'
 /// transaction holds the parent table's exclusive lock, which these scans
-/// need not), and the old environments. Returns how many of each went.
-async fn delete_rows(client: &mut Client, cutoff_ms: i64) -> Result<(u64, u64, u64), StoreError> {
+/// need not), the old environments and the old memory trails. Returns how
+/// many of each went.
+async fn delete_rows(client: &mut Client, cutoff_ms: i64) -> Result<[u64; 4], StoreError> {
     let transaction = client
         .transaction()
         .await
@@ -93,9 +98,18 @@ async fn delete_rows(client: &mut Client, cutoff_ms: i64) -> Result<(u64, u64, u
         .execute(DELETE_ENVIRONMENTS, &[&cutoff_ms])
         .await
         .map_err(failed("pruning environments"))?;
+    let deleted_memory_trails = transaction
+        .execute(DELETE_MEMORY_TRAILS, &[&cutoff_ms])
+        .await
+        .map_err(failed("pruning memory trails"))?;
     transaction
         .commit()
         .await
         .map_err(failed("committing the prune"))?;
-    Ok((deleted_invocations, deleted_pending, deleted_environments))
+    Ok([
+        deleted_invocations,
+        deleted_pending,
+        deleted_environments,
+        deleted_memory_trails,
+    ])
 }

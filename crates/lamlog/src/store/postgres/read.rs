@@ -83,7 +83,7 @@ const SELECT_TUNE_SAMPLES: &str = "
 /// The tables of the dump, as in the SQLite store: name, the rows' source,
 /// columns in their fixed order, and the primary key the rows are sorted by.
 /// `invocations` is the union of the day partitions and the pending rows.
-fn dump_tables() -> [(&'static str, String, String, &'static str); 7] {
+fn dump_tables() -> [(&'static str, String, String, &'static str); 8] {
     let invocation_columns = rows::column_list("");
     [
         (
@@ -100,6 +100,14 @@ fn dump_tables() -> [(&'static str, String, String, &'static str); 7] {
             "environments",
             "environments".to_owned(),
             "account, log_group, log_stream, initialization_type".to_owned(),
+            "account, log_group, log_stream",
+        ),
+        (
+            "stream_memory",
+            "stream_memory".to_owned(),
+            "account, log_group, log_stream, function, memory_size_mb, trail, last_ms, slope_mb, \
+             invocations_to_limit"
+                .to_owned(),
             "account, log_group, log_stream",
         ),
         (

@@ -26,7 +26,8 @@
 //!    the key locks, and the batch is rolled back as [`StoreError::Busy`].
 //! 6. **Lock the functions** of the changed reported rows (`locks.rs`), then
 //!    **rollups** (`rollup.rs`), **watermarks and window alerts**
-//!    (`windows.rs`) and **invocation alerts** (`alerts.rs`), from the (old,
+//!    (`windows.rs`), **memory trails** of the log streams with new warm
+//!    samples (`trails.rs`) and **alerts** (`alerts.rs`), from the (old,
 //!    merged) pairs of changed rows.
 //! 7. **Dead letters**, inserted if absent, in one statement.
 //! 8. **Commit.**
@@ -51,7 +52,7 @@ use tokio_postgres::types::{ToSql, Type};
 use super::change::{Action, Change};
 use super::locks::{self, key_slot_lock, LOCK_KEYS};
 use super::rows::{self, SqlRow};
-use super::{alerts, dead_letters, failed, partitions, rollup, windows, PostgresStore};
+use super::{alerts, dead_letters, failed, partitions, rollup, trails, windows, PostgresStore};
 use crate::store::{StoreBatch, StoreError, StoredInvocation, WriteOutcome};
 
 /// Also, for this transaction only: silences the "already exists, skipping"
@@ -151,8 +152,11 @@ async fn write_in_transaction(
                 .map(|row| (row.account(), row.function()));
             locks::lock_functions(&transaction, reported_functions).await?;
             rollup::add_rollups(&transaction, &rows).await?;
-            let judged = windows::advance_and_judge(&transaction, batch, &rows).await?;
+            let mut judged = windows::advance_and_judge(&transaction, batch, &rows).await?;
             outcome.late_invocations = judged.late_invocations;
+            judged
+                .alerts
+                .extend(trails::advance_streams(&transaction, batch, &changes).await?);
             outcome.new_alerts =
                 alerts::upsert_alerts(&transaction, batch, &changes, judged.alerts).await?;
         }

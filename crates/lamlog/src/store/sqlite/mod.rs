@@ -42,6 +42,7 @@ mod read;
 mod rollup;
 #[cfg(test)]
 mod tests;
+mod trails;
 mod tune;
 mod windows;
 mod write;
@@ -84,10 +85,14 @@ const MIGRATIONS: &[Migration] = &[
         version: 5,
         sql: include_str!("migrations/0005_environments.sql"),
     },
+    Migration {
+        version: 6,
+        sql: include_str!("migrations/0006_stream_memory.sql"),
+    },
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// A [`Store`] in one SQLite database.
 #[derive(Debug)]
@@ -284,6 +289,13 @@ impl Store for SqliteStore {
 
     async fn dump(&mut self) -> Result<String, StoreError> {
         read::dump(&self.connection)
+    }
+
+    async fn growing_streams(
+        &mut self,
+        since_ms: Option<i64>,
+    ) -> Result<Vec<crate::store::GrowingStream>, StoreError> {
+        trails::growing_streams(&self.connection, since_ms)
     }
 
     async fn tune_samples(

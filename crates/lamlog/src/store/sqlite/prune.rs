@@ -3,8 +3,8 @@
 //!
 //! Reported invocations are aged by their start time, invocations still
 //! waiting for their REPORT (`start_time_ms IS NULL`) by when the store first
-//! saw them (`first_seen_ms`, migration 0002), and environments by when a
-//! batch last saw them. Rollups, watermarks, alerts and dead letters are
+//! saw them (`first_seen_ms`, migration 0002), environments by when a
+//! batch last saw them, and log streams' memory trails by their last sample. Rollups, watermarks, alerts and dead letters are
 //! kept, so reports over the pruned days still add up.
 //! Whether the cutoff is old enough is the caller's to check
 //! ([`crate::store::prune::Redelivery`]); this only deletes.
@@ -24,6 +24,9 @@ const DELETE_PENDING: &str =
 /// Environments no batch has seen since the cutoff.
 const DELETE_ENVIRONMENTS: &str = "DELETE FROM environments WHERE seen_ms < ?1";
 
+/// Memory trails whose last sample started before the cutoff.
+const DELETE_MEMORY_TRAILS: &str = "DELETE FROM stream_memory WHERE last_ms < ?1";
+
 impl SqliteStore {
     /// Deletes, in one transaction, the invocations that started before
     /// `cutoff_ms` (epoch ms) and those still waiting for their REPORT that
@@ -42,6 +45,9 @@ impl SqliteStore {
         let deleted_environments = transaction
             .execute(DELETE_ENVIRONMENTS, [cutoff_ms])
             .map_err(failed("pruning environments"))?;
+        let deleted_memory_trails = transaction
+            .execute(DELETE_MEMORY_TRAILS, [cutoff_ms])
+            .map_err(failed("pruning memory trails"))?;
         transaction
             .commit()
             .map_err(failed("committing the prune"))?;
@@ -50,6 +56,7 @@ impl SqliteStore {
             deleted_invocations: deleted_invocations as u64,
             deleted_pending: deleted_pending as u64,
             deleted_environments: deleted_environments as u64,
+            deleted_memory_trails: deleted_memory_trails as u64,
         })
     }
 }

@@ -75,6 +75,12 @@ const DUMP_TABLES: &[(&str, &str, &str)] = &[
         "account, log_group, log_stream",
     ),
     (
+        "stream_memory",
+        "account, log_group, log_stream, function, memory_size_mb, trail, last_ms, slope_mb, \
+         invocations_to_limit",
+        "account, log_group, log_stream",
+    ),
+    (
         "function_minute",
         "account, function, minute_ms, invocations, successes, errors, crashes, ooms, timeouts, \
          cold_starts, duration_sum_us, duration_max_us, billed_mb_ms, cost_pico_usd",

@@ -11,7 +11,9 @@
 //! Then, for each function whose rows changed, the rollup changes are
 //! written, summed per minute, its watermark is moved and its windows are
 //! judged (`windows.rs`): those the move closes and the closed ones its
-//! changed rows fall in. Last, the dead letters are inserted if absent.
+//! changed rows fall in. Then each log stream with new warm samples has its
+//! memory trail advanced and judged (`trails.rs`). Last, the dead letters are
+//! inserted if absent.
 //! Any error drops the transaction, which rolls it back:
 //! a batch is stored whole or not at all, so a retry starts from a clean
 //! state. `BEGIN IMMEDIATE` takes the write lock up front, so two writers
@@ -24,11 +26,12 @@
 
 use std::collections::BTreeMap;
 
+use lamlog_core::growth::observation_of;
 use lamlog_core::rollup::contribution;
 use lamlog_core::window::BatchActivity;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-use super::{alerts, failed, invocation_row, rollup, windows};
+use super::{alerts, failed, invocation_row, rollup, trails, windows};
 use crate::store::{DeadLetter, StoreBatch, StoreError, StoredInvocation, WriteOutcome};
 
 const INSERT_DEAD_LETTER: &str = "
@@ -48,8 +51,15 @@ pub(super) fn write_batch(
         .map_err(failed("starting the batch transaction"))?;
     let mut outcome = WriteOutcome::default();
     let mut functions = Functions::new();
+    let mut streams = trails::Observations::new();
     for new in batch.invocations {
-        write_invocation(&transaction, batch, new, &mut outcome, &mut functions)?;
+        write_invocation(
+            &transaction,
+            batch,
+            new,
+            &mut outcome,
+            (&mut functions, &mut streams),
+        )?;
     }
     for (account, functions) in &functions {
         for (function, changes) in functions {
@@ -63,6 +73,7 @@ pub(super) fn write_batch(
             )?;
         }
     }
+    trails::advance_streams(&transaction, batch, streams, &mut outcome)?;
     for dead_letter in batch.dead_letters {
         outcome.dead_letters += insert_dead_letter(&transaction, dead_letter)?;
     }
@@ -101,14 +112,15 @@ fn changes_of<'a>(
 }
 
 /// Joins one invocation into its row and, when that changes the row,
-/// writes it, upserts its alerts and records its rollup move and activity
-/// in its function's changes.
+/// writes it, upserts its alerts, records its rollup move and activity in
+/// its function's changes and, when its REPORT is new, its memory sample in
+/// its stream's.
 fn write_invocation(
     transaction: &Transaction<'_>,
     batch: &StoreBatch<'_>,
     new: &StoredInvocation,
     outcome: &mut WriteOutcome,
-    functions: &mut Functions,
+    (functions, streams): (&mut Functions, &mut trails::Observations),
 ) -> Result<(), StoreError> {
     let existing = invocation_row::select(transaction, invocation_row::key_of(&new.invocation))?;
     let joined;
@@ -141,6 +153,11 @@ fn write_invocation(
         invocation,
         &mut outcome.new_alerts,
     )?;
+    if let Some((stream, observation)) =
+        observation_of(existing.as_ref().map(|old| &old.invocation), invocation)
+    {
+        streams.entry(stream).or_default().push(observation);
+    }
     // A row once reported stays so (the join only adds evidence); one not
     // reported has no contribution before or after.
     if invocation.is_reported() {
