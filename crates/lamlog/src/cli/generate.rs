@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use lamlog::generate::{generate, GenerateOptions, OutputFormat, DEFAULT_START_MS};
+use lamlog::generate::{generate, GenerateOptions, Leak, OutputFormat, DEFAULT_START_MS};
 
 /// Write a realistic, reproducible Lambda workload as the files lamlog reads.
 ///
@@ -23,6 +23,12 @@ use lamlog::generate::{generate, GenerateOptions, OutputFormat, DEFAULT_START_MS
 /// Examples:
 ///   lamlog generate --functions 20 --invocations 100000 --seed 7 --out /tmp/work
 ///   lamlog generate --format cwl --invocations 5000 --out /tmp/cwl
+///   lamlog generate --functions 3 --leak 0 --leak-mb 4 --out /tmp/leak
+///
+/// With --leak, the chosen function's execution environments keep what each
+/// invocation leaks: max memory used rises from one warm invocation to the
+/// next until one is killed for running out of memory, which `lamlog ingest`
+/// reports as a memory_growth alert before the kill.
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct GenerateArgs {
@@ -44,6 +50,13 @@ pub struct GenerateArgs {
     /// Time of the first invocation, RFC 3339 UTC.
     #[arg(long, value_name = "TIME")]
     start: Option<String>,
+    /// Make this function leak memory (its index in truth.json, from 0).
+    #[arg(long, value_name = "INDEX")]
+    leak: Option<usize>,
+    /// Megabytes the leaking function leaves behind per invocation.
+    #[arg(long, value_name = "MB", default_value_t = 4, requires = "leak",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    leak_mb: u32,
     /// The directory to write (created if absent).
     #[arg(long)]
     out: PathBuf,
@@ -66,6 +79,10 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
         format: args.format,
         start_ms,
         accounts: args.accounts,
+        leak: args.leak.map(|function| Leak {
+            function,
+            mb_per_invocation: args.leak_mb,
+        }),
     };
     let mut out = std::io::stdout().lock();
     let started = Instant::now();

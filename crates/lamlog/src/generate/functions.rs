@@ -174,6 +174,9 @@ pub(crate) struct FunctionSpec {
     pub(crate) extensions: &'static [&'static str],
     pub(crate) init_range_ms: (f64, f64),
     pub(crate) resident_memory_mb: u32,
+    /// Megabytes each invocation leaves behind in its execution environment
+    /// (0: none), until the environment runs out of memory.
+    pub(crate) leak_mb_per_invocation: f64,
     pub(crate) failures: FailureRates,
     pub(crate) tenant: &'static str,
     pub(crate) team: &'static str,
@@ -366,6 +369,7 @@ pub(crate) fn design(seed: u64, function_count: usize, account_count: usize) -> 
                 extensions,
                 init_range_ms: (init_low + init_extra, init_high + init_extra),
                 resident_memory_mb,
+                leak_mb_per_invocation: 0.0,
                 failures: FailureRates {
                     error: uniform(&mut rng, 0.0, 0.04),
                     timeout: uniform(&mut rng, 0.0, 0.01),

@@ -99,6 +99,19 @@ pub struct GenerateOptions {
     pub start_ms: i64,
     /// Number of AWS accounts the functions are spread over (at least 1).
     pub accounts: usize,
+    /// A function whose execution environments leak memory.
+    pub leak: Option<Leak>,
+}
+
+/// A memory leak: every invocation of one function leaves memory behind in
+/// its execution environment, so each environment's max memory used rises
+/// until an invocation is killed for running out of memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Leak {
+    /// The function's index, in the order of `truth.json` (from 0).
+    pub function: usize,
+    /// Megabytes left behind per invocation.
+    pub mb_per_invocation: u32,
 }
 
 impl Default for GenerateOptions {
@@ -110,6 +123,7 @@ impl Default for GenerateOptions {
             format: OutputFormat::Kinesis,
             start_ms: DEFAULT_START_MS,
             accounts: 1,
+            leak: None,
         }
     }
 }
@@ -140,6 +154,14 @@ pub enum GenerateError {
     /// `accounts` was zero.
     #[error("at least one account is needed")]
     NoAccounts,
+    /// The leaking function is not one of the functions.
+    #[error("--leak {index}: there are only {functions} functions (numbered from 0)")]
+    NoSuchLeakingFunction {
+        /// The index given.
+        index: usize,
+        /// How many functions there are.
+        functions: usize,
+    },
     /// The output directory could not be created.
     #[error("cannot create output directory {path}: {source}")]
     CreateDir {
@@ -187,7 +209,17 @@ pub fn generate(
         source,
     })?;
 
-    let fleet = functions::design(options.seed, options.functions, options.accounts);
+    let mut fleet = functions::design(options.seed, options.functions, options.accounts);
+    if let Some(leak) = options.leak {
+        let functions = fleet.len();
+        let leaking = fleet
+            .get_mut(leak.function)
+            .ok_or(GenerateError::NoSuchLeakingFunction {
+                index: leak.function,
+                functions,
+            })?;
+        leaking.leak_mb_per_invocation = f64::from(leak.mb_per_invocation);
+    }
     let mut simulator =
         workload::Simulator::new(&fleet, options.seed, options.start_ms, options.invocations);
     let mut renderer = lines::Renderer::new(options.seed);
@@ -198,6 +230,7 @@ pub fn generate(
 
     let mut invocation_log = truth::InvocationLog::create(out_dir)?;
     let mut expected_alerts = truth::ExpectedAlerts::default();
+    let mut expected_growth = truth::ExpectedGrowth::default();
 
     let mut events = Vec::with_capacity(32);
     let mut next_ship_check_ms = options.start_ms;
@@ -220,6 +253,7 @@ pub fn generate(
             invocation_log.prices(),
         );
         expected_alerts.observe(function, &invocation_truth);
+        expected_growth.observe(invocation.stream.id, &invocation_truth);
         invocation_log.write(&invocation_truth)?;
     }
     let stats = packer.finish()?;
@@ -231,7 +265,7 @@ pub fn generate(
         options.start_ms,
         &fleet,
         simulator.tallies(),
-        &expected_alerts.finish(),
+        &alerts_of(expected_alerts, expected_growth),
     )?;
     truth::write_metadata(&out_dir.join("metadata.toml"), &fleet)?;
     Ok(GenerateSummary {
@@ -241,6 +275,18 @@ pub fn generate(
         invocations: options.invocations,
         bytes: stats.bytes,
     })
+}
+
+/// Every expected alert, sorted by (kind, account, function, window).
+fn alerts_of(
+    expected_alerts: truth::ExpectedAlerts,
+    expected_growth: truth::ExpectedGrowth,
+) -> Vec<truth::AlertTruth> {
+    let mut alerts = expected_alerts.finish();
+    alerts.extend(expected_growth.finish());
+    alerts.sort();
+    alerts.dedup();
+    alerts
 }
 
 #[cfg(test)]

@@ -9,6 +9,9 @@
 //!   new one (a cold start, with its own log stream);
 //! - an environment is busy from the request until its REPORT, so the events of
 //!   one log stream never overlap;
+//! - a leaking function's environment keeps what each invocation leaks, so
+//!   its max memory used rises until an invocation is killed for running out
+//!   of memory;
 //! - environments die after a timeout, an out-of-memory kill or a crash, after
 //!   some idle minutes, after a random lifetime, and all at once when the
 //!   function's memory size changes.
@@ -110,6 +113,8 @@ struct Environment {
     busy_until_ms: i64,
     retire_after_ms: i64,
     max_memory_used_mb: u32,
+    /// What earlier invocations leaked.
+    leaked_mb: f64,
 }
 
 /// How long an idle environment survives.
@@ -207,7 +212,7 @@ impl Simulator {
             }
         };
 
-        let status = draw_status(&mut self.rng, function);
+        let mut status = draw_status(&mut self.rng, function);
         let median = function.model.median_ms(memory_size_mb);
         let noise = (function.noise_sigma * standard_normal(&mut self.rng)).exp();
         let timeout_ms = f64::from(function.timeout_seconds) * 1000.0;
@@ -220,8 +225,12 @@ impl Simulator {
         };
 
         let environment = &mut pool[position];
-        let used =
-            (f64::from(function.resident_memory_mb) * uniform(&mut self.rng, 0.95, 1.25)) as u32;
+        let used = (f64::from(function.resident_memory_mb) * uniform(&mut self.rng, 0.95, 1.25)
+            + environment.leaked_mb) as u32;
+        environment.leaked_mb += function.leak_mb_per_invocation;
+        if function.leak_mb_per_invocation > 0.0 && used >= memory_size_mb {
+            status = Status::Oom;
+        }
         environment.max_memory_used_mb =
             environment.max_memory_used_mb.max(used).min(memory_size_mb);
         if status == Status::Oom {
@@ -326,6 +335,7 @@ fn new_environment(
         busy_until_ms: at_ms,
         retire_after_ms: at_ms + rng.i64(20 * 60 * 1000..120 * 60 * 1000),
         max_memory_used_mb: 0,
+        leaked_mb: 0.0,
     }
 }
 

@@ -170,14 +170,14 @@ pub enum Cell {
 }
 
 impl Cell {
-    fn integer(&self) -> Option<i64> {
+    pub fn integer(&self) -> Option<i64> {
         match self {
             Cell::Integer(value) => Some(*value),
             _ => None,
         }
     }
 
-    fn real(&self) -> Option<f64> {
+    pub fn real(&self) -> Option<f64> {
         match self {
             Cell::Real(value) => Some(*value),
             Cell::Integer(value) => Some(*value as f64),
@@ -185,7 +185,7 @@ impl Cell {
         }
     }
 
-    fn text(&self) -> &str {
+    pub fn text(&self) -> &str {
         match self {
             Cell::Text(value) => value,
             other => panic!("not text: {other:?}"),

@@ -41,22 +41,35 @@ impl Workload {
     /// Generates `invocations` invocations of `functions` functions over two
     /// accounts from `seed`, delivered in `batches` batches (and a replay).
     pub fn generate(seed: u64, functions: usize, invocations: u64, batches: usize) -> Workload {
+        Workload::generate_with(
+            &GenerateOptions {
+                functions,
+                invocations,
+                seed,
+                accounts: 2,
+                ..GenerateOptions::default()
+            },
+            batches,
+        )
+    }
+
+    /// Generates the workload `options` describe (in Kinesis format, from
+    /// the default start), delivered in `batches` batches (and a replay).
+    pub fn generate_with(options: &GenerateOptions, batches: usize) -> Workload {
         let directory = std::env::temp_dir().join(format!(
-            "lamlog-oracle-{}-{seed}-{:08x}",
+            "lamlog-oracle-{}-{}-{:08x}",
             std::process::id(),
+            options.seed,
             fastrand::u32(..)
         ));
         let options = GenerateOptions {
-            functions,
-            invocations,
-            seed,
             format: OutputFormat::Kinesis,
             start_ms: DEFAULT_START_MS,
-            accounts: 2,
+            ..options.clone()
         };
         generate(&options, &directory).unwrap();
         let truth = Truth::load(&directory);
-        assert_eq!(truth.invocations.len() as u64, invocations);
+        assert_eq!(truth.invocations.len() as u64, options.invocations);
         let last_ms = truth
             .invocations
             .values()

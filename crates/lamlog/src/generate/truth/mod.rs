@@ -8,7 +8,8 @@
 //! - `truth.json`: per function, what the generator put in (identity,
 //!   configuration, the duration model, the counts of each outcome); the
 //!   alerts the default rules must raise ([`alerts`]); and the name of
-//!   the per-invocation file.
+//!   the per-invocation file. The `memory_growth` alerts of leaking
+//!   environments are restated in [`growth`].
 //! - `truth-invocations.ndjson`: per invocation, the figures lamlog must
 //!   store, cost included ([`invocations`]).
 //!
@@ -30,9 +31,11 @@ use super::workload::Tally;
 use super::GenerateError;
 
 mod alerts;
+mod growth;
 mod invocations;
 
 pub(crate) use alerts::{AlertTruth, ExpectedAlerts};
+pub(crate) use growth::ExpectedGrowth;
 pub(crate) use invocations::{InvocationLog, InvocationTruth, INVOCATIONS_FILE};
 
 #[derive(Serialize)]
