@@ -14,6 +14,7 @@ mod replay;
 mod report;
 mod report_figures;
 mod report_group;
+mod report_growth;
 mod report_html;
 mod report_model;
 mod store;

@@ -1,5 +1,6 @@
 //! `lamlog report`: functions ranked by cost, with rates and percentiles,
-//! and grouped by account, tenant or tag (`--by`).
+//! grouped by account, tenant or tag (`--by`), and the log streams whose
+//! memory is growing.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -14,6 +15,7 @@ use lamlog_core::meta::meta_key;
 use super::input::{parse_since, Since};
 use super::report_figures::Figures;
 use super::report_group::{self, parse_dimension, Dimension, Grouping};
+use super::report_growth::print_growing;
 use super::report_html;
 use super::report_model::{build_report, totals_of, Report};
 use super::store::StoreArgs;
@@ -43,6 +45,15 @@ use super::{load_metadata, now_ms};
 /// from the metadata file `lamlog ingest --metadata` read; functions it does
 /// not name form the group "(no metadata)". The groups' counts and costs
 /// sum to the totals exactly.
+///
+/// Last come the execution environments (log streams) whose memory is
+/// growing: max memory used rising over their last 20 warm invocations
+/// (the Theil–Sen slope, the median of the slopes between every pair, with
+/// at least 75 % of the pairs rising), with the projected number of
+/// invocations until it reaches the memory size. A leak shows here, and as a
+/// memory_growth alert, before the environment is killed for running out of
+/// memory. Metadata's `alerts.memory_growth_horizon` (default 1000) sets how
+/// near the limit must be.
 ///
 /// Examples:
 ///   lamlog report
@@ -89,7 +100,8 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         let mut out = std::io::stdout().lock();
         let summaries = store.function_summaries(since_ms).await?;
         let grouping = grouping(&args, &summaries).await?;
-        let report = build_report(since_ms, &summaries, grouping);
+        let growing = store.growing_streams(since_ms).await?;
+        let report = build_report(since_ms, &summaries, grouping, growing);
         if let Some(path) = &args.html {
             let minutes = store.minute_rows(since_ms).await?;
             // The memory tuner's charts for the costliest functions, with
@@ -197,7 +209,8 @@ fn print_table(out: &mut impl Write, report: &Report, top: usize) -> std::io::Re
     }
     if let Some(grouping) = &report.grouping {
         print_groups(out, grouping, top)?;
-        return print_total(out, report);
+        print_total(out, report)?;
+        return print_growing(out, &report.growing_streams, top);
     }
     write_row(
         out,
@@ -223,7 +236,8 @@ fn print_table(out: &mut impl Write, report: &Report, top: usize) -> std::io::Re
         )?;
     }
     write_more(out, report.functions.len(), top)?;
-    print_total(out, report)
+    print_total(out, report)?;
+    print_growing(out, &report.growing_streams, top)
 }
 
 fn print_total(out: &mut impl Write, report: &Report) -> std::io::Result<()> {

@@ -12,6 +12,7 @@ use lamlog_core::tune::Recommendation;
 
 use super::report_figures::Figures;
 use super::report_group::Grouping;
+use super::report_growth::{cells_of, GROWTH_NOTE, HEADINGS};
 use super::report_model::Report;
 
 const WIDTH: f64 = 880.0;
@@ -101,8 +102,31 @@ pub fn render(
             &[memory],
         );
     }
-    page.push_str("</table></body></html>\n");
+    page.push_str("</table>");
+    growth_table(&mut page, report);
+    page.push_str("</body></html>\n");
     page
+}
+
+/// The log streams whose memory is growing; nothing when none is.
+fn growth_table(page: &mut String, report: &Report) {
+    if report.growing_streams.is_empty() {
+        return;
+    }
+    let _ = write!(
+        page,
+        "<h2>Memory growing</h2><p class=\"muted\">{}.</p><table>",
+        escape(GROWTH_NOTE)
+    );
+    cells(page, "th", HEADINGS.map(str::to_owned).to_vec());
+    for stream in &report.growing_streams {
+        cells(
+            page,
+            "td",
+            cells_of(stream).map(|cell| escape(&cell)).to_vec(),
+        );
+    }
+    page.push_str("</table>");
 }
 
 /// The headings of `Figures::rate_cells`.

@@ -2,7 +2,7 @@
 //! rows grouped by a dimension (`--by`). The text table, `--json` and the
 //! HTML page (`report_html.rs`) all print this.
 
-use lamlog::store::FunctionSummary;
+use lamlog::store::{FunctionSummary, GrowingStream};
 use serde::Serialize;
 
 use super::report_figures::{Figures, Totals};
@@ -83,6 +83,8 @@ pub struct Report {
     pub total_projected_monthly_usd: f64,
     /// What the costs hold and what they leave out ([`COST_NOTE`]).
     pub cost_note: &'static str,
+    /// Log streams whose memory is growing, nearest their limit first.
+    pub growing_streams: Vec<GrowingStream>,
 }
 
 /// Sums that saturate, as every rollup sum does.
@@ -95,6 +97,7 @@ pub fn build_report(
     since_ms: Option<i64>,
     summaries: &[FunctionSummary],
     grouping: Option<Grouping>,
+    growing_streams: Vec<GrowingStream>,
 ) -> Report {
     let functions: Vec<ReportRow> = summaries.iter().map(ReportRow::from_summary).collect();
     let total_cost_pico_usd = saturating_sum(functions.iter().map(|row| row.figures.cost_pico_usd));
@@ -113,5 +116,6 @@ pub fn build_report(
         grouping,
         functions,
         cost_note: COST_NOTE,
+        growing_streams,
     }
 }
