@@ -2,7 +2,11 @@
 //! carried from batch to batch inside the batch's transaction, and the
 //! `memory_growth` alerts they raise ([`lamlog_core::growth`]); the SQLite
 //! store's rule, set-based: one read of the trails of every stream with new
-//! samples, the trails advanced in Rust, one upsert of them all.
+//! samples ([`read`]), the trails advanced in Rust ([`advance_all`]), one
+//! upsert of them all ([`Upsert::send`]). The read and the upsert need
+//! nothing from the rollups or the windows, so the caller sends each beside
+//! one of those statements: tokio-postgres pipelines them, and the trails
+//! cost the batch no round trip of its own.
 //!
 //! A stream belongs to one function, whose advisory lock the caller holds
 //! (`locks.rs`), so two writers never advance the same trail at once.
@@ -46,25 +50,29 @@ const SELECT_GROWING: &str = "
      WHERE last_ms >= $1 AND slope_mb IS NOT NULL
      ORDER BY invocations_to_limit, account, log_group, log_stream";
 
-/// Advances the trail of every stream with a new warm sample among
-/// `changes`; returns the `memory_growth` alerts found (to be inserted if
-/// their key is absent).
-pub(super) async fn advance_streams(
-    transaction: &Transaction<'_>,
-    batch: &StoreBatch<'_>,
-    changes: &[Change<'_>],
-) -> Result<Vec<Alert>, StoreError> {
-    let mut observations: BTreeMap<StreamKey, Vec<Observation>> = BTreeMap::new();
+/// The batch's new warm samples, per stream.
+pub(super) type Observations = BTreeMap<StreamKey, Vec<Observation>>;
+
+/// The new warm samples among `changes`.
+pub(super) fn observations(changes: &[Change<'_>]) -> Observations {
+    let mut observations = Observations::new();
     for change in changes {
         let old = change.old.map(|old| &old.invocation);
         if let Some((stream, observation)) = observation_of(old, &change.merged.invocation) {
             observations.entry(stream).or_default().push(observation);
         }
     }
-    if observations.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut stored = read(transaction, observations.keys()).await?;
+    observations
+}
+
+/// Advances the trail of every stream of `observations` from its `stored`
+/// state; returns the upsert of the new states and the `memory_growth`
+/// alerts found (to be inserted if their key is absent).
+pub(super) fn advance_all(
+    batch: &StoreBatch<'_>,
+    observations: Observations,
+    mut stored: HashMap<StreamKey, StreamMemory>,
+) -> (Upsert, Vec<Alert>) {
     let mut upsert = Upsert::default();
     let mut alerts = Vec::new();
     for (stream, mut samples) in observations {
@@ -78,16 +86,19 @@ pub(super) async fn advance_streams(
         upsert.push(stream, function, memory_size_mb, &state);
         alerts.extend(advanced.alert);
     }
-    upsert.send(transaction).await?;
-    Ok(alerts)
+    (upsert, alerts)
 }
 
-async fn read(
+/// The stored state of each stream of `observations` that has one.
+pub(super) async fn read(
     transaction: &Transaction<'_>,
-    streams: impl Iterator<Item = &StreamKey>,
+    observations: &Observations,
 ) -> Result<HashMap<StreamKey, StreamMemory>, StoreError> {
+    if observations.is_empty() {
+        return Ok(HashMap::new());
+    }
     let (mut accounts, mut groups, mut names) = (Vec::new(), Vec::new(), Vec::new());
-    for stream in streams {
+    for stream in observations.keys() {
         accounts.push(stream.account.as_str());
         groups.push(stream.log_group.as_str());
         names.push(stream.log_stream.as_str());
@@ -124,7 +135,7 @@ async fn read(
 
 /// The columns of the trails to write, as arrays.
 #[derive(Default)]
-struct Upsert {
+pub(super) struct Upsert {
     accounts: Vec<String>,
     groups: Vec<String>,
     names: Vec<String>,
@@ -159,7 +170,8 @@ impl Upsert {
         );
     }
 
-    async fn send(self, transaction: &Transaction<'_>) -> Result<(), StoreError> {
+    /// Writes the trails (nothing to send when there are none).
+    pub(super) async fn send(self, transaction: &Transaction<'_>) -> Result<(), StoreError> {
         if self.accounts.is_empty() {
             return Ok(());
         }

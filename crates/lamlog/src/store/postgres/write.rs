@@ -151,12 +151,25 @@ async fn write_in_transaction(
                 .filter(|row| row.new.invocation.is_reported())
                 .map(|row| (row.account(), row.function()));
             locks::lock_functions(&transaction, reported_functions).await?;
-            rollup::add_rollups(&transaction, &rows).await?;
-            let mut judged = windows::advance_and_judge(&transaction, batch, &rows).await?;
+            // The trails' read and upsert go beside the rollups and the
+            // windows, pipelined: they depend on neither.
+            let observations = trails::observations(&changes);
+            let (added, stored) = futures_util::future::join(
+                rollup::add_rollups(&transaction, &rows),
+                trails::read(&transaction, &observations),
+            )
+            .await;
+            added?;
+            let (upsert, growth_alerts) = trails::advance_all(batch, observations, stored?);
+            let (judged, sent) = futures_util::future::join(
+                windows::advance_and_judge(&transaction, batch, &rows),
+                upsert.send(&transaction),
+            )
+            .await;
+            sent?;
+            let mut judged = judged?;
             outcome.late_invocations = judged.late_invocations;
-            judged
-                .alerts
-                .extend(trails::advance_streams(&transaction, batch, &changes).await?);
+            judged.alerts.extend(growth_alerts);
             outcome.new_alerts =
                 alerts::upsert_alerts(&transaction, batch, &changes, judged.alerts).await?;
         }
