@@ -10,7 +10,7 @@ use lamlog::store::GrowingStream;
 /// What the section says of itself.
 pub const GROWTH_NOTE: &str = "execution environments (log streams) whose max memory used \
 rises over their last 20 warm invocations (Theil–Sen slope, 75 % of pairs rising), nearest \
-their memory size first; each raised a memory_growth alert";
+their memory size first (\"reached\": killed or about to be); a memory_growth alert names each";
 
 /// The text section; nothing when no stream grows.
 pub fn print_growing(
@@ -25,7 +25,7 @@ pub fn print_growing(
     writeln!(out, "memory growing in {} log stream(s):", streams.len())?;
     writeln!(
         out,
-        "{:<28} {:<44} {:>9} {:>11} {:>9}",
+        "{:<28} {:<54} {:>9} {:>11} {:>9}",
         "function", "log stream", "MB/invoke", "used/size", "to limit"
     )?;
     for stream in streams.iter().take(top) {
@@ -33,7 +33,7 @@ pub fn print_growing(
         let function: String = function.chars().take(28).collect();
         writeln!(
             out,
-            "{function:<28} {log_stream:<44} {slope:>9} {memory:>11} {to_limit:>9}"
+            "{function:<28} {log_stream:<54} {slope:>9} {memory:>11} {to_limit:>9}"
         )?;
     }
     if streams.len() > top {
@@ -58,6 +58,10 @@ pub fn cells_of(stream: &GrowingStream) -> [String; 5] {
         stream.log_stream.clone(),
         format!("{:.2}", stream.slope_mb),
         format!("{}/{}", stream.last_used_mb, stream.memory_size_mb),
-        stream.invocations_to_limit.to_string(),
+        if stream.invocations_to_limit > 0 {
+            stream.invocations_to_limit.to_string()
+        } else {
+            "reached".to_owned()
+        },
     ]
 }

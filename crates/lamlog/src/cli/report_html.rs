@@ -55,6 +55,7 @@ pub fn render(
     if let Some(grouping) = &report.grouping {
         group_table(&mut page, grouping);
     }
+    growth_table(&mut page, report);
     page.push_str("<h2>Cost by function</h2>");
     page.push_str(&cost_chart(report));
     page.push_str("<h2>Duration percentiles over time</h2><p class=\"muted\">p50, p95 and p99 from the per-minute histograms of the five costliest functions.</p>");
@@ -102,9 +103,7 @@ pub fn render(
             &[memory],
         );
     }
-    page.push_str("</table>");
-    growth_table(&mut page, report);
-    page.push_str("</body></html>\n");
+    page.push_str("</table></body></html>\n");
     page
 }
 
