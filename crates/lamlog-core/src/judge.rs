@@ -14,6 +14,9 @@
 //!   so it sees the counts of every line within the grace period, and again
 //!   when later lines change the window (see [`crate::window`]).
 //!
+//! - **Hour rules** look at a closed hour of rollups the same way: its cost
+//!   against the function's baseline ([`cost_spike`]).
+//!
 //! An alert's dedup key is (kind, account, function, window start): the same
 //! alert in the same window is stored and sent once.
 
@@ -21,6 +24,8 @@ use serde::Serialize;
 
 use crate::assemble::{Invocation, Status};
 use crate::meta::FunctionMeta;
+
+pub mod cost_spike;
 
 /// What an alert is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -38,6 +43,9 @@ pub enum AlertKind {
     ErrorRate,
     /// Init or restore duration exceeded the threshold.
     SlowColdStart,
+    /// An hour's cost exceeded a multiple of the function's baseline
+    /// ([`cost_spike`]).
+    CostSpike,
 }
 
 impl AlertKind {
@@ -50,6 +58,7 @@ impl AlertKind {
             AlertKind::NearTimeout => "near_timeout",
             AlertKind::ErrorRate => "error_rate",
             AlertKind::SlowColdStart => "slow_cold_start",
+            AlertKind::CostSpike => "cost_spike",
         }
     }
 
@@ -63,6 +72,7 @@ impl AlertKind {
             AlertKind::NearTimeout,
             AlertKind::ErrorRate,
             AlertKind::SlowColdStart,
+            AlertKind::CostSpike,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == name)
