@@ -29,6 +29,7 @@ fn stream() -> &'static (Records, FileSource) {
             format: OutputFormat::Cwl,
             start_ms: DEFAULT_START_MS,
             accounts: 1,
+            ..GenerateOptions::default()
         })
     })
 }

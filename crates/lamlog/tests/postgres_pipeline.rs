@@ -73,6 +73,7 @@ fn options(case: &Case, start_ms: i64) -> GenerateOptions {
         format: OutputFormat::Cwl,
         start_ms,
         accounts: 1 + (case.seed % 2) as usize,
+        ..GenerateOptions::default()
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use lamlog::generate::{generate, GenerateOptions, OutputFormat, DEFAULT_START_MS};
+use lamlog::generate::{generate, GenerateOptions, OutputFormat, Spike, DEFAULT_START_MS};
 
 /// Write a realistic, reproducible Lambda workload as the files lamlog reads.
 ///
@@ -20,9 +20,15 @@ use lamlog::generate::{generate, GenerateOptions, OutputFormat, DEFAULT_START_MS
 /// same bytes. Besides the logs, OUT gets truth.json (what really happened,
 /// per function) and metadata.toml (for `lamlog ingest --metadata`).
 ///
+/// A cost spike to alert on: --hours spreads the invocations over more than
+/// a day (a function is judged for cost spikes only after 24 hours of
+/// history), and --spike multiplies one function's rate during one hour.
+///
 /// Examples:
 ///   lamlog generate --functions 20 --invocations 100000 --seed 7 --out /tmp/work
 ///   lamlog generate --format cwl --invocations 5000 --out /tmp/cwl
+///   lamlog generate --functions 4 --invocations 40000 --hours 30 --spike 1:27:8 --out /tmp/spike
+///     (function 1, as listed in truth.json, 8 times as busy from hour 27 to 28)
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct GenerateArgs {
@@ -41,6 +47,15 @@ pub struct GenerateArgs {
     /// kinesis, cwl or lines.
     #[arg(long, default_value = "kinesis")]
     format: OutputFormat,
+    /// Spread the invocations over about N hours, every function's rate
+    /// scaled alike (without it, 20 functions make ~30 invocations a second).
+    #[arg(long, value_name = "N")]
+    hours: Option<u64>,
+    /// Multiply the arrival rate of function FUNCTION (its index in
+    /// truth.json, from 0) by FACTOR during hour HOUR after the start (from
+    /// 0); repeatable. The spike is recorded in truth.json.
+    #[arg(long = "spike", value_name = "FUNCTION:HOUR:FACTOR")]
+    spikes: Vec<Spike>,
     /// Time of the first invocation, RFC 3339 UTC.
     #[arg(long, value_name = "TIME")]
     start: Option<String>,
@@ -66,6 +81,8 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
         format: args.format,
         start_ms,
         accounts: args.accounts,
+        hours: args.hours,
+        spikes: args.spikes,
     };
     let mut out = std::io::stdout().lock();
     let started = Instant::now();

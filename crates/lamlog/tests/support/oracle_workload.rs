@@ -53,6 +53,7 @@ impl Workload {
             format: OutputFormat::Kinesis,
             start_ms: DEFAULT_START_MS,
             accounts: 2,
+            ..GenerateOptions::default()
         };
         generate(&options, &directory).unwrap();
         let truth = Truth::load(&directory);

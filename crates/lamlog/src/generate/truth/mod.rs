@@ -7,8 +7,8 @@
 //!
 //! - `truth.json`: per function, what the generator put in (identity,
 //!   configuration, the duration model, the counts of each outcome); the
-//!   alerts the default rules must raise ([`alerts`]); and the name of
-//!   the per-invocation file.
+//!   alerts the default rules must raise ([`alerts`]); the spikes asked
+//!   for, if any; and the name of the per-invocation file.
 //! - `truth-invocations.ndjson`: per invocation, the figures lamlog must
 //!   store, cost included ([`invocations`]).
 //!
@@ -26,6 +26,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::functions::{DurationModel, FunctionSpec};
+use super::rates::Spike;
 use super::workload::Tally;
 use super::GenerateError;
 
@@ -44,6 +45,9 @@ struct Truth<'a> {
     functions: Vec<FunctionTruth<'a>>,
     /// The file with one line per invocation.
     invocations_file: &'static str,
+    /// The spikes asked for (absent when none, as before spikes existed).
+    #[serde(skip_serializing_if = "<[Spike]>::is_empty")]
+    spikes: &'a [Spike],
     /// The alerts the default rules must raise, sorted.
     alerts: &'a [AlertTruth],
 }
@@ -85,6 +89,7 @@ pub(crate) fn write_truth(
     start_ms: i64,
     functions: &[FunctionSpec],
     tallies: &[Tally],
+    spikes: &[Spike],
     alerts: &[AlertTruth],
 ) -> Result<(), GenerateError> {
     let truth = Truth {
@@ -121,6 +126,7 @@ pub(crate) fn write_truth(
             })
             .collect(),
         invocations_file: INVOCATIONS_FILE,
+        spikes,
         alerts,
     };
     let file = std::fs::File::create(path).map_err(|source| GenerateError::Write {
