@@ -31,6 +31,7 @@ use super::workload::Tally;
 use super::GenerateError;
 
 mod alerts;
+mod cost_spikes;
 mod invocations;
 
 pub(crate) use alerts::{AlertTruth, ExpectedAlerts};
