@@ -23,12 +23,17 @@ use lamlog::generate::{generate, GenerateOptions, OutputFormat, Spike, DEFAULT_S
 /// A cost spike to alert on: --hours spreads the invocations over more than
 /// a day (a function is judged for cost spikes only after 24 hours of
 /// history), and --spike multiplies one function's rate during one hour.
+/// Generated functions cost far less than the default floor of $0.50 an
+/// hour, so lower it for the spiking function in metadata.toml:
+///   ["<account>#payment-webhook-2".alerts]
+///   cost_spike_min_usd = 0.0
+/// then `lamlog ingest OUT --metadata OUT/metadata.toml --alerts-out -`.
 ///
 /// Examples:
 ///   lamlog generate --functions 20 --invocations 100000 --seed 7 --out /tmp/work
 ///   lamlog generate --format cwl --invocations 5000 --out /tmp/cwl
-///   lamlog generate --functions 4 --invocations 40000 --hours 30 --spike 1:27:8 --out /tmp/spike
-///     (function 1, as listed in truth.json, 8 times as busy from hour 27 to 28)
+///   lamlog generate --functions 4 --invocations 12000 --hours 36 --spike 2:27:5 --out /tmp/spike
+///     (function 2, payment-webhook-2 in truth.json, 5 times as busy in hour 27)
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct GenerateArgs {
