@@ -17,6 +17,8 @@
 //! - **Stream rules** look at one execution environment's history: max
 //!   memory used that keeps rising over its warm invocations raises
 //!   [`AlertKind::MemoryGrowth`], once per log stream ([`crate::growth`]).
+//! - **Hour rules** look at a closed hour of rollups the same way: its cost
+//!   against the function's baseline ([`cost_spike`]).
 //!
 //! An alert's dedup key is (kind, account, function, window start): the same
 //! alert in the same window is stored and sent once. A stream rule's key
@@ -26,6 +28,8 @@ use serde::Serialize;
 
 use crate::assemble::{Invocation, Status};
 use crate::meta::FunctionMeta;
+
+pub mod cost_spike;
 
 /// What an alert is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -46,6 +50,9 @@ pub enum AlertKind {
     /// Max memory used keeps rising within one execution environment
     /// ([`crate::growth`]).
     MemoryGrowth,
+    /// An hour's cost exceeded a multiple of the function's baseline
+    /// ([`cost_spike`]).
+    CostSpike,
 }
 
 impl AlertKind {
@@ -59,6 +66,7 @@ impl AlertKind {
             AlertKind::ErrorRate => "error_rate",
             AlertKind::SlowColdStart => "slow_cold_start",
             AlertKind::MemoryGrowth => "memory_growth",
+            AlertKind::CostSpike => "cost_spike",
         }
     }
 
@@ -73,6 +81,7 @@ impl AlertKind {
             AlertKind::ErrorRate,
             AlertKind::SlowColdStart,
             AlertKind::MemoryGrowth,
+            AlertKind::CostSpike,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == name)

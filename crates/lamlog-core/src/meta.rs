@@ -80,6 +80,13 @@ pub struct AlertThresholds {
     /// `lamlog_core::growth`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_growth_horizon: Option<u64>,
+    /// Alert when an hour's cost exceeds this multiple of the function's
+    /// baseline (default 3.0; see `judge::cost_spike`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_spike_multiple: Option<f64>,
+    /// … and is at least this many USD (default 0.50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_spike_min_usd: Option<f64>,
     /// Alert kinds switched off for this function (for example `["memory_pressure"]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub disabled: Vec<String>,

@@ -392,3 +392,65 @@ fn parse_check() {
         &unparsed[..unparsed.len().min(3)]
     );
 }
+
+#[test]
+fn hours_spread_the_workload_and_a_spike_multiplies_one_rate_for_one_hour() {
+    let hour_ms = 3_600_000_i64;
+    let spiked = GenerateOptions {
+        hours: Some(30),
+        spikes: vec![lamlog::generate::Spike {
+            function: 1,
+            hour: 20,
+            factor: 6,
+        }],
+        ..options(OutputFormat::Cwl, 3, 6_000, 4)
+    };
+    let (dir, _) = run("spike", &spiked);
+    let spiked_truth = truth(&dir.0);
+    assert_eq!(
+        spiked_truth["spikes"],
+        serde_json::json!([{"function": 1, "hour": 20, "factor": 6}])
+    );
+    let names: Vec<String> = spiked_truth["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|function| function["function"].as_str().unwrap().to_owned())
+        .collect();
+    // Invocations per (function, hour from the start).
+    let mut counts: BTreeMap<(usize, i64), u64> = BTreeMap::new();
+    let mut last_hour = 0;
+    let text = std::fs::read_to_string(dir.0.join("truth-invocations.ndjson")).unwrap();
+    for line in text.lines() {
+        let invocation: Value = serde_json::from_str(line).unwrap();
+        let function = invocation["function"].as_str().unwrap();
+        let index = names.iter().position(|name| name == function).unwrap();
+        let hour = (invocation["start_time_ms"].as_i64().unwrap() - spiked.start_ms) / hour_ms;
+        *counts.entry((index, hour)).or_default() += 1;
+        last_hour = last_hour.max(hour);
+    }
+    // About 30 hours (the spike's extra invocations end it a little early).
+    assert!((27..=30).contains(&last_hour), "last hour {last_hour}");
+    let median = |index: usize| {
+        let mut hourly: Vec<u64> = (0..last_hour)
+            .map(|hour| counts.get(&(index, hour)).copied().unwrap_or(0))
+            .collect();
+        hourly.sort_unstable();
+        hourly[hourly.len() / 2] as f64
+    };
+    for index in 0..3 {
+        let in_spike_hour = counts.get(&(index, 20)).copied().unwrap_or(0) as f64;
+        let ratio = in_spike_hour / median(index).max(1.0);
+        if index == 1 {
+            assert!(
+                (4.0..9.0).contains(&ratio),
+                "function 1: {ratio}× in hour 20"
+            );
+        } else {
+            assert!(ratio < 2.0, "function {index}: {ratio}× in hour 20");
+        }
+    }
+    // Without the options, no spike is written (the truth is as before).
+    let (plain, _) = run("no-spike", &options(OutputFormat::Cwl, 3, 600, 4));
+    assert!(truth(&plain.0).get("spikes").is_none());
+}

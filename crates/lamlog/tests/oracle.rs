@@ -71,6 +71,18 @@ fn the_workloads_cover_what_the_oracle_must_check() {
             .filter(|function| !function.has_metadata)
             .count();
         alerts += workload.truth.alerts.len();
+        // The truth does not model cost spikes, which need a function to
+        // have 24 hours of history: these workloads last minutes, so none
+        // can be raised, and one stored would be a mismatch with the truth.
+        let times = || {
+            workload
+                .truth
+                .invocations
+                .values()
+                .map(|invocation| invocation.start_time_ms)
+        };
+        let span_ms = times().max().unwrap() - times().min().unwrap();
+        assert!(span_ms < 24 * 3_600_000, "seed {seed} spans {span_ms} ms");
     }
     assert_eq!(formats, BTreeSet::from(["json".into(), "text".into()]));
     assert_eq!(

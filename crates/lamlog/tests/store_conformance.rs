@@ -2,7 +2,7 @@
 //!
 //! The tests are written once, as generic functions over `S: Store` in
 //! `store_conformance/` (`suite.rs`, `alert_suite.rs`, `window_suite.rs`,
-//! `outbox_suite.rs`, and the
+//! `cost_spike_suite.rs`, `outbox_suite.rs`, and the
 //! split-and-replay property in `stream.rs`); the `store_conformance!`
 //! macro instantiates them for one backend from a factory expression (an
 //! `async` closure that returns a fresh, empty store). Adding a backend is one more line at the
@@ -14,6 +14,8 @@
 
 #[path = "store_conformance/alert_suite.rs"]
 mod alert_suite;
+#[path = "store_conformance/cost_spike_suite.rs"]
+mod cost_spike_suite;
 #[path = "store_conformance/evidence.rs"]
 mod evidence;
 #[path = "store_conformance/outbox_suite.rs"]
@@ -119,6 +121,12 @@ macro_rules! store_conformance {
             #[tokio::test]
             async fn a_failed_batch_leaves_nothing() {
                 suite::a_failed_batch_leaves_nothing(fresh().await).await;
+            }
+
+            #[tokio::test]
+            async fn a_cost_spike_is_raised_once_when_its_hour_closes() {
+                cost_spike_suite::a_cost_spike_is_raised_once_when_its_hour_closes(fresh().await)
+                    .await;
             }
 
             #[test]

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use lamlog::generate::{generate, GenerateOptions, Leak, OutputFormat, DEFAULT_START_MS};
+use lamlog::generate::{generate, GenerateOptions, Leak, OutputFormat, Spike, DEFAULT_START_MS};
 
 /// Write a realistic, reproducible Lambda workload as the files lamlog reads.
 ///
@@ -20,9 +20,20 @@ use lamlog::generate::{generate, GenerateOptions, Leak, OutputFormat, DEFAULT_ST
 /// same bytes. Besides the logs, OUT gets truth.json (what really happened,
 /// per function) and metadata.toml (for `lamlog ingest --metadata`).
 ///
+/// A cost spike to alert on: --hours spreads the invocations over more than
+/// a day (a function is judged for cost spikes only after 24 hours of
+/// history), and --spike multiplies one function's rate during one hour.
+/// Generated functions cost far less than the default floor of $0.50 an
+/// hour, so lower it for the spiking function in metadata.toml:
+///   ["<account>#payment-webhook-2".alerts]
+///   cost_spike_min_usd = 0.0
+/// then `lamlog ingest OUT --metadata OUT/metadata.toml --alerts-out -`.
+///
 /// Examples:
 ///   lamlog generate --functions 20 --invocations 100000 --seed 7 --out /tmp/work
 ///   lamlog generate --format cwl --invocations 5000 --out /tmp/cwl
+///   lamlog generate --functions 4 --invocations 12000 --hours 36 --spike 2:27:5 --out /tmp/spike
+///     (function 2, payment-webhook-2 in truth.json, 5 times as busy in hour 27)
 ///   lamlog generate --functions 3 --leak 0 --leak-mb 4 --out /tmp/leak
 ///
 /// With --leak, the chosen function's execution environments keep what each
@@ -47,6 +58,15 @@ pub struct GenerateArgs {
     /// kinesis, cwl or lines.
     #[arg(long, default_value = "kinesis")]
     format: OutputFormat,
+    /// Spread the invocations over about N hours, every function's rate
+    /// scaled alike (without it, 20 functions make ~30 invocations a second).
+    #[arg(long, value_name = "N")]
+    hours: Option<u64>,
+    /// Multiply the arrival rate of function FUNCTION (its index in
+    /// truth.json, from 0) by FACTOR during hour HOUR after the start (from
+    /// 0); repeatable. The spike is recorded in truth.json.
+    #[arg(long = "spike", value_name = "FUNCTION:HOUR:FACTOR")]
+    spikes: Vec<Spike>,
     /// Time of the first invocation, RFC 3339 UTC.
     #[arg(long, value_name = "TIME")]
     start: Option<String>,
@@ -83,6 +103,8 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
             function,
             mb_per_invocation: args.leak_mb,
         }),
+        hours: args.hours,
+        spikes: args.spikes,
     };
     let mut out = std::io::stdout().lock();
     let started = Instant::now();

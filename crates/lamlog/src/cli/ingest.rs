@@ -47,6 +47,19 @@ use pieces::{Pieces, PIECE_BYTES};
 /// earlier when a batch's assembled invocations reach 8 MB, so memory stays
 /// bounded however large the inputs are.
 ///
+/// Alerts (stored once per kind, function and window, and sent through the
+/// outbox): timeout, out_of_memory, memory_pressure, near_timeout,
+/// slow_cold_start, error_rate over 5-minute windows, and cost_spike: an
+/// hour whose cost is over 3× the function's baseline and at least $0.50.
+/// The baseline is the larger of two medians, of the previous 24 hours and
+/// of the same hour on the previous 7 days (a median ignores one earlier
+/// spike; the same-hour term keeps a daily peak quiet); a function is judged
+/// after 24 hours of history. Per function in the metadata:
+///   ["123456789012#orders".alerts]
+///   cost_spike_multiple = 5.0
+///   cost_spike_min_usd = 2.0
+///   disabled = ["slow_cold_start"]
+///
 /// Examples:
 ///   lamlog ingest examples/ --metadata examples/metadata.toml
 ///   lamlog ingest 'logs/**/*.json.gz' --db /tmp/lamlog.db --json

@@ -25,6 +25,11 @@ mod tune;
 /// lamlog reads CloudWatch Logs as Lambda writes them (text or JSON log
 /// format), in any wrapping: Kinesis events, CloudWatch subscription payloads
 /// (gzip or JSON), `{"awslogs":…}` events, NDJSON events or plain lines.
+///
+/// Alerts are raised once per kind, function and window, and kept in an
+/// outbox until sent; among them `cost_spike`, an hour of a function that
+/// costs over 3× its own baseline and at least $0.50 (`lamlog ingest --help`
+/// says how the baseline is chosen and how to tune it per function).
 #[derive(Debug, Parser)]
 #[command(
     name = "lamlog",

@@ -30,11 +30,14 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
+pub use rates::{BadSpike, Spike};
+
 mod app;
 mod escape;
 mod functions;
 mod lines;
 mod payload;
+mod rates;
 mod report;
 mod sink;
 mod time;
@@ -101,6 +104,12 @@ pub struct GenerateOptions {
     pub accounts: usize,
     /// A function whose execution environments leak memory.
     pub leak: Option<Leak>,
+    /// Spread the invocations over about this many hours, every function's
+    /// rate scaled alike (at least 1); `None` keeps the fleet's own rates
+    /// (about 30 invocations a second for 20 functions).
+    pub hours: Option<u64>,
+    /// Functions whose arrival rate is multiplied during one hour.
+    pub spikes: Vec<Spike>,
 }
 
 /// A memory leak: every invocation of one function leaves memory behind in
@@ -124,6 +133,8 @@ impl Default for GenerateOptions {
             start_ms: DEFAULT_START_MS,
             accounts: 1,
             leak: None,
+            hours: None,
+            spikes: Vec::new(),
         }
     }
 }
@@ -161,6 +172,16 @@ pub enum GenerateError {
         index: usize,
         /// How many functions there are.
         functions: usize,
+    /// `hours` was zero.
+    #[error("the workload needs at least one hour")]
+    NoHours,
+    /// A spike names a function the fleet does not have.
+    #[error("spike of function {function}: the fleet has functions 0 to {last}")]
+    SpikeFunction {
+        /// The index given.
+        function: usize,
+        /// The last index.
+        last: usize,
     },
     /// The output directory could not be created.
     #[error("cannot create output directory {path}: {source}")]
@@ -204,6 +225,19 @@ pub fn generate(
     if options.accounts == 0 {
         return Err(GenerateError::NoAccounts);
     }
+    if options.hours == Some(0) {
+        return Err(GenerateError::NoHours);
+    }
+    if let Some(spike) = options
+        .spikes
+        .iter()
+        .find(|spike| spike.function >= options.functions)
+    {
+        return Err(GenerateError::SpikeFunction {
+            function: spike.function,
+            last: options.functions - 1,
+        });
+    }
     std::fs::create_dir_all(out_dir).map_err(|source| GenerateError::CreateDir {
         path: out_dir.to_path_buf(),
         source,
@@ -220,8 +254,13 @@ pub fn generate(
             })?;
         leaking.leak_mb_per_invocation = f64::from(leak.mb_per_invocation);
     }
-    let mut simulator =
-        workload::Simulator::new(&fleet, options.seed, options.start_ms, options.invocations);
+    let mut simulator = workload::Simulator::new(
+        &fleet,
+        options.seed,
+        options.start_ms,
+        options.invocations,
+        (options.hours, &options.spikes),
+    );
     let mut renderer = lines::Renderer::new(options.seed);
     let arn_account = fleet
         .first()
@@ -265,6 +304,7 @@ pub fn generate(
         options.start_ms,
         &fleet,
         simulator.tallies(),
+        &options.spikes,
         &alerts_of(expected_alerts, expected_growth),
     )?;
     truth::write_metadata(&out_dir.join("metadata.toml"), &fleet)?;

@@ -24,6 +24,7 @@ use std::rc::Rc;
 use serde::Serialize;
 
 use super::functions::{push_hex, uniform, FunctionSpec};
+use super::rates::{ArrivalRates, Spike};
 use super::time::UtcTime;
 
 /// How an invocation ended; the order is assembly's severity order.
@@ -126,8 +127,7 @@ pub(crate) struct Simulator {
     clock_ms: f64,
     start_ms: i64,
     expected_span_ms: f64,
-    cumulative_rates: Vec<f64>,
-    total_rate_per_ms: f64,
+    rates: ArrivalRates,
     environments: Vec<Vec<Environment>>,
     tallies: Vec<Tally>,
     next_stream_id: u64,
@@ -135,27 +135,31 @@ pub(crate) struct Simulator {
 
 impl Simulator {
     /// A simulator for `functions`, starting at `start_ms`, that expects to
-    /// run `invocations` invocations (which sets when memory sizes change).
+    /// run `invocations` invocations (which sets when memory sizes change),
+    /// spread over about `hours` when given (every rate scaled to fit), with
+    /// `spikes`.
     pub(crate) fn new(
         functions: &[FunctionSpec],
         seed: u64,
         start_ms: i64,
         invocations: u64,
+        (hours, spikes): (Option<u64>, &[Spike]),
     ) -> Simulator {
-        let mut cumulative_rates = Vec::with_capacity(functions.len());
-        let mut total = 0.0;
-        for function in functions {
-            total += function.rate_per_second;
-            cumulative_rates.push(total);
-        }
-        let total_rate_per_ms = total / 1000.0;
+        let natural_rate_per_ms = ArrivalRates::new(functions, None, start_ms, &[])
+            .base_total_rate_per_ms()
+            .max(f64::MIN_POSITIVE);
+        let scale = hours.map(|hours| {
+            let wanted_rate_per_ms = invocations as f64 / (hours.max(1) as f64 * 3_600_000.0);
+            wanted_rate_per_ms / natural_rate_per_ms
+        });
+        let rates = ArrivalRates::new(functions, scale, start_ms, spikes);
+        let total_rate_per_ms = rates.base_total_rate_per_ms();
         Simulator {
             rng: fastrand::Rng::with_seed(seed ^ 0x776f_726b_6c6f_6164),
             clock_ms: start_ms as f64,
             start_ms,
             expected_span_ms: invocations as f64 / total_rate_per_ms.max(f64::MIN_POSITIVE),
-            cumulative_rates,
-            total_rate_per_ms,
+            rates,
             environments: functions.iter().map(|_| Vec::new()).collect(),
             tallies: vec![Tally::default(); functions.len()],
             next_stream_id: 0,
@@ -169,12 +173,12 @@ impl Simulator {
 
     /// Advances the clock to the next arrival and simulates that invocation.
     pub(crate) fn next_invocation(&mut self, functions: &[FunctionSpec]) -> Invocation {
-        let gap = -(1.0 - self.rng.f64()).ln() / self.total_rate_per_ms;
-        self.clock_ms += gap;
+        let rng = &mut self.rng;
+        self.clock_ms = self.rates.next_arrival(self.clock_ms, || rng.f64());
         let arrival_ms = self.clock_ms as i64;
-        let pick = self.rng.f64() * self.cumulative_rates.last().copied().unwrap_or(0.0);
-        let function_index = self
-            .cumulative_rates
+        let cumulative_rates = self.rates.cumulative_at(self.clock_ms);
+        let pick = self.rng.f64() * cumulative_rates.last().copied().unwrap_or(0.0);
+        let function_index = cumulative_rates
             .partition_point(|&cumulative| cumulative <= pick)
             .min(functions.len() - 1);
         let function = &functions[function_index];
@@ -406,7 +410,7 @@ mod tests {
     #[test]
     fn streams_never_overlap_and_counts_add_up() {
         let functions = design(3, 6, 1);
-        let mut simulator = Simulator::new(&functions, 3, 1_793_491_200_000, 5000);
+        let mut simulator = Simulator::new(&functions, 3, 1_793_491_200_000, 5000, (None, &[]));
         let mut last_report_by_stream = std::collections::BTreeMap::new();
         for _ in 0..5000 {
             let invocation = simulator.next_invocation(&functions);

@@ -13,7 +13,7 @@
 //! | `timeout_seconds` | N | `30` |
 //! | `tenant` | S | `acme` |
 //! | `tags` | M of S | `{"team": {"S": "checkout"}}` |
-//! | `alerts` | M | `{"memory_used_ratio": {"N": "0.95"}, "disabled": {"SS": ["slow_cold_start"]}}` |
+//! | `alerts` | M | `{"memory_used_ratio": {"N": "0.95"}, "cost_spike_min_usd": {"N": "2"}, "disabled": {"SS": ["slow_cold_start"]}}` |
 //! | `log_group` | S | `/custom/orders` (informative) |
 //! | `ephemeral_storage_mb` | N | `10240` (above 512 is charged) |
 //! | `provisioned_concurrency` | BOOL | `true` (the provisioned duration price) |
@@ -189,6 +189,8 @@ mod tests {
             alerts: AlertThresholds {
                 memory_used_ratio: Some(0.95),
                 error_rate_min_invocations: Some(50),
+                cost_spike_multiple: Some(5.0),
+                cost_spike_min_usd: Some(2.0),
                 disabled: vec!["slow_cold_start".to_owned()],
                 ..AlertThresholds::default()
             },

@@ -12,6 +12,7 @@
 //!   not time out. The timeout is configuration only metadata carries, so
 //!   this holds only for functions in `metadata.toml`;
 //! - `slow_cold_start`: an init or restore longer than 3 s;
+//! - `cost_spike`: see [`super::cost_spikes`];
 //! - `error_rate`: over 5 % of a window's invocations did not succeed (as far
 //!   as the logs tell: `logged_status`), with
 //!   at least 20 invocations in it. A window is judged once it is closed: the
@@ -19,15 +20,16 @@
 //!   grace period (a workload's last windows stay open).
 //!
 //! An alert is keyed (kind, account, function, window start), windows being
-//! 5 minutes wide and placed by the invocation's time (its REPORT's). The
-//! set is small: at most six kinds per function and window, whatever the
-//! number of invocations.
+//! 5 minutes wide (an hour for `cost_spike`) and placed by the invocation's
+//! time (its REPORT's). The set is small: at most seven kinds per function
+//! and window, whatever the number of invocations.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
 use super::super::functions::FunctionSpec;
+use super::cost_spikes::HourlyCosts;
 use super::invocations::InvocationTruth;
 
 const WINDOW_MS: i64 = 5 * 60_000;
@@ -62,6 +64,8 @@ pub(crate) struct ExpectedAlerts {
     windows: BTreeMap<(String, String, i64), WindowTally>,
     /// The latest invocation time of each (account, function).
     latest_ms: BTreeMap<(String, String), i64>,
+    /// For `cost_spike` ([`super::cost_spikes`]).
+    hourly_costs: HourlyCosts,
 }
 
 impl ExpectedAlerts {
@@ -118,11 +122,13 @@ impl ExpectedAlerts {
             .entry((truth.account.to_owned(), truth.function.to_owned()))
             .or_insert(truth.start_time_ms);
         *latest = (*latest).max(truth.start_time_ms);
+        self.hourly_costs.observe(truth);
     }
 
     /// Every expected alert, sorted by (kind, account, function, window).
     pub(crate) fn finish(self) -> Vec<AlertTruth> {
         let mut raised = self.raised;
+        raised.extend(self.hourly_costs.spikes());
         for ((account, function, window_start_ms), tally) in self.windows {
             let latest_ms = self
                 .latest_ms

@@ -7,9 +7,10 @@
 //!
 //! - `truth.json`: per function, what the generator put in (identity,
 //!   configuration, the duration model, the counts of each outcome); the
-//!   alerts the default rules must raise ([`alerts`]); and the name of
-//!   the per-invocation file. The `memory_growth` alerts of leaking
-//!   environments are restated in [`growth`].
+//!   alerts the default rules must raise ([`alerts`]); the spikes asked
+//!   for, if any; and the name of the per-invocation file. The
+//!   `memory_growth` alerts of leaking environments are restated in
+//!   [`growth`].
 //! - `truth-invocations.ndjson`: per invocation, the figures lamlog must
 //!   store, cost included ([`invocations`]).
 //!
@@ -27,10 +28,12 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::functions::{DurationModel, FunctionSpec};
+use super::rates::Spike;
 use super::workload::Tally;
 use super::GenerateError;
 
 mod alerts;
+mod cost_spikes;
 mod growth;
 mod invocations;
 
@@ -47,6 +50,9 @@ struct Truth<'a> {
     functions: Vec<FunctionTruth<'a>>,
     /// The file with one line per invocation.
     invocations_file: &'static str,
+    /// The spikes asked for (absent when none, as before spikes existed).
+    #[serde(skip_serializing_if = "<[Spike]>::is_empty")]
+    spikes: &'a [Spike],
     /// The alerts the default rules must raise, sorted.
     alerts: &'a [AlertTruth],
 }
@@ -88,6 +94,7 @@ pub(crate) fn write_truth(
     start_ms: i64,
     functions: &[FunctionSpec],
     tallies: &[Tally],
+    spikes: &[Spike],
     alerts: &[AlertTruth],
 ) -> Result<(), GenerateError> {
     let truth = Truth {
@@ -124,6 +131,7 @@ pub(crate) fn write_truth(
             })
             .collect(),
         invocations_file: INVOCATIONS_FILE,
+        spikes,
         alerts,
     };
     let file = std::fs::File::create(path).map_err(|source| GenerateError::Write {

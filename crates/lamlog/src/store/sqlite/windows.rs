@@ -11,10 +11,17 @@
 //! and how many rows came late. Each judged window over the threshold has its
 //! error-rate alert inserted if its dedup key is absent: raised once, however
 //! often the window is judged.
+//!
+//! Hours are windows too: a second [`plan`] with the rules of
+//! [`hour_rules`] (the same watermark, written once) names the hours to judge
+//! for cost spikes; their costs, with the history the baseline needs
+//! ([`minutes_to_read`]), and the function's first stored minute are read
+//! here, and [`cost_spike_alerts`] judges them.
 
-use lamlog_core::judge::window_alert;
-use lamlog_core::meta::meta_key;
-use lamlog_core::window::{plan, BatchActivity, WindowTally};
+use lamlog_core::judge::cost_spike::{cost_spike_alerts, hour_rules, minutes_to_read, MinuteCosts};
+use lamlog_core::judge::{window_alert, Alert};
+use lamlog_core::meta::{meta_key, FunctionMeta};
+use lamlog_core::window::{plan, BatchActivity, WindowSpan, WindowTally};
 use rusqlite::{OptionalExtension, Transaction};
 
 use super::{alerts, failed};
@@ -32,6 +39,14 @@ const SELECT_WINDOW_MINUTES: &str = "
     SELECT minute_ms, invocations, errors + crashes + ooms + timeouts
       FROM function_minute
      WHERE account = ?1 AND function = ?2 AND minute_ms > ?3 AND minute_ms < ?4";
+
+const SELECT_MINUTE_COSTS: &str = "
+    SELECT minute_ms, cost_pico_usd
+      FROM function_minute
+     WHERE account = ?1 AND function = ?2 AND minute_ms > ?3 AND minute_ms < ?4";
+
+const SELECT_FIRST_MINUTE: &str = "
+    SELECT MIN(minute_ms) FROM function_minute WHERE account = ?1 AND function = ?2";
 
 /// Moves the function's watermark as the batch's `activity` allows, judges
 /// the windows the plan names, and counts its late rows; new alerts go to
@@ -52,6 +67,13 @@ pub(super) fn advance_and_judge(
         })
         .map_err(failed("reading function_watermark"))?;
     let rules = batch.rules;
+    // The hours are windows of the same watermark, which `plan` moves.
+    let hour_plan = plan(
+        &hour_rules(rules),
+        stored_watermark_ms,
+        activity,
+        batch.received_at_ms,
+    );
     let plan = plan(rules, stored_watermark_ms, activity, batch.received_at_ms);
     outcome.late_invocations += plan.late_invocations;
     if let Some(new_watermark_ms) = plan.new_watermark_ms {
@@ -81,12 +103,66 @@ pub(super) fn advance_and_judge(
         }
     }
     let meta = batch.metadata.get(&meta_key(account, function));
-    for counts in tally.counts(account, function) {
-        if let Some(alert) = window_alert(&counts, meta, rules) {
-            if alerts::insert_alert(transaction, batch, &alert)? {
-                outcome.new_alerts.push(alert);
-            }
+    let mut found: Vec<Alert> = tally
+        .counts(account, function)
+        .iter()
+        .filter_map(|counts| window_alert(counts, meta, rules))
+        .collect();
+    found.extend(judge_hours(
+        transaction,
+        (account, function),
+        &hour_plan.spans,
+        meta,
+    )?);
+    for alert in found {
+        if alerts::insert_alert(transaction, batch, &alert)? {
+            outcome.new_alerts.push(alert);
         }
     }
     Ok(())
+}
+
+/// The cost-spike alerts of the hours in `spans`, on their current costs.
+fn judge_hours(
+    transaction: &Transaction<'_>,
+    (account, function): (&str, &str),
+    spans: &[WindowSpan],
+    meta: Option<&FunctionMeta>,
+) -> Result<Vec<Alert>, StoreError> {
+    let ranges: Vec<(i64, i64)> = spans.iter().flat_map(minutes_to_read).collect();
+    if ranges.is_empty() {
+        return Ok(Vec::new());
+    }
+    let first_minute_ms: Option<i64> = transaction
+        .prepare_cached(SELECT_FIRST_MINUTE)
+        .and_then(|mut statement| statement.query_row((account, function), |row| row.get(0)))
+        .map_err(failed("reading the first minute of function_minute"))?;
+    let Some(first_minute_ms) = first_minute_ms else {
+        return Ok(Vec::new());
+    };
+    let mut costs = MinuteCosts::default();
+    let mut statement = transaction
+        .prepare_cached(SELECT_MINUTE_COSTS)
+        .map_err(failed("preparing the hour cost query"))?;
+    for (after_ms, before_ms) in ranges {
+        // Nothing before the first minute exists.
+        let after_ms = after_ms.max(first_minute_ms.saturating_sub(1));
+        let mut rows = statement
+            .query((account, function, after_ms, before_ms))
+            .map_err(failed("reading function_minute costs"))?;
+        while let Some(row) = rows
+            .next()
+            .map_err(failed("reading function_minute costs"))?
+        {
+            let reading = failed("reading function_minute costs");
+            costs.add(row.get(0).map_err(&reading)?, row.get(1).map_err(&reading)?);
+        }
+    }
+    Ok(cost_spike_alerts(
+        (account, function),
+        spans,
+        &costs,
+        Some(first_minute_ms),
+        meta,
+    ))
 }
