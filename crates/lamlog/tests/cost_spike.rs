@@ -60,6 +60,7 @@ fn options() -> GenerateOptions {
         format: OutputFormat::Cwl,
         start_ms: DEFAULT_START_MS,
         accounts: 1,
+        leak: None,
         hours: Some(HOURS),
         spikes: [(SPIKING, 5), (TINY, 20)]
             .map(|(function, factor)| Spike {

@@ -54,10 +54,15 @@ use pieces::{Pieces, PIECE_BYTES};
 /// The baseline is the larger of two medians, of the previous 24 hours and
 /// of the same hour on the previous 7 days (a median ignores one earlier
 /// spike; the same-hour term keeps a daily peak quiet); a function is judged
-/// after 24 hours of history. Per function in the metadata:
+/// after 24 hours of history. And memory_growth, once per execution
+/// environment (log stream): past its first 20 warm invocations, max memory
+/// used rising over the last 20 (Theil–Sen slope above zero, 75 % of the
+/// pairs rising) with the limit projected at most 1000 invocations away.
+/// Per function in the metadata:
 ///   ["123456789012#orders".alerts]
 ///   cost_spike_multiple = 5.0
 ///   cost_spike_min_usd = 2.0
+///   memory_growth_horizon = 5000
 ///   disabled = ["slow_cold_start"]
 ///
 /// Examples:

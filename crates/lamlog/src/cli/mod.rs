@@ -29,7 +29,9 @@ mod tune;
 /// Alerts are raised once per kind, function and window, and kept in an
 /// outbox until sent; among them `cost_spike`, an hour of a function that
 /// costs over 3× its own baseline and at least $0.50 (`lamlog ingest --help`
-/// says how the baseline is chosen and how to tune it per function).
+/// says how the baseline is chosen and how to tune it per function), and
+/// `memory_growth`, an execution environment whose max memory used keeps
+/// rising towards its memory size (`lamlog report` lists those streams).
 #[derive(Debug, Parser)]
 #[command(
     name = "lamlog",

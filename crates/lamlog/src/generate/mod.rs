@@ -172,6 +172,7 @@ pub enum GenerateError {
         index: usize,
         /// How many functions there are.
         functions: usize,
+    },
     /// `hours` was zero.
     #[error("the workload needs at least one hour")]
     NoHours,
