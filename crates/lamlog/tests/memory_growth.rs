@@ -26,9 +26,14 @@ mod schema;
 
 use std::collections::BTreeMap;
 
+use lamlog::batch::{BatchInput, Pipeline, Settings};
+use lamlog::enrich::{Enricher, MetaCache};
 use lamlog::generate::{GenerateOptions, Leak};
+use lamlog::notify::{Notifier, Undelivered};
 use lamlog::store::sqlite::SqliteStore;
-use lamlog::store::{GrowingStream, Store};
+use lamlog::store::{AlertOutbox, GrowingStream, Store};
+use lamlog_core::decode::Format;
+use lamlog_core::judge::{Alert, AlertKind};
 
 use oracle::{assert_store_is_truth, dump_rows};
 use oracle_workload::Workload;
@@ -183,6 +188,54 @@ async fn sqlite_raises_the_leaks_alerts_and_no_other() {
     assert_store_is_truth(&dump, &workload.truth, "SQLite");
     let growing = store.growing_streams(None).await.unwrap();
     check_streams(&dump, &growing, &leaking_function(&workload));
+}
+
+/// A notifier that keeps what it is given.
+#[derive(Default)]
+struct Kept(Vec<Alert>);
+
+impl Notifier for Kept {
+    async fn notify(&mut self, alerts: &[Alert]) -> Result<(), Undelivered> {
+        self.0.extend_from_slice(alerts);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn the_growth_alerts_are_sent_through_the_outbox_once_each() {
+    let workload = workload();
+    let mut pipeline = Pipeline {
+        enricher: Enricher::new(workload.metadata.clone(), MetaCache::default()),
+        store: SqliteStore::open_in_memory().unwrap(),
+        notifier: Kept::default(),
+        settings: Settings::default(),
+    };
+    for event in &workload.deliveries {
+        let input = BatchInput {
+            source: oracle_workload::STREAM_ARN,
+            bytes: event,
+            format: Format::Kinesis,
+            received_at_ms: workload.received_at_ms,
+        };
+        pipeline.run(input).await.unwrap();
+    }
+    let mut sent: Vec<&str> = pipeline
+        .notifier
+        .0
+        .iter()
+        .filter(|alert| alert.kind == AlertKind::MemoryGrowth)
+        .map(|alert| alert.dedup_key.as_str())
+        .collect();
+    sent.sort_unstable();
+    let dump = pipeline.store.dump().await.unwrap();
+    let stored: Vec<String> = dump_rows(&dump, "alerts")
+        .into_iter()
+        .filter(|row| row["kind"].text() == "memory_growth")
+        .map(|row| row["dedup_key"].text().to_owned())
+        .collect();
+    assert!(!stored.is_empty());
+    assert_eq!(sent, stored, "sent once each, as stored");
+    assert_eq!(pipeline.store.unsent_alert_count().await.unwrap(), 0);
 }
 
 #[tokio::test]
