@@ -4,18 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn lamlog(args: &[&str]) -> std::process::Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_lamlog"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "lamlog {args:?} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
+#[path = "support/cli.rs"]
+mod cli;
+
+use cli::lamlog;
 
 fn workdir(name: &str) -> PathBuf {
     let directory = std::env::temp_dir().join(format!("lamlog-cli-{name}-{}", std::process::id()));

@@ -3,8 +3,10 @@
 //! Needs PostgreSQL at `DATABASE_URL` (default postgres://postgres@127.0.0.1:5432/test);
 //! fails, never skips, when it is not there.
 
+#[path = "support/cli.rs"]
+mod cli;
+
 use std::path::Path;
-use std::process::Command;
 
 fn admin_url() -> String {
     std::env::var("DATABASE_URL")
@@ -38,18 +40,9 @@ async fn admin() -> tokio_postgres::Client {
     client
 }
 
+/// What `lamlog ARGS` printed.
 fn lamlog(args: &[&str]) -> Vec<u8> {
-    let output = Command::new(env!("CARGO_BIN_EXE_lamlog"))
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "lamlog {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output.stdout
+    cli::lamlog(args).stdout
 }
 
 #[tokio::test]

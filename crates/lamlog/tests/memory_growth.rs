@@ -12,6 +12,8 @@
 //! - The report's growing streams are the leaking function's, and every
 //!   stream's kept state is bounded.
 
+#[path = "support/cli.rs"]
+mod cli;
 #[allow(dead_code)] // the oracle's helpers for other tests
 #[path = "support/oracle.rs"]
 mod oracle;
@@ -248,17 +250,9 @@ async fn postgres_raises_the_leaks_alerts_and_no_other() {
     check_streams(&dump, &growing, &leaking_function(&workload));
 }
 
+/// What `lamlog ARGS` printed.
 fn lamlog(args: &[&str]) -> String {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_lamlog"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "lamlog {args:?} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
+    String::from_utf8(cli::lamlog(args).stdout).unwrap()
 }
 
 #[test]

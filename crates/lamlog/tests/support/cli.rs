@@ -1,0 +1,20 @@
+//! Running the `lamlog` binary from a test.
+
+use std::process::{Command, Output};
+
+/// Runs `lamlog ARGS` with no `DATABASE_URL` in its environment (so a store
+/// is only what the arguments name) and asserts that it succeeded; returns
+/// what it printed.
+pub fn lamlog(args: &[&str]) -> Output {
+    let output = Command::new(env!("CARGO_BIN_EXE_lamlog"))
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "lamlog {args:?} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
