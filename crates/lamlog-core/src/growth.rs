@@ -45,6 +45,7 @@ use serde::Serialize;
 use crate::assemble::Invocation;
 use crate::judge::{Alert, AlertKind, AlertRules, Severity};
 use crate::meta::FunctionMeta;
+use crate::tune::observe::median_of_sorted;
 
 /// How many warm samples of a stream the trail keeps and judges.
 pub const TRAIL_LEN: usize = 20;
@@ -279,13 +280,10 @@ pub fn slope_and_rising_share(samples: &[Sample]) -> (f64, f64) {
         return (0.0, 0.0);
     }
     slopes.sort_by(f64::total_cmp);
-    let middle = slopes.len() / 2;
-    let median = if slopes.len() % 2 == 1 {
-        slopes[middle]
-    } else {
-        (slopes[middle - 1] + slopes[middle]) / 2.0
-    };
-    (median, rising as f64 / slopes.len() as f64)
+    (
+        median_of_sorted(&slopes),
+        rising as f64 / slopes.len() as f64,
+    )
 }
 
 /// The verdict on a full trail, if it is growing.
