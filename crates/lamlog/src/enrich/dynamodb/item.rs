@@ -191,6 +191,7 @@ mod tests {
                 error_rate_min_invocations: Some(50),
                 cost_spike_multiple: Some(5.0),
                 cost_spike_min_usd: Some(2.0),
+                memory_growth_horizon: Some(5000),
                 disabled: vec!["slow_cold_start".to_owned()],
                 ..AlertThresholds::default()
             },
