@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use lamlog::batch::{Pipeline, Settings};
 use lamlog::enrich::{Enricher, MetaCache};
+use lamlog::generate::{GenerateOptions, Leak};
 use lamlog::notify::TableOnly;
 use lamlog::store::Store;
 use lamlog_lambda::handler::{handle, BatchResponse, HandlerOptions};
@@ -35,6 +36,41 @@ use schema::TestStore;
 async fn the_handler_stores_exactly_the_truth() {
     // A subset of the pipeline oracle's workloads: one seed, fewer invocations.
     let workload = Workload::generate(8, 5, 300, 4);
+    let dump = through_the_handler(&workload).await;
+    assert_one_dead_letter(&dump);
+    assert_store_is_truth(&dump, &workload.truth, "Lambda handler, PostgreSQL");
+}
+
+#[tokio::test]
+async fn the_handler_raises_a_leaks_memory_growth_as_the_truth_says() {
+    // Function 1 leaks 40 MB per invocation in every execution environment:
+    // the truth expects `memory_growth` alerts, which the trails kept across
+    // the handler's slices must raise, and no other.
+    let workload = Workload::generate_with(
+        &GenerateOptions {
+            functions: 4,
+            invocations: 2400,
+            seed: 21,
+            leak: Some(Leak {
+                function: 1,
+                mb_per_invocation: 40,
+            }),
+            ..GenerateOptions::default()
+        },
+        4,
+    );
+    assert!(workload
+        .truth
+        .alerts
+        .iter()
+        .any(|alert| alert.kind == "memory_growth"));
+    let dump = through_the_handler(&workload).await;
+    assert_store_is_truth(&dump, &workload.truth, "Lambda handler, leak");
+}
+
+/// Every delivery of `workload` through [`handle`] in slices of 25 records
+/// into a fresh PostgreSQL schema; returns the schema's dump.
+async fn through_the_handler(workload: &Workload) -> String {
     let mut pipeline = Pipeline {
         enricher: Enricher::new(workload.metadata.clone(), MetaCache::default()),
         store: TestStore::fresh().await,
@@ -60,7 +96,5 @@ async fn the_handler_stores_exactly_the_truth() {
         .unwrap();
         assert_eq!(outcome.response, all_committed);
     }
-    let dump = pipeline.store.dump().await.unwrap();
-    assert_one_dead_letter(&dump);
-    assert_store_is_truth(&dump, &workload.truth, "Lambda handler, PostgreSQL");
+    pipeline.store.dump().await.unwrap()
 }
