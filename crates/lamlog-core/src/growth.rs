@@ -181,6 +181,11 @@ impl Trail {
         self.seen
     }
 
+    /// The latest sample's Max Memory Used.
+    pub fn last_used_mb(&self) -> Option<u32> {
+        self.samples.last().map(|sample| sample.used_mb)
+    }
+
     /// The latest sample's start time.
     pub fn last_ms(&self) -> Option<i64> {
         self.samples.last().map(|sample| sample.start_ms)
@@ -355,29 +360,24 @@ pub fn growth_alert(
     })
 }
 
-/// What a store keeps of one stream between batches.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct StreamMemory {
-    /// The last warm samples.
-    pub trail: Trail,
-    /// The latest judged verdict when it is growing: (slope in MB per
-    /// invocation, invocations to the limit).
-    pub growing: Option<(f64, u64)>,
-}
-
-/// What one batch did to one stream: its state changed (every new sample is
-/// counted), so a store writes it back.
+/// What one batch did to one stream's trail. The trail changed (every new
+/// sample is counted), so a store writes it back, with `growing`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Advance {
+    /// The trail's verdict as it now stands, when it is growing: (slope in
+    /// MB per invocation, invocations to the limit). Derived from the trail;
+    /// a store keeps it beside the trail only so that a report can select
+    /// the growing streams without judging every trail.
+    pub growing: Option<(f64, u64)>,
     /// The `memory_growth` alert, if a judged sample of the batch found
     /// growth (inserted if absent: raised once per stream).
     pub alert: Option<Alert>,
 }
 
-/// Adds a batch's new samples of `stream` to its `state`, in start order,
+/// Adds a batch's new samples of `stream` to its `trail`, in start order,
 /// judging each that ends the trail; `observations` are sorted here.
 pub fn advance(
-    state: &mut StreamMemory,
+    trail: &mut Trail,
     stream: &StreamKey,
     observations: &mut [Observation],
     meta: Option<&FunctionMeta>,
@@ -390,15 +390,12 @@ pub fn advance(
     let mut memory_size_mb = 0;
     for observation in observations.iter() {
         memory_size_mb = observation.memory_size_mb;
-        let (_, verdict) = state
-            .trail
-            .observe(observation.sample, memory_size_mb, &rules);
+        let (_, verdict) = trail.observe(observation.sample, memory_size_mb, &rules);
         if let (Some(growth), None) = (verdict, &advance.alert) {
             advance.alert = growth_alert(stream, observation, &growth, meta, defaults);
         }
     }
-    state.growing = state
-        .trail
+    advance.growing = trail
         .verdict(memory_size_mb, &rules)
         .map(|growth| (growth.slope_mb, growth.invocations_to_limit));
     advance

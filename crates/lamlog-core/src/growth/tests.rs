@@ -173,46 +173,35 @@ fn the_state_is_the_same_whatever_the_order_and_batching() {
         log_stream: "s".into(),
     };
     let defaults = AlertRules::default();
-    let mut whole = StreamMemory::default();
-    let alert = advance(
-        &mut whole,
-        &stream,
-        &mut observations.clone(),
-        None,
-        &defaults,
-    )
-    .alert;
-    assert!(alert.is_some(), "the leak was not found");
-    assert!(whole.growing.is_some());
+    // The trail and the last verdict after `batches`, in order.
+    let through = |batches: &[Vec<Observation>]| {
+        let mut trail = Trail::default();
+        let mut last = Advance::default();
+        let mut alerts = 0;
+        for batch in batches {
+            last = advance(&mut trail, &stream, &mut batch.clone(), None, &defaults);
+            alerts += usize::from(last.alert.is_some());
+        }
+        (trail, last.growing, alerts)
+    };
+    let whole = through(&[observations.clone()]);
+    assert_eq!(whole.2, 1, "the leak was not found");
+    assert!(whole.1.is_some());
+    let state = |(trail, growing, _): (Trail, Option<(f64, u64)>, usize)| (trail, growing);
+    let whole = state(whole);
     for cut in [1, 7, 20, 39, 44] {
-        let mut split = StreamMemory::default();
-        let mut reversed = StreamMemory::default();
-        let (first, second) = observations.split_at_mut(cut);
-        advance(&mut split, &stream, &mut first.to_vec(), None, &defaults);
-        advance(&mut split, &stream, &mut second.to_vec(), None, &defaults);
-        advance(
-            &mut reversed,
-            &stream,
-            &mut second.to_vec(),
-            None,
-            &defaults,
-        );
-        advance(&mut reversed, &stream, &mut first.to_vec(), None, &defaults);
-        assert_eq!(split, whole, "cut at {cut}");
-        assert_eq!(reversed, whole, "reversed, cut at {cut}");
+        let (first, second) = observations.split_at(cut);
+        let split = through(&[first.to_vec(), second.to_vec()]);
+        let reversed = through(&[second.to_vec(), first.to_vec()]);
+        assert_eq!(state(split), whole, "cut at {cut}");
+        assert_eq!(state(reversed), whole, "reversed, cut at {cut}");
     }
     observations.reverse();
-    let mut one_by_one = StreamMemory::default();
-    for observation in &observations {
-        advance(
-            &mut one_by_one,
-            &stream,
-            &mut [observation.clone()],
-            None,
-            &defaults,
-        );
-    }
-    assert_eq!(one_by_one, whole);
+    let one_by_one: Vec<Vec<Observation>> = observations
+        .iter()
+        .map(|observation| vec![observation.clone()])
+        .collect();
+    assert_eq!(state(through(&one_by_one)), whole);
 }
 
 #[test]

@@ -154,6 +154,14 @@ impl StoreError {
     }
 }
 
+/// A stored memory trail that does not read back was not written by this
+/// build.
+impl From<lamlog_core::growth::MalformedTrail> for StoreError {
+    fn from(error: lamlog_core::growth::MalformedTrail) -> StoreError {
+        StoreError::Statement(format!("reading stream_memory: {error}"))
+    }
+}
+
 /// One function's figures for `lamlog report`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FunctionSummary {

@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use deadpool_postgres::{Client, Transaction};
-use lamlog_core::growth::{advance, observation_of, Observation, StreamKey, StreamMemory, Trail};
+use lamlog_core::growth::{advance, observation_of, Observation, StreamKey, Trail};
 use lamlog_core::judge::Alert;
 use lamlog_core::meta::meta_key;
 
@@ -23,7 +23,7 @@ use super::failed;
 use crate::store::{GrowingStream, StoreBatch, StoreError};
 
 const SELECT_TRAILS: &str = "
-    SELECT s.account, s.log_group, s.log_stream, s.trail, s.slope_mb, s.invocations_to_limit
+    SELECT s.account, s.log_group, s.log_stream, s.trail
       FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[]) AS k(account, log_group, log_stream)
       JOIN stream_memory s
         ON s.account = k.account AND s.log_group = k.log_group AND s.log_stream = k.log_stream";
@@ -66,12 +66,12 @@ pub(super) fn observations(changes: &[Change<'_>]) -> Observations {
 }
 
 /// Advances the trail of every stream of `observations` from its `stored`
-/// state; returns the upsert of the new states and the `memory_growth`
+/// trail; returns the upsert of the new states and the `memory_growth`
 /// alerts found (to be inserted if their key is absent).
 pub(super) fn advance_all(
     batch: &StoreBatch<'_>,
     observations: Observations,
-    mut stored: HashMap<StreamKey, StreamMemory>,
+    mut stored: HashMap<StreamKey, Trail>,
 ) -> (Upsert, Vec<Alert>) {
     let mut upsert = Upsert::default();
     let mut alerts = Vec::new();
@@ -80,20 +80,20 @@ pub(super) fn advance_all(
             continue;
         };
         let (function, memory_size_mb) = (last.function.clone(), last.memory_size_mb);
-        let mut state = stored.remove(&stream).unwrap_or_default();
+        let mut trail = stored.remove(&stream).unwrap_or_default();
         let meta = batch.metadata.get(&meta_key(&stream.account, &function));
-        let advanced = advance(&mut state, &stream, &mut samples, meta, batch.rules);
-        upsert.push(stream, function, memory_size_mb, &state);
+        let advanced = advance(&mut trail, &stream, &mut samples, meta, batch.rules);
+        upsert.push((stream, function, memory_size_mb), &trail, advanced.growing);
         alerts.extend(advanced.alert);
     }
     (upsert, alerts)
 }
 
-/// The stored state of each stream of `observations` that has one.
+/// The stored trail of each stream of `observations` that has one.
 pub(super) async fn read(
     transaction: &Transaction<'_>,
     observations: &Observations,
-) -> Result<HashMap<StreamKey, StreamMemory>, StoreError> {
+) -> Result<HashMap<StreamKey, Trail>, StoreError> {
     if observations.is_empty() {
         return Ok(HashMap::new());
     }
@@ -120,15 +120,7 @@ pub(super) async fn read(
             log_stream: row.try_get(2).map_err(&reading)?,
         };
         let trail: &str = row.try_get(3).map_err(&reading)?;
-        let slope_mb: Option<f64> = row.try_get(4).map_err(&reading)?;
-        let to_limit: Option<i64> = row.try_get(5).map_err(&reading)?;
-        let state = StreamMemory {
-            trail: Trail::decode(trail).map_err(|error| {
-                StoreError::Statement(format!("reading stream_memory: {error}"))
-            })?,
-            growing: slope_mb.zip(to_limit.map(|n| u64::try_from(n).unwrap_or(0))),
-        };
-        stored.insert(key, state);
+        stored.insert(key, Trail::decode(trail)?);
     }
     Ok(stored)
 }
@@ -150,24 +142,20 @@ pub(super) struct Upsert {
 impl Upsert {
     fn push(
         &mut self,
-        stream: StreamKey,
-        function: String,
-        memory_size_mb: u32,
-        state: &StreamMemory,
+        (stream, function, memory_size_mb): (StreamKey, String, u32),
+        trail: &Trail,
+        growing: Option<(f64, u64)>,
     ) {
         self.accounts.push(stream.account);
         self.groups.push(stream.log_group);
         self.names.push(stream.log_stream);
         self.functions.push(function);
         self.memory_sizes.push(i64::from(memory_size_mb));
-        self.trails.push(state.trail.encode());
-        self.last_ms.push(state.trail.last_ms().unwrap_or(0));
-        self.slopes.push(state.growing.map(|(slope, _)| slope));
-        self.to_limits.push(
-            state
-                .growing
-                .map(|(_, to_limit)| i64::try_from(to_limit).unwrap_or(i64::MAX)),
-        );
+        self.trails.push(trail.encode());
+        self.last_ms.push(trail.last_ms().unwrap_or(0));
+        self.slopes.push(growing.map(|(slope, _)| slope));
+        self.to_limits
+            .push(growing.map(|(_, to_limit)| i64::try_from(to_limit).unwrap_or(i64::MAX)));
     }
 
     /// Writes the trails (nothing to send when there are none).
@@ -217,19 +205,14 @@ pub(super) async fn growing_streams(
         .map_err(&reading)?;
     let mut streams = Vec::with_capacity(rows.len());
     for row in &rows {
-        let trail: &str = row.try_get(5).map_err(&reading)?;
-        let trail = Trail::decode(trail)
-            .map_err(|error| StoreError::Statement(format!("reading stream_memory: {error}")))?;
+        let trail = Trail::decode(row.try_get(5).map_err(&reading)?)?;
         streams.push(GrowingStream {
             account: row.try_get(0).map_err(&reading)?,
             function: row.try_get(1).map_err(&reading)?,
             log_group: row.try_get(2).map_err(&reading)?,
             log_stream: row.try_get(3).map_err(&reading)?,
             memory_size_mb: row.try_get(4).map_err(&reading)?,
-            last_used_mb: trail
-                .samples()
-                .last()
-                .map_or(0, |sample| i64::from(sample.used_mb)),
+            last_used_mb: trail.last_used_mb().map_or(0, i64::from),
             slope_mb: row.try_get(6).map_err(&reading)?,
             invocations_to_limit: row.try_get(7).map_err(&reading)?,
             last_ms: row.try_get(8).map_err(&reading)?,

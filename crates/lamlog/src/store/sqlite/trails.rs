@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use lamlog_core::growth::{advance, Observation, StreamKey, StreamMemory, Trail};
+use lamlog_core::growth::{advance, Observation, StreamKey, Trail};
 use lamlog_core::meta::meta_key;
 use rusqlite::{Connection, OptionalExtension, Transaction};
 
@@ -16,7 +16,7 @@ use super::{alerts, failed};
 use crate::store::{GrowingStream, StoreBatch, StoreError, WriteOutcome};
 
 const SELECT_TRAIL: &str = "
-    SELECT trail, slope_mb, invocations_to_limit FROM stream_memory
+    SELECT trail FROM stream_memory
      WHERE account = ?1 AND log_group = ?2 AND log_stream = ?3";
 
 const UPSERT_TRAIL: &str = "
@@ -56,10 +56,15 @@ pub(super) fn advance_streams(
         };
         let function = last.function.clone();
         let memory_size_mb = last.memory_size_mb;
-        let mut state = read(transaction, &stream)?;
+        let mut trail = read(transaction, &stream)?;
         let meta = batch.metadata.get(&meta_key(&stream.account, &function));
-        let advanced = advance(&mut state, &stream, &mut samples, meta, batch.rules);
-        write(transaction, &stream, &function, memory_size_mb, &state)?;
+        let advanced = advance(&mut trail, &stream, &mut samples, meta, batch.rules);
+        write(
+            transaction,
+            (&stream, &function, memory_size_mb),
+            &trail,
+            advanced.growing,
+        )?;
         if let Some(alert) = advanced.alert {
             if alerts::insert_alert(transaction, batch, &alert)? {
                 outcome.new_alerts.push(alert);
@@ -69,36 +74,33 @@ pub(super) fn advance_streams(
     Ok(())
 }
 
-fn read(transaction: &Transaction<'_>, stream: &StreamKey) -> Result<StreamMemory, StoreError> {
-    let stored: Option<(String, Option<f64>, Option<i64>)> = transaction
+/// The stream's stored trail (empty for a stream not seen yet).
+fn read(transaction: &Transaction<'_>, stream: &StreamKey) -> Result<Trail, StoreError> {
+    let stored: Option<String> = transaction
         .prepare_cached(SELECT_TRAIL)
         .and_then(|mut statement| {
             statement
                 .query_row(
                     (&stream.account, &stream.log_group, &stream.log_stream),
-                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                    |row| row.get(0),
                 )
                 .optional()
         })
         .map_err(failed("reading stream_memory"))?;
-    let Some((trail, slope_mb, invocations_to_limit)) = stored else {
-        return Ok(StreamMemory::default());
-    };
-    Ok(StreamMemory {
-        trail: Trail::decode(&trail)
-            .map_err(|error| StoreError::Statement(format!("reading stream_memory: {error}")))?,
-        growing: slope_mb.zip(invocations_to_limit.map(|n| u64::try_from(n).unwrap_or(0))),
-    })
+    Ok(stored
+        .map(|text| Trail::decode(&text))
+        .transpose()?
+        .unwrap_or_default())
 }
 
+/// Writes a stream's trail and its verdict.
 fn write(
     transaction: &Transaction<'_>,
-    stream: &StreamKey,
-    function: &str,
-    memory_size_mb: u32,
-    state: &StreamMemory,
+    (stream, function, memory_size_mb): (&StreamKey, &str, u32),
+    trail: &Trail,
+    growing: Option<(f64, u64)>,
 ) -> Result<(), StoreError> {
-    let (slope_mb, invocations_to_limit) = match state.growing {
+    let (slope_mb, invocations_to_limit) = match growing {
         Some((slope, to_limit)) => (
             Some(slope),
             Some(i64::try_from(to_limit).unwrap_or(i64::MAX)),
@@ -114,8 +116,8 @@ fn write(
                 stream.log_stream,
                 function,
                 memory_size_mb,
-                state.trail.encode(),
-                state.trail.last_ms().unwrap_or(0),
+                trail.encode(),
+                trail.last_ms().unwrap_or(0),
                 slope_mb,
                 invocations_to_limit,
             ])
@@ -146,21 +148,11 @@ pub(super) fn growing_streams(
             log_group: row.get(2).map_err(&reading)?,
             log_stream: row.get(3).map_err(&reading)?,
             memory_size_mb: row.get(4).map_err(&reading)?,
-            last_used_mb: last_used_mb(&trail)?,
+            last_used_mb: Trail::decode(&trail)?.last_used_mb().map_or(0, i64::from),
             slope_mb: row.get(6).map_err(&reading)?,
             invocations_to_limit: row.get(7).map_err(&reading)?,
             last_ms: row.get(8).map_err(&reading)?,
         });
     }
     Ok(streams)
-}
-
-/// The last sample's max memory used of a stored trail.
-fn last_used_mb(trail: &str) -> Result<i64, StoreError> {
-    let trail = Trail::decode(trail)
-        .map_err(|error| StoreError::Statement(format!("reading stream_memory: {error}")))?;
-    Ok(trail
-        .samples()
-        .last()
-        .map_or(0, |sample| i64::from(sample.used_mb)))
 }
