@@ -30,8 +30,9 @@ enum DbCommand {
     /// Drop invocations older than an age. On PostgreSQL whole day partitions
     /// are dropped (instant, no vacuum); on SQLite the rows are deleted.
     /// Invocations still waiting for their REPORT go by when they were first
-    /// seen. Per-minute rollups, alerts and dead letters are kept, so reports
-    /// over the pruned days still add up.
+    /// seen; how log streams started, and their memory trails, go by when
+    /// they were last seen. Per-minute rollups, alerts and dead letters are
+    /// kept, so reports over the pruned days still add up.
     ///
     /// Kinesis re-delivers records, and a REPORT re-delivered after its row
     /// was pruned would be counted twice, so an age below the stream
