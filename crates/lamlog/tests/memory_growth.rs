@@ -190,6 +190,17 @@ async fn sqlite_raises_the_leaks_alerts_and_no_other() {
     assert_store_is_truth(&dump, &workload.truth, "SQLite");
     let growing = store.growing_streams(None).await.unwrap();
     check_streams(&dump, &growing, &leaking_function(&workload));
+
+    // Pruning ages the trails out by their last sample, and only those.
+    let trails = dump_rows(&dump, "stream_memory");
+    let last_ms = |row: &oracle::Row| row["last_ms"].integer().unwrap();
+    let newest_ms = trails.iter().map(last_ms).max().unwrap();
+    let older = trails.iter().filter(|row| last_ms(row) < newest_ms).count() as u64;
+    assert!(older > 0);
+    let pruned = store.prune_before(newest_ms).unwrap();
+    assert_eq!(pruned.deleted_memory_trails, older);
+    let left = dump_rows(&store.dump().await.unwrap(), "stream_memory");
+    assert_eq!(left.len() as u64, trails.len() as u64 - older);
 }
 
 /// A notifier that keeps what it is given.
