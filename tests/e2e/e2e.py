@@ -29,6 +29,12 @@ Store: DATABASE_URL; a PostgreSQL URL gets a fresh database `lamlog_e2e` on
 the same server (default: a fresh SQLite file, with the `sqlite` feature).
 LAMLOG_E2E_RELEASE=1 runs the function in release mode (latency figures);
 LAMLOG_E2E_INVOCATIONS (16000) sets the workload's size.
+LAMLOG_E2E_BIN_DIR=DIR takes `lamlog` and `bootstrap` from DIR as they are,
+instead of building them: `.ci/run` passes the `target/debug` that
+`cargo test --workspace --all-features` has just built, so that nothing is
+compiled twice. The function runs as Lambda runs it: `cargo lambda watch
+--only-lambda-apis` serves the runtime and invoke APIs, and the bootstrap is
+started beside it with AWS_LAMBDA_RUNTIME_API pointing there.
 Everything listens on 127.0.0.1 only. Fails (exit 1) when a service is missing.
 """
 import base64, glob, gzip, json, os, random, socket, sqlite3, subprocess, sys, tempfile, time, tomllib
@@ -129,29 +135,30 @@ def drain(endpoint, queue):
 
 
 class Function:
-    """`cargo lambda watch` serving the bootstrap with an environment."""
+    """The bootstrap, served by `cargo lambda watch --only-lambda-apis`, with an environment."""
 
-    def __init__(self, env, features, release):
+    def __init__(self, env, bootstrap):
         self.port = free_port()
         self.log_path = os.path.join(WORK, f"watch-{self.port}.log")
-        env_file = os.path.join(WORK, f"env-{self.port}")
-        with open(env_file, "w") as f:
-            f.writelines(f"{k}={v}\n" for k, v in env.items())
         self.log = open(self.log_path, "w")
-        self.child = start(["cargo", "lambda", "watch", "-A", "127.0.0.1", "-P", str(self.port),
-                            "--ignore-changes", "--timeout", "60", "--env-file", env_file,
-                            "-p", "lamlog-lambda", "--bin", "bootstrap", *release,
-                            *(["--features", features] if features else [])],
-                           cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
-                           env={**os.environ, "CARGO_TARGET_DIR": TARGET})
+        self.child = start(["cargo", "lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1",
+                            "-P", str(self.port), "--timeout", "60"],
+                           cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
         wait_port(self.port, "cargo lambda watch")
+        # What `cargo lambda watch` would set for a function it starts itself.
+        runtime = {"AWS_LAMBDA_RUNTIME_API": f"http://127.0.0.1:{self.port}/.rt/bootstrap",
+                   "AWS_LAMBDA_FUNCTION_VERSION": "1", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "4096"}
+        self.function = start([bootstrap], cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
+                              env={**os.environ, **runtime, **env})
 
     def invoke(self, path):
         out = subprocess.run(["cargo", "lambda", "invoke", "bootstrap", "-A", "127.0.0.1", "-P", str(self.port),
                               "--data-file", path, "-o", "json"], cwd=ROOT, capture_output=True, text=True,
                              timeout=900)
         if out.returncode != 0:
-            return {"error": out.stdout + out.stderr}
+            exited = self.function.poll()
+            died = f" (bootstrap exited with {exited}; see {self.log_path})" if exited is not None else ""
+            return {"error": out.stdout + out.stderr + died}
         return json.loads(out.stdout) if out.stdout.strip() else None
 
     def emf(self):
@@ -164,6 +171,7 @@ class Function:
         return lines
 
     def close(self):
+        stop(self.function)
         stop(self.child)
         self.log.close()
 
@@ -289,22 +297,35 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
+def binaries(postgres):
+    """The paths of `lamlog` and `bootstrap`: from LAMLOG_E2E_BIN_DIR as they
+    are, or built here (the function with the `sqlite` feature for a SQLite
+    store, unless LAMLOG_E2E_FEATURES says otherwise)."""
+    bin_dir = os.environ.get("LAMLOG_E2E_BIN_DIR")
+    if bin_dir:
+        paths = [os.path.join(os.path.abspath(bin_dir), name) for name in ("lamlog", "bootstrap")]
+        for path in paths:
+            if not os.access(path, os.X_OK):
+                sys.exit(f"e2e: {path} is missing; LAMLOG_E2E_BIN_DIR must hold a build of both binaries "
+                         "(`cargo test --workspace --all-features` makes them in target/debug)")
+        return paths
+    features = os.environ.get("LAMLOG_E2E_FEATURES", "" if postgres else "sqlite")
+    # LAMLOG_E2E_RELEASE=1: the function in release mode, for latency figures.
+    release = ["--release"] if os.environ.get("LAMLOG_E2E_RELEASE") == "1" else []
+    env = {**os.environ, "CARGO_TARGET_DIR": TARGET}
+    subprocess.run(["cargo", "build", "-p", "lamlog", "--bin", "lamlog"], cwd=ROOT, check=True, env=env)
+    subprocess.run(["cargo", "build", *release, *(["--features", features] if features else []),
+                    "--package", "lamlog-lambda", "--bin", "bootstrap"], cwd=ROOT, check=True, env=env)
+    return [os.path.join(TARGET, "debug", "lamlog"),
+            os.path.join(TARGET, "release" if release else "debug", "bootstrap")]
+
+
 def main():
     database_url = os.environ.get("DATABASE_URL", f"sqlite://{WORK}/lamlog.db")
     postgres = not database_url.startswith("sqlite")
     if postgres:
         database_url = fresh_database(database_url)
-    features = os.environ.get("LAMLOG_E2E_FEATURES", "" if postgres else "sqlite")
-    # LAMLOG_E2E_RELEASE=1: the function in release mode, for latency figures.
-    release = ["--release"] if os.environ.get("LAMLOG_E2E_RELEASE") == "1" else []
-    lamlog = os.path.join(TARGET, "debug", "lamlog")
-    subprocess.run(["cargo", "build", "-p", "lamlog", "--bin", "lamlog"], cwd=ROOT, check=True,
-                   env={**os.environ, "CARGO_TARGET_DIR": TARGET})
-    # `cargo lambda watch` builds on the first invoke, which can outlast the
-    # invoke; build the same thing first.
-    subprocess.run(["cargo", "build", *release, *(["--features", features] if features else []),
-                    "--package", "lamlog-lambda", "--bin", "bootstrap"],
-                   cwd=ROOT, check=True, env={**os.environ, "CARGO_TARGET_DIR": TARGET})
+    lamlog, bootstrap = binaries(postgres)
     # LAMLOG_E2E_INVOCATIONS: more invocations, more 200-record batches timed.
     invocations = os.environ.get("LAMLOG_E2E_INVOCATIONS", "16000")
     workload = os.path.join(WORK, "workload")
@@ -326,7 +347,7 @@ def main():
            "LAMLOG_DEADLINE_MARGIN_MS": "1000", "AWS_LAMBDA_FUNCTION_NAME": "lamlog-e2e"}
 
     # Phase 1: the first batch, then the same batch again.
-    function = Function(env, features, release)
+    function = Function(env, bootstrap)
     first = function.invoke(batches[0])
     check(first == {"batchItemFailures": []}, f"batch 0 committed: {first}")
     again = function.invoke(batches[0])
@@ -341,7 +362,7 @@ def main():
 
     # Phase 2: a cold start with DynamoDB gone -> batch 1 reported for retry.
     stop(moto)
-    function = Function(env, features, release)
+    function = Function(env, bootstrap)
     before = store_counts(database_url)
     failed = function.invoke(batches[1])
     first_sequence = records_of(batches[1])[0]["kinesis"]["sequenceNumber"]
@@ -380,7 +401,7 @@ def main():
     # commits, its alerts wait in the outbox (sent once due, further on).
     function.close()
     closed_port = free_port()
-    function = Function({**env, "AWS_ENDPOINT_URL_SNS": f"http://127.0.0.1:{closed_port}"}, features, release)
+    function = Function({**env, "AWS_ENDPOINT_URL_SNS": f"http://127.0.0.1:{closed_port}"}, bootstrap)
     sns_down = batches[3:8]
     for path in sns_down:
         response = function.invoke(path)
@@ -391,7 +412,7 @@ def main():
     check(failed_alerts > 0 and emf[-1]["AlertsUnsent"] > 0,
           f"SNS down: {failed_alerts} alerts not delivered, {emf[-1]['AlertsUnsent']} waiting in the outbox")
     function.close()
-    function = Function(env, features, release)
+    function = Function(env, bootstrap)
 
     # Phase 6 (PostgreSQL): a poison record in the middle of a 200-record batch.
     rest = batches[8:]
