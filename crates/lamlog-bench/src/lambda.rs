@@ -24,9 +24,49 @@ const TABLE: &str = "lamlog-function-metadata";
 /// Its partition key attribute (the function's default).
 const PARTITION_KEY: &str = "pk";
 
+/// Where the binaries the harness runs come from.
+#[derive(Debug, Clone)]
+pub enum Binaries {
+    /// Built here in release, beside this binary: what the figures are of.
+    Release,
+    /// Taken as they are from a directory (`--binaries`): `.ci/run` passes
+    /// the debug build the tests have just made, to check that the harness
+    /// runs without compiling the workspace a second time.
+    In(PathBuf),
+}
+
+impl Binaries {
+    /// The path of `binary` of `package`, built if it must be.
+    pub fn get(&self, package: &str, binary: &str) -> anyhow::Result<PathBuf> {
+        match self {
+            Binaries::Release => build_binary(package, binary),
+            Binaries::In(dir) => {
+                let path = dir.join(binary);
+                if !path.is_file() {
+                    bail!(
+                        "{} not found: --binaries must name a directory holding a build of \
+                         `{binary}` (cargo build -p {package} --bin {binary}, or \
+                         cargo test --workspace --all-features, makes one in target/debug)",
+                        path.display()
+                    );
+                }
+                Ok(path)
+            }
+        }
+    }
+
+    /// How the run's binaries were built, for the printed header.
+    pub fn describe(&self) -> String {
+        match self {
+            Binaries::Release => "release binaries".to_owned(),
+            Binaries::In(dir) => format!("binaries of {} (not a release build)", dir.display()),
+        }
+    }
+}
+
 /// Builds a release binary of the workspace (incremental: a no-op when it
 /// is up to date) and returns its path, beside this binary.
-pub fn build_binary(package: &str, binary: &str) -> anyhow::Result<PathBuf> {
+fn build_binary(package: &str, binary: &str) -> anyhow::Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut command = Command::new(cargo);
     command.args([

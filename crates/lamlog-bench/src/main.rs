@@ -2,7 +2,7 @@
 //!
 //! ```sh
 //! cargo run --release -p lamlog-bench -- all            # every section, ~10 min
-//! cargo run --release -p lamlog-bench -- all --quick    # small workload, < 2 min (CI runs this)
+//! cargo run --release -p lamlog-bench -- all --quick    # small workload, < 2 min (CI runs it on the debug build: tests/harness_runs.rs)
 //! cargo run --release -p lamlog-bench -- throughput     # one section
 //! ```
 //!
@@ -65,6 +65,12 @@ struct Cli {
     /// Where to write the results.
     #[arg(long, global = true)]
     out: Option<PathBuf>,
+    /// Run the `bootstrap` and `lamlog` binaries found in DIR as they are,
+    /// instead of building release ones. For checking that the harness runs
+    /// (`.ci/run` passes the tests' target/debug); figures of such a run are
+    /// not the shipped build's.
+    #[arg(long, global = true, value_name = "DIR")]
+    binaries: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -100,7 +106,16 @@ fn main() -> anyhow::Result<()> {
         Section::Ablation => report::Sections::only("ablation"),
         Section::Cost => report::Sections::only("cost"),
     };
-    let results = runtime.block_on(report::run(&sections, cli.quick, &cli.database_url))?;
+    let binaries = match &cli.binaries {
+        Some(dir) => lambda::Binaries::In(dir.clone()),
+        None => lambda::Binaries::Release,
+    };
+    let results = runtime.block_on(report::run(
+        &sections,
+        cli.quick,
+        &cli.database_url,
+        &binaries,
+    ))?;
     if let Some(parent) = out.parent() {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("creating {}", parent.display()))?;

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use crate::lambda::{self, LambdaEnv, Schema};
+use crate::lambda::{LambdaEnv, Schema};
 use crate::limit_events;
 use crate::memory::{self, Case, IngestAtScale, Memory};
 use crate::report::Results;
@@ -22,8 +22,10 @@ pub struct Setup<'a> {
     pub keys: &'a [String],
     /// The function's environment (moto, its schema).
     pub env: &'a LambdaEnv,
-    /// The release `bootstrap`.
+    /// The `bootstrap`.
     pub bootstrap: &'a Path,
+    /// The `lamlog` command-line tool.
+    pub lamlog_cli: &'a Path,
     /// The workload's metadata file.
     pub metadata: &'a Path,
     /// Scratch space.
@@ -55,10 +57,9 @@ fn case_of(
 /// Measures every event and the ingest at scale into `results`. A path
 /// that fails is reported as missing, with why; the others go on.
 pub async fn run(setup: &Setup<'_>, results: &mut Results) -> anyhow::Result<()> {
-    let lamlog_cli = lambda::build_binary("lamlog", "lamlog")?;
     let paths = memory::Paths {
         bootstrap: setup.bootstrap,
-        lamlog_cli: &lamlog_cli,
+        lamlog_cli: setup.lamlog_cli,
         metadata: setup.metadata,
         scratch: setup.scratch,
     };

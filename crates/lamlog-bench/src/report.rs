@@ -131,7 +131,12 @@ pub fn utc_date(epoch_seconds: i64) -> String {
 }
 
 /// Runs `sections` and returns every figure.
-pub async fn run(sections: &Sections, quick: bool, database_url: &str) -> anyhow::Result<Results> {
+pub async fn run(
+    sections: &Sections,
+    quick: bool,
+    database_url: &str,
+    binaries: &lambda::Binaries,
+) -> anyhow::Result<Results> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |since| since.as_secs() as i64);
@@ -190,9 +195,9 @@ pub async fn run(sections: &Sections, quick: bool, database_url: &str) -> anyhow
         lambda_sections(
             sections,
             &work,
-            first_batch,
-            &metadata,
+            (first_batch, &metadata),
             database_url,
+            binaries,
             (invocations, memory_runs, cold_runs),
             &mut results,
         )
@@ -224,21 +229,24 @@ pub async fn run(sections: &Sections, quick: bool, database_url: &str) -> anyhow
     Ok(results)
 }
 
-/// The sections that run the release binaries: memory and cold start.
-/// A binary that cannot be built is an error; a path that fails to run is
+/// The sections that run the binaries (release ones unless `--binaries`
+/// names others): memory and cold start. A binary that cannot be built or
+/// found is an error; a path that fails to run is
 /// reported as missing, with why, and the other sections go on.
 async fn lambda_sections(
     sections: &Sections,
     work: &Workload,
-    first_batch: &[u8],
-    metadata: &std::path::Path,
+    (first_batch, metadata): (&[u8], &std::path::Path),
     database_url: &str,
+    binaries: &lambda::Binaries,
     (invocations, memory_runs, cold_runs): (u64, usize, usize),
     results: &mut Results,
 ) -> anyhow::Result<()> {
     let scratch = work.dir.with_file_name("lambda");
     std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
-    let bootstrap = lambda::build_binary("lamlog-lambda", "bootstrap")?;
+    let bootstrap = binaries.get("lamlog-lambda", "bootstrap")?;
+    let lamlog_cli = binaries.get("lamlog", "lamlog")?;
+    println!("binaries: {}\n", binaries.describe());
     let mut keys = std::collections::BTreeSet::new();
     for file in &work.files {
         keys.extend(ablation::keys_of(&workload::read(file)?));
@@ -293,6 +301,7 @@ async fn lambda_sections(
             keys: &key_list,
             env: &env,
             bootstrap: &bootstrap,
+            lamlog_cli: &lamlog_cli,
             metadata,
             scratch: &scratch,
             database_url,
