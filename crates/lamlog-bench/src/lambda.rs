@@ -29,8 +29,8 @@ const PARTITION_KEY: &str = "pk";
 pub enum Binaries {
     /// Built here in release, beside this binary: what the figures are of.
     Release,
-    /// Taken as they are from a directory (`--binaries`): `.ci/run` passes
-    /// the debug build the tests have just made, to check that the harness
+    /// Taken as they are from a directory (`--binaries`): the test
+    /// `tests/harness_runs.rs` passes the debug build it runs in, to check that the harness
     /// runs without compiling the workspace a second time.
     In(PathBuf),
 }

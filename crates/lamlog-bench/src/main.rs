@@ -19,7 +19,8 @@
 //! steps), `cost` (projected monthly cost of the deployment
 //! `deploy/template.yaml` ships and of 200-record batches, from the CPU time
 //! the shipped store measures on each, and what the subscription filter
-//! pattern keeps of the workload).
+//! pattern keeps of the workload), `write-paths` (the PostgreSQL store
+//! against one multi-row INSERT, one INSERT per row and a bare COPY).
 //! Tests never time anything; only this binary does.
 
 use std::path::PathBuf;
@@ -43,6 +44,7 @@ mod template;
 mod throughput;
 mod verdict;
 mod workload;
+mod write_paths;
 
 /// lamlog's benchmark harness: prints tables, writes bench/results.json.
 #[derive(Debug, Parser)]
@@ -67,7 +69,7 @@ struct Cli {
     out: Option<PathBuf>,
     /// Run the `bootstrap` and `lamlog` binaries found in DIR as they are,
     /// instead of building release ones. For checking that the harness runs
-    /// (`.ci/run` passes the tests' target/debug); figures of such a run are
+    /// (`tests/harness_runs.rs` passes the test build's); figures of such a run are
     /// not the shipped build's.
     #[arg(long, global = true, value_name = "DIR")]
     binaries: Option<PathBuf>,
@@ -87,6 +89,9 @@ enum Section {
     Ablation,
     /// Projected monthly cost at 10 billion lines a day (runs the ablation).
     Cost,
+    /// The PostgreSQL store against one multi-row INSERT, one INSERT per row
+    /// and a bare COPY, at 200 and 10,000 rows a batch.
+    WritePaths,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -105,6 +110,7 @@ fn main() -> anyhow::Result<()> {
         Section::ColdStart => report::Sections::only("cold-start"),
         Section::Ablation => report::Sections::only("ablation"),
         Section::Cost => report::Sections::only("cost"),
+        Section::WritePaths => report::Sections::only("write-paths"),
     };
     let binaries = match &cli.binaries {
         Some(dir) => lambda::Binaries::In(dir.clone()),

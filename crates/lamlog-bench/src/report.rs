@@ -12,6 +12,7 @@ use crate::memory_section;
 use crate::stats::{group, Spread};
 use crate::throughput::{self, Throughput};
 use crate::workload::{self, Workload};
+use crate::write_paths::{self, WritePaths};
 
 /// Which sections to run.
 #[derive(Debug, Clone)]
@@ -26,6 +27,7 @@ impl Sections {
             "cold-start",
             "ablation",
             "cost",
+            "write-paths",
         ])
     }
 
@@ -93,6 +95,8 @@ pub struct Results {
     pub ablation: Option<Ablation>,
     /// See `throughput`.
     pub cost: Option<Cost>,
+    /// The PostgreSQL write paths, at 200 and 10,000 rows a batch.
+    pub write_paths: Vec<WritePaths>,
     /// What could not be measured, and why.
     pub missing: Vec<String>,
 }
@@ -176,6 +180,7 @@ pub async fn run(
         cold_start: None,
         ablation: None,
         cost: None,
+        write_paths: Vec::new(),
         missing: Vec::new(),
     };
     let batches = work.batches(200, 20)?;
@@ -222,6 +227,12 @@ pub async fn run(
             results.cost = Some(cost);
         }
         results.ablation = Some(measured);
+    }
+    if sections.has("write-paths") {
+        let rounds = if quick { (3, 1) } else { (40, 9) };
+        let measured = write_paths::run(database_url, rounds).await?;
+        write_paths::print(&measured);
+        results.write_paths = measured;
     }
     for missing in &results.missing {
         println!("missing: {missing}");

@@ -1,7 +1,8 @@
 //! The harness runs, whole, in quick mode, and its verdict passes: every
 //! section measured, every cold start run, each handler and `lamlog ingest`
 //! peak under 64 MB, the dead letters each limit event must give, and a
-//! subscription filter pattern that loses nothing the parser reads.
+//! subscription filter pattern that loses nothing the parser reads; and
+//! every section, the PostgreSQL write paths included, is in the results.
 //!
 //! It runs the binaries this test build has made (`--binaries`), so the
 //! workspace is not compiled a second time in release: this checks that the
@@ -70,6 +71,18 @@ fn the_quick_harness_runs_and_passes_its_verdict() {
             .as_array()
             .is_some_and(|runs| !runs.is_empty()),
         "no memory case in the results:\n{stdout}"
+    );
+    let write_paths = results["write_paths"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        write_paths
+            .iter()
+            .map(|batch| batch["batch_rows"].as_u64())
+            .collect::<Vec<_>>(),
+        [Some(200), Some(10_000)],
+        "the write paths are measured at 200 and 10,000 rows:\n{stdout}"
     );
     assert_eq!(results["missing"], serde_json::json!([]), "{stdout}");
 }
