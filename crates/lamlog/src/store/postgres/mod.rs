@@ -92,7 +92,7 @@ pub use tls::{interception_warning, TlsMode};
 
 /// An `invocations` row as the store writes it: the column list, the column
 /// types for binary `COPY`, and a row's values in that order. For baselines
-/// that write rows outside the store (`examples/pg_write_paths.rs`); the
+/// that write rows outside the store (`lamlog-bench`'s `write_paths.rs`); the
 /// store itself writes through [`Store::write_batch`](crate::store::Store::write_batch).
 pub mod invocation_row {
     pub use super::rows::{column_list, SqlRow, COLUMN_TYPES};
