@@ -6,9 +6,9 @@
 //!   the read of stored rows, binary `COPY` into a temporary table,
 //!   `INSERT … SELECT`, rollups, watermarks, trails and alerts, in one
 //!   transaction;
-//! - **multi-row**: `INSERT … VALUES (…), (…), … ON CONFLICT DO NOTHING`, one
-//!   statement per 2,500 rows (a statement takes at most 65,535 parameters
-//!   and a row has 24);
+//! - **multi-row**: `INSERT … VALUES (…), (…), … ON CONFLICT DO NOTHING`, as
+//!   few statements as PostgreSQL's 65,535 parameters a statement allow (a
+//!   row has one per column, `COLUMN_TYPES`);
 //! - **per-row**: one prepared `INSERT … ON CONFLICT DO NOTHING` per row;
 //! - **copy-only**, a reference and not a write path: one binary `COPY`
 //!   straight into `invocations`, no conflict handling, no lookup, no
@@ -43,6 +43,9 @@ pub const PATHS: [&str; 4] = ["store", "multi-row", "per-row", "copy-only"];
 
 /// Its own schema, emptied and migrated before the section.
 const SCHEMA: &str = "lamlog_bench_write_paths";
+
+/// The most parameters one statement takes (the protocol counts them in 16 bits).
+const MAX_PARAMETERS: usize = 65_535;
 
 /// 2025-06-15T10:00:00Z.
 const BASE_MS: i64 = 1_749_981_600_000;
@@ -189,7 +192,7 @@ async fn multi_row(
 ) -> anyhow::Result<()> {
     let transaction = client.transaction().await?;
     let columns = column_list("");
-    for chunk in rows.chunks(2_500) {
+    for chunk in rows.chunks(MAX_PARAMETERS / COLUMN_TYPES.len()) {
         let sql_rows = sql_rows(chunk)?;
         let params: Vec<&(dyn ToSql + Sync)> = sql_rows.iter().flat_map(SqlRow::values).collect();
         let tuples: Vec<String> = (0..chunk.len())

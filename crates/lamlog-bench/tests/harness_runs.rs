@@ -85,6 +85,7 @@ fn the_quick_harness_runs_and_passes_its_verdict() {
         "the write paths are measured at 200 and 10,000 rows:\n{stdout}"
     );
     assert_eq!(results["missing"], serde_json::json!([]), "{stdout}");
+    let _ = std::fs::remove_dir_all(out.parent().expect("the results are in a directory"));
 }
 
 /// A fresh path in the system's temporary directory.
