@@ -1,21 +1,18 @@
 //! `lamlog cost` reproduces the published Epsagon case-study figures and
 //! today's list price, through the real binary.
 
-use std::process::Command;
+#[path = "support/cli.rs"]
+mod cli;
+
+use cli::{lamlog, lamlog_output};
 
 fn cost_json(args: &[&str]) -> serde_json::Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_lamlog"))
-        .arg("cost")
-        .args(args)
-        .arg("--json")
-        .output()
-        .expect("run lamlog cost");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("lamlog cost --json prints JSON")
+    let args: Vec<&str> = ["cost"]
+        .into_iter()
+        .chain(args.iter().copied())
+        .chain(["--json"])
+        .collect();
+    serde_json::from_slice(&lamlog(&args).stdout).expect("lamlog cost --json prints JSON")
 }
 
 const EPSAGON: [&str; 5] = [
@@ -89,18 +86,15 @@ fn current_list_price_includes_the_request_fee() {
 
 #[test]
 fn a_bad_granularity_is_refused_with_a_reason() {
-    let output = Command::new(env!("CARGO_BIN_EXE_lamlog"))
-        .args([
-            "cost",
-            "--memory-mb",
-            "128",
-            "--duration-ms",
-            "5",
-            "--granularity-ms",
-            "10",
-        ])
-        .output()
-        .expect("run lamlog cost");
+    let output = lamlog_output(&[
+        "cost",
+        "--memory-mb",
+        "128",
+        "--duration-ms",
+        "5",
+        "--granularity-ms",
+        "10",
+    ]);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("use 1 or 100"), "{stderr}");

@@ -3,27 +3,20 @@
 //! (no dead letters), a dead letter of a large line file names its line and
 //! byte in the file, and `--batch-records` bounds the records per commit.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use base64::Engine;
+use std::path::{Path, PathBuf};
+
+#[path = "support/cli.rs"]
+#[allow(dead_code)] // `lamlog_output` serves other tests
+mod cli;
 
 fn ingest(input: &Path, db: &Path, extra: &[&str]) -> serde_json::Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_lamlog"))
-        .arg("ingest")
-        .arg(input)
-        .arg("--db")
-        .arg(db)
-        .arg("--json")
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "lamlog ingest failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
+    let (input, db) = (input.to_str().unwrap(), db.to_str().unwrap());
+    let args: Vec<&str> = ["ingest", input, "--db", db, "--json"]
+        .into_iter()
+        .chain(extra.iter().copied())
+        .collect();
+    serde_json::from_slice(&cli::lamlog(&args).stdout).unwrap()
 }
 
 fn workdir(name: &str) -> PathBuf {

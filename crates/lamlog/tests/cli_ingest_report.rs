@@ -2,12 +2,11 @@
 //! against figures computed by hand.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 #[path = "support/cli.rs"]
 mod cli;
 
-use cli::lamlog;
+use cli::{lamlog, lamlog_output};
 
 fn workdir(name: &str) -> PathBuf {
     let directory = std::env::temp_dir().join(format!("lamlog-cli-{name}-{}", std::process::id()));
@@ -143,22 +142,16 @@ fn report_figures_match_hand_computed_values() {
 
 #[test]
 fn bad_inputs_are_reported_before_anything_is_read() {
-    let output = Command::new(env!("CARGO_BIN_EXE_lamlog"))
-        .args([
-            "ingest",
-            "/definitely/not/here.json",
-            "--db",
-            "/tmp/never.db",
-        ])
-        .output()
-        .unwrap();
+    let output = lamlog_output(&[
+        "ingest",
+        "/definitely/not/here.json",
+        "--db",
+        "/tmp/never.db",
+    ]);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("does not exist"), "{stderr}");
-    let report = Command::new(env!("CARGO_BIN_EXE_lamlog"))
-        .args(["report", "--db", "/definitely/not/here.db"])
-        .output()
-        .unwrap();
+    let report = lamlog_output(&["report", "--db", "/definitely/not/here.db"]);
     assert!(String::from_utf8_lossy(&report.stderr).contains("run `lamlog ingest` first"));
 }
 

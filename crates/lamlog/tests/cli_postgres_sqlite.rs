@@ -4,6 +4,7 @@
 //! fails, never skips, when it is not there.
 
 #[path = "support/cli.rs"]
+#[allow(dead_code)] // `lamlog_output` serves other tests
 mod cli;
 
 use std::path::Path;

@@ -5,26 +5,13 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn lamlog(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lamlog"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+#[path = "support/cli.rs"]
+mod cli;
 
-fn succeeded(args: &[&str]) -> Output {
-    let output = lamlog(args);
-    assert!(
-        output.status.success(),
-        "lamlog {args:?} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
+use cli::{lamlog, lamlog_output};
 
 /// A generated workload ingested into a new database; removed on drop.
 struct Ingested {
@@ -45,7 +32,7 @@ impl Ingested {
         let work = directory.join("work");
         let ingested = Ingested { directory };
         let work_arg = work.to_str().unwrap();
-        succeeded(&[
+        lamlog(&[
             "generate",
             "--functions",
             "24",
@@ -58,7 +45,7 @@ impl Ingested {
             "--out",
             work_arg,
         ]);
-        succeeded(&[
+        lamlog(&[
             "ingest",
             work_arg,
             "--metadata",
@@ -82,7 +69,7 @@ impl Ingested {
         let db = self.db();
         let mut args = vec!["report", "--db", db.to_str().unwrap(), "--json"];
         args.extend_from_slice(extra);
-        serde_json::from_slice(&succeeded(&args).stdout).unwrap()
+        serde_json::from_slice(&lamlog(&args).stdout).unwrap()
     }
 }
 
@@ -219,7 +206,7 @@ fn the_table_and_the_page_show_the_groups_and_a_missing_file_is_explained() {
     let metadata = ingested.metadata();
     let metadata = metadata.to_str().unwrap();
     let page = ingested.directory.join("report.html");
-    let table = succeeded(&[
+    let table = lamlog(&[
         "report",
         "--db",
         db,
@@ -240,12 +227,12 @@ fn the_table_and_the_page_show_the_groups_and_a_missing_file_is_explained() {
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(html.contains("<h2>Cost by tenant</h2>"));
 
-    let refused = lamlog(&["report", "--db", db, "--by", "tenant"]);
+    let refused = lamlog_output(&["report", "--db", db, "--by", "tenant"]);
     assert!(!refused.status.success());
     let message = String::from_utf8_lossy(&refused.stderr);
     assert!(message.contains("--metadata FILE"), "{message}");
 
-    let unknown = lamlog(&["report", "--db", db, "--by", "region"]);
+    let unknown = lamlog_output(&["report", "--db", db, "--by", "region"]);
     assert!(!unknown.status.success());
     let message = String::from_utf8_lossy(&unknown.stderr);
     assert!(message.contains("tag:KEY"), "{message}");

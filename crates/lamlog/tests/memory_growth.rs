@@ -322,10 +322,8 @@ fn the_cli_generates_a_leak_and_the_report_shows_its_streams() {
         .all(|stream| stream["function"] == leaking.as_str()));
 
     // A function index past the last is refused with a reason.
-    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_lamlog"))
-        .args(["generate", "--functions", "2", "--leak", "2", "--out", out])
-        .output()
-        .unwrap();
+    let refused =
+        cli::lamlog_output(&["generate", "--functions", "2", "--leak", "2", "--out", out]);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("only 2 functions"));
     let _ = std::fs::remove_dir_all(&directory);
