@@ -22,6 +22,8 @@
 //! `postgres://postgres@127.0.0.1:5432/test`); without it the test fails.
 #![cfg(all(feature = "sqlite", feature = "postgres"))]
 
+#[path = "support/kept.rs"]
+mod kept;
 #[allow(dead_code)]
 #[path = "postgres/schema.rs"]
 mod schema;
@@ -30,15 +32,15 @@ mod split_stream;
 
 use std::collections::BTreeMap;
 
+use kept::Kept;
 use lamlog::batch::{Pipeline, Settings};
 use lamlog::enrich::file::FileSource;
 use lamlog::enrich::{Enricher, MetaCache};
 use lamlog::generate::{generate, GenerateOptions, OutputFormat, Spike, DEFAULT_START_MS};
-use lamlog::notify::{Notifier, Undelivered};
 use lamlog::store::sqlite::SqliteStore;
 use lamlog::store::Store;
 use lamlog_core::decode::{DecodeError, Record};
-use lamlog_core::judge::{Alert, AlertKind};
+use lamlog_core::judge::AlertKind;
 use split_stream::{deliveries, split_stream, Records};
 
 type Batch<'a> = &'a [Result<Record, DecodeError>];
@@ -117,17 +119,6 @@ fn metadata(fleet: &[(String, String)], floors: &[(usize, f64)]) -> FileSource {
 fn stream() -> &'static Records {
     static STREAM: std::sync::OnceLock<Records> = std::sync::OnceLock::new();
     STREAM.get_or_init(|| split_stream(&options()).0)
-}
-
-/// A notifier that keeps what it is given.
-#[derive(Default)]
-struct Kept(Vec<Alert>);
-
-impl Notifier for Kept {
-    async fn notify(&mut self, alerts: &[Alert]) -> Result<(), Undelivered> {
-        self.0.extend_from_slice(alerts);
-        Ok(())
-    }
 }
 
 /// Each batch is received after the whole workload, as in a backfill.

@@ -14,6 +14,8 @@
 
 #[path = "support/cli.rs"]
 mod cli;
+#[path = "support/kept.rs"]
+mod kept;
 #[allow(dead_code)] // the oracle's helpers for other tests
 #[path = "support/oracle.rs"]
 mod oracle;
@@ -31,12 +33,12 @@ use std::collections::BTreeMap;
 use lamlog::batch::{BatchInput, Pipeline, Settings};
 use lamlog::enrich::{Enricher, MetaCache};
 use lamlog::generate::{GenerateOptions, Leak};
-use lamlog::notify::{Notifier, Undelivered};
 use lamlog::store::sqlite::SqliteStore;
 use lamlog::store::{AlertOutbox, GrowingStream, Store};
 use lamlog_core::decode::Format;
-use lamlog_core::judge::{Alert, AlertKind};
+use lamlog_core::judge::AlertKind;
 
+use kept::Kept;
 use oracle::{assert_store_is_truth, dump_rows};
 use oracle_workload::Workload;
 use schema::TestStore;
@@ -201,17 +203,6 @@ async fn sqlite_raises_the_leaks_alerts_and_no_other() {
     assert_eq!(pruned.deleted_memory_trails, older);
     let left = dump_rows(&store.dump().await.unwrap(), "stream_memory");
     assert_eq!(left.len() as u64, trails.len() as u64 - older);
-}
-
-/// A notifier that keeps what it is given.
-#[derive(Default)]
-struct Kept(Vec<Alert>);
-
-impl Notifier for Kept {
-    async fn notify(&mut self, alerts: &[Alert]) -> Result<(), Undelivered> {
-        self.0.extend_from_slice(alerts);
-        Ok(())
-    }
 }
 
 #[tokio::test]
