@@ -411,16 +411,18 @@ fn print_ablation(measured: &Ablation) {
         "## ablation: one {}-record batch ({} log lines, {} functions), steady state",
         measured.records, measured.log_events, measured.functions
     );
-    println!("| row | latency ms | CPU ms | DynamoDB requests | PG round trips | PG statements | PG connections | invocations |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("| row | latency ms | latency ms, PG answers held 0.5 ms | CPU ms | DynamoDB requests | PG round trips | PG requests | PG statements | PG connections | invocations |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for row in &measured.rows {
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             row.technique,
             row.latency_ms.display(1),
+            row.latency_delayed_ms.display(1),
             row.cpu_ms.display(1),
             row.dynamodb_requests,
             row.postgres.round_trips,
+            row.postgres.requests,
             row.postgres.statements,
             row.postgres.connections,
             row.invocations

@@ -16,7 +16,12 @@
 //! - DynamoDB requests per batch (counted in the SDK, see `dynamo.rs`) and
 //!   PostgreSQL round trips, statements and connections per batch (counted
 //!   on the wire by a proxy, see `pg_count.rs`), in one separate pass so the
-//!   proxy adds nothing to the timings.
+//!   proxy adds nothing to the timings. That proxy holds the server's answers
+//!   [`COUNTING_HOLD`], so that what a row pipelines is counted as one round
+//!   trip however fast the server answers;
+//! - batch latency again, through a proxy that holds every answer
+//!   [`NETWORK_DELAY`] (0.5 ms per round trip, about a database in the same
+//!   availability zone): what the round trips cost away from loopback.
 //!
 //! Every row first handles the batch once untimed, so the figures are the
 //! steady state of a warm function: caches filled where there is a cache,
@@ -56,6 +61,10 @@ pub struct AblationRow {
     pub technique: String,
     /// Wall time of one batch, ms.
     pub latency_ms: Spread,
+    /// Wall time of one batch through a proxy that holds every PostgreSQL
+    /// answer [`NETWORK_DELAY`] (so each round trip costs 0.5 ms more, plus
+    /// the proxy's own hop), ms.
+    pub latency_delayed_ms: Spread,
     /// CPU time of this process for one batch, ms.
     pub cpu_ms: Spread,
     /// DynamoDB requests for one batch.
@@ -163,7 +172,7 @@ pub async fn run_rows(
     naive_store::create_schema(database_url).await?;
 
     let upstream = upstream_address(database_url);
-    let proxy = CountingProxy::start(upstream)?;
+    let proxy = CountingProxy::start_delayed(upstream, COUNTING_HOLD)?;
     let proxied_url = proxied(database_url, proxy.port);
 
     // Counting pass, through the proxy: warm up, then one counted batch.
@@ -185,29 +194,23 @@ pub async fn run_rows(
         ));
     }
 
-    // Timed pass, direct: every row warmed up, then interleaved rounds.
-    let mut variants = Vec::new();
-    for &technique in techniques {
-        let mut variant = Variant::build(technique, &moto.endpoint, database_url, &counter).await?;
-        if let Some(bound) = slices {
-            variant.slice_by(bound);
-        }
-        empty_tables(&admin).await?;
-        variant.handle(batch).await?;
-        variants.push(variant);
-    }
-    let mut latencies = vec![Vec::new(); variants.len()];
-    let mut cpu = vec![Vec::new(); variants.len()];
-    for _ in 0..rounds {
-        for (index, variant) in variants.iter_mut().enumerate() {
-            empty_tables(&admin).await?;
-            let cpu_before = process_cpu_time();
-            let started = Instant::now();
-            variant.handle(batch).await?;
-            latencies[index].push(started.elapsed().as_secs_f64() * 1000.0);
-            cpu[index].push(cpu_ms_between(cpu_before, process_cpu_time()));
-        }
-    }
+    // Timed passes: direct, then through a proxy that holds the server's
+    // answers 0.5 ms (a database in the same availability zone).
+    let timing = Timing {
+        batch,
+        endpoint: &moto.endpoint,
+        counter: &counter,
+        admin: &admin,
+        rounds,
+        techniques,
+        slices,
+    };
+    let (latencies, cpu) = timing.run(database_url).await?;
+    let delayed_proxy =
+        CountingProxy::start_delayed(upstream_address(database_url), NETWORK_DELAY)?;
+    let (delayed, _) = timing
+        .run(&proxied(database_url, delayed_proxy.port))
+        .await?;
     drop(moto);
 
     let shape = crate::workload::shape_of(batch);
@@ -219,6 +222,7 @@ pub async fn run_rows(
             AblationRow {
                 technique: technique.label().to_owned(),
                 latency_ms: Spread::of(&latencies[index]).unwrap_or(Spread::NONE),
+                latency_delayed_ms: Spread::of(&delayed[index]).unwrap_or(Spread::NONE),
                 cpu_ms: Spread::of(&cpu[index]).unwrap_or(Spread::NONE),
                 dynamodb_requests,
                 postgres,
@@ -232,6 +236,56 @@ pub async fn run_rows(
         functions: keys.len(),
         rows,
     })
+}
+
+/// What the delayed pass adds to each PostgreSQL round trip.
+pub const NETWORK_DELAY: std::time::Duration = std::time::Duration::from_micros(500);
+
+/// How long the counting pass holds each answer: far longer than a client
+/// takes to send what it pipelines.
+pub const COUNTING_HOLD: std::time::Duration = std::time::Duration::from_millis(2);
+
+type Samples = Vec<Vec<f64>>;
+
+/// What a timed pass runs: every row warmed up, then interleaved rounds.
+struct Timing<'a> {
+    batch: &'a [u8],
+    endpoint: &'a str,
+    counter: &'a dynamo::RequestCounter,
+    admin: &'a tokio_postgres::Client,
+    rounds: usize,
+    techniques: &'a [Technique],
+    slices: Option<SliceBound>,
+}
+
+impl Timing<'_> {
+    /// Each row's batch latencies and CPU times on `database_url`, ms.
+    async fn run(&self, database_url: &str) -> anyhow::Result<(Samples, Samples)> {
+        let mut variants = Vec::new();
+        for &technique in self.techniques {
+            let mut variant =
+                Variant::build(technique, self.endpoint, database_url, self.counter).await?;
+            if let Some(bound) = self.slices {
+                variant.slice_by(bound);
+            }
+            empty_tables(self.admin).await?;
+            variant.handle(self.batch).await?;
+            variants.push(variant);
+        }
+        let mut latencies = vec![Vec::new(); variants.len()];
+        let mut cpu = vec![Vec::new(); variants.len()];
+        for _ in 0..self.rounds {
+            for (index, variant) in variants.iter_mut().enumerate() {
+                empty_tables(self.admin).await?;
+                let cpu_before = process_cpu_time();
+                let started = Instant::now();
+                variant.handle(self.batch).await?;
+                latencies[index].push(started.elapsed().as_secs_f64() * 1000.0);
+                cpu[index].push(cpu_ms_between(cpu_before, process_cpu_time()));
+            }
+        }
+        Ok((latencies, cpu))
+    }
 }
 
 /// `host:port` of a `postgres://user@host:port/db` URL (default port 5432).
