@@ -1,10 +1,17 @@
 //! How many times a batch waits for PostgreSQL, counted on the wire by the
-//! benchmark's proxy (`lamlog-bench/src/ablation/pg_count.rs`): first, that
-//! the proxy counts waits, not statements.
+//! benchmark's proxy (`lamlog-bench/src/ablation/pg_count.rs`): a batch of
+//! 200 invocations (REPORTs, timeouts and errors over several functions and
+//! minutes, so that rollups, watermarks, windows and alerts all have work)
+//! must cost at most four round trips on a warm connection, its replay at
+//! most two, whatever the number of statements they send (`write.rs` says
+//! what each round trip carries).
 //!
 //! Needs PostgreSQL at `DATABASE_URL`, like the other `postgres_*` tests.
 #![cfg(feature = "postgres")]
 
+#[allow(dead_code)]
+#[path = "store_conformance/evidence.rs"]
+mod evidence;
 #[allow(dead_code)]
 #[path = "../../lamlog-bench/src/ablation/pg_count.rs"]
 mod pg_count;
@@ -12,7 +19,34 @@ mod pg_count;
 #[path = "postgres/schema.rs"]
 mod schema;
 
+use lamlog::store::postgres::{PostgresConfig, PostgresStore};
+use lamlog::store::StoredInvocation;
+
+use evidence::{app_error, report, start, timeout, Evidence, Figures, Setup, ACCOUNT, BASE_MS};
 use pg_count::CountingProxy;
+
+/// 200 invocations of `prefix`, over 8 functions and 10 minutes: most
+/// succeed, every seventh times out, every eleventh fails.
+fn batch(setup: &Setup, prefix: &str) -> Vec<StoredInvocation> {
+    let mut evidence = Vec::new();
+    for index in 0..200_i64 {
+        let function = format!("fn-{}", index % 8);
+        let request_id = format!("{prefix}-{index}");
+        let at = BASE_MS + index * 3_000;
+        let on = |offset, line| Evidence::new(ACCOUNT, &function, at + offset, line);
+        evidence.push(on(0, start(&request_id)));
+        if index % 7 == 0 {
+            evidence.push(on(1, timeout(&request_id, 3.0)));
+        } else if index % 11 == 0 {
+            evidence.push(on(1, app_error(&request_id, "Boom")));
+        }
+        evidence.push(on(
+            2,
+            report(&request_id, Figures::new(120.0, 128, 60), None, None),
+        ));
+    }
+    setup.invocations(&evidence)
+}
 
 /// A counting proxy to the test database, holding answers 2 ms (so that
 /// what a client pipelines is never split by an answer), and the URL that
@@ -96,4 +130,49 @@ async fn the_proxy_counts_waits_not_statements() {
     assert_eq!(run(1).await + run(2).await, 3);
     let after_copy = proxy.counts().since(&before);
     assert_eq!(after_copy.round_trips, 2, "{after_copy:?}");
+}
+
+#[tokio::test]
+async fn a_batch_costs_four_round_trips_and_a_replay_two() {
+    let schema = schema::TestStore::fresh().await;
+    let (proxy, proxied) = proxy();
+    let config = PostgresConfig {
+        pool_size: 1,
+        schema: Some(schema.schema.clone()),
+        ..PostgresConfig::new(proxied)
+    };
+    let mut store = match PostgresStore::connect(&config).await {
+        Ok(store) => store,
+        Err(error) => panic!("connecting through the proxy: {error}"),
+    };
+    let setup = Setup::plain();
+    // Warm up: the connection, its prepared statements, the day partitions.
+    let warm_up = batch(&setup, "warm");
+    setup.write(&mut store, &warm_up, &[]).await;
+
+    let fresh = batch(&setup, "fresh");
+    assert_eq!(fresh.len(), 200);
+    let before = proxy.counts();
+    let outcome = setup.write(&mut store, &fresh, &[]).await;
+    let written = proxy.counts().since(&before);
+    assert_eq!(outcome.inserted, 200);
+    assert!(
+        written.round_trips <= 4,
+        "a 200-invocation batch waited {} times ({} requests, {} statements)",
+        written.round_trips,
+        written.requests,
+        written.statements
+    );
+    assert!(written.statements >= 10, "{written:?}");
+
+    let before = proxy.counts();
+    let replay = setup.write(&mut store, &fresh, &[]).await;
+    let replayed = proxy.counts().since(&before);
+    assert_eq!(replay.unchanged, 200);
+    eprintln!("a batch: {written:?}; its replay: {replayed:?}");
+    assert!(
+        replayed.round_trips <= 2,
+        "a replay waited {} times",
+        replayed.round_trips
+    );
 }

@@ -11,7 +11,9 @@
 //! stored rows of the keys concerned (read in one statement), exactly as
 //! SQLite folds them row by row; then every key that changed is written by
 //! one upsert, whose `RETURNING (xmax = 0)` says which keys it inserted: those
-//! are the batch's new alerts. The read and the upsert cannot interleave with
+//! are the batch's new alerts. Window alerts are not read first: one insert
+//! that does nothing on a stored key, sent with the upsert, returns the keys
+//! that were new. The read and the upsert cannot interleave with
 //! another batch: every alert key belongs to one function, and the batch
 //! holds that function's advisory lock (`locks.rs`) until it commits. Text
 //! needs no cleaning here: alerts are built from invocations that were
@@ -19,12 +21,12 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use deadpool_postgres::Transaction;
 use lamlog_core::judge::{invocation_alerts, Alert};
 use lamlog_core::meta::meta_key;
 
 use super::change::Change;
 use super::failed;
+use super::pipeline::Tx;
 use crate::store::{StoreBatch, StoreError, UNSENT_ALERT_DELAY_MS};
 
 const SELECT_ALERTS: &str = "
@@ -46,9 +48,23 @@ const UPSERT_ALERTS: &str = "
         occurrences = excluded.occurrences
     RETURNING dedup_key, (xmax = 0) AS inserted";
 
+/// Window alerts are only ever inserted: a key once stored keeps its row.
+const INSERT_WINDOW_ALERTS: &str = "
+    INSERT INTO alerts (
+        dedup_key, kind, severity, account, function, request_id, window_start_ms, message,
+        occurrences, raised_at_ms, next_attempt_ms)
+    SELECT *, $10::BIGINT, $11::BIGINT
+      FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[],
+                  $6::TEXT[], $7::BIGINT[], $8::TEXT[], $9::BIGINT[])
+    ON CONFLICT (dedup_key) DO NOTHING
+    RETURNING dedup_key, true AS inserted";
+
+/// The statements the batch pipelines (see `pipeline.rs`).
+pub(super) const STATEMENTS: [&str; 3] = [SELECT_ALERTS, UPSERT_ALERTS, INSERT_WINDOW_ALERTS];
+
 /// The state of one alert row while the batch is folded.
 #[derive(Debug, Clone)]
-struct AlertRow {
+pub(super) struct AlertRow {
     /// The alert as first raised (kind, account, function, window).
     alert: Alert,
     /// The stored or new example's request id, message and severity.
@@ -60,16 +76,13 @@ struct AlertRow {
     dirty: bool,
 }
 
-/// Upserts the invocation alerts of `changes` and `window_alerts`; returns
-/// the alerts whose key is new, in the order they were raised.
-pub(super) async fn upsert_alerts(
-    transaction: &Transaction<'_>,
-    batch: &StoreBatch<'_>,
-    changes: &[Change<'_>],
-    window_alerts: Vec<Alert>,
-) -> Result<Vec<Alert>, StoreError> {
-    // (alert, whether the old state raised it, and the old state's version).
-    let mut raised: Vec<(Alert, Option<Alert>)> = Vec::new();
+/// An alert a changed row raises, and the old state's version of it, if the
+/// old state raised it too.
+pub(super) type Raised = Vec<(Alert, Option<Alert>)>;
+
+/// The invocation alerts of `changes`.
+pub(super) fn raised(batch: &StoreBatch<'_>, changes: &[Change<'_>]) -> Raised {
+    let mut raised: Raised = Vec::new();
     for change in changes {
         let new = &change.merged.invocation;
         let meta = batch.metadata.get(&meta_key(&new.account, &new.function));
@@ -89,10 +102,20 @@ pub(super) async fn upsert_alerts(
             raised.push((alert, before));
         }
     }
-    if raised.is_empty() && window_alerts.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut rows = read_stored(transaction, &raised, &window_alerts).await?;
+    raised
+}
+
+/// Folds `raised` over `stored` (what [`read_stored`] found of their keys),
+/// upserts the rows that changed and inserts `window_alerts` whose key is
+/// absent, together; returns the alerts whose key is new, in the order they
+/// were raised.
+pub(super) async fn write(
+    transaction: &Tx,
+    received_at_ms: i64,
+    raised: Raised,
+    mut rows: BTreeMap<String, AlertRow>,
+    window_alerts: Vec<Alert>,
+) -> Result<Vec<Alert>, StoreError> {
     let mut new_keys: Vec<String> = Vec::new();
     for (alert, before) in raised {
         match (before, rows.get_mut(&alert.dedup_key)) {
@@ -114,17 +137,25 @@ pub(super) async fn upsert_alerts(
             }
         }
     }
+    // A window alert is stored once: inserted if its key is absent, never
+    // updated. Its key was not read; the insert itself says whether it was new.
+    let mut windows: BTreeMap<String, AlertRow> = BTreeMap::new();
     for alert in window_alerts {
-        if !rows.contains_key(&alert.dedup_key) {
+        if !rows.contains_key(&alert.dedup_key) && !windows.contains_key(&alert.dedup_key) {
             new_keys.push(alert.dedup_key.clone());
-            rows.insert(alert.dedup_key.clone(), new_row(alert));
+            windows.insert(alert.dedup_key.clone(), new_row(alert));
         }
     }
-    let inserted = write_rows(transaction, &rows, batch.received_at_ms).await?;
+    let (upserted, inserted) = futures_util::future::join(
+        write_rows(transaction, UPSERT_ALERTS, &rows, received_at_ms),
+        write_rows(transaction, INSERT_WINDOW_ALERTS, &windows, received_at_ms),
+    )
+    .await;
+    let (upserted, inserted) = (upserted?, inserted?);
     Ok(new_keys
         .into_iter()
-        .filter(|key| inserted.contains(key))
-        .filter_map(|key| rows.remove(&key))
+        .filter(|key| upserted.contains(key) || inserted.contains(key))
+        .filter_map(|key| rows.remove(&key).or_else(|| windows.remove(&key)))
         .map(|row| row.alert)
         .collect())
 }
@@ -150,17 +181,17 @@ fn set_example(row: &mut AlertRow, alert: &Alert) {
     row.dirty = true;
 }
 
-/// The stored rows of every key the batch raises, by key.
-async fn read_stored(
-    transaction: &Transaction<'_>,
-    raised: &[(Alert, Option<Alert>)],
-    window_alerts: &[Alert],
+/// The stored rows of every key `raised` has, by key.
+pub(super) async fn read_stored(
+    transaction: &Tx,
+    raised: &Raised,
 ) -> Result<BTreeMap<String, AlertRow>, StoreError> {
+    if raised.is_empty() {
+        return Ok(BTreeMap::new());
+    }
     let alerts_by_key: BTreeMap<&str, &Alert> = raised
         .iter()
-        .map(|(alert, _)| alert)
-        .chain(window_alerts)
-        .map(|alert| (alert.dedup_key.as_str(), alert))
+        .map(|(alert, _)| (alert.dedup_key.as_str(), alert))
         .collect();
     let keys: Vec<&str> = alerts_by_key.keys().copied().collect();
     let statement = transaction
@@ -193,11 +224,13 @@ async fn read_stored(
     Ok(rows)
 }
 
-/// Upserts the dirty rows; returns the keys the upsert inserted.
-/// A new row is stored unsent, raised at `received_at_ms` (existing rows keep
-/// their outbox columns).
+/// Writes the dirty rows with `statement` ([`UPSERT_ALERTS`] or
+/// [`INSERT_WINDOW_ALERTS`]); returns the keys it inserted. A new row is
+/// stored unsent, raised at `received_at_ms` (existing rows keep their outbox
+/// columns).
 async fn write_rows(
-    transaction: &Transaction<'_>,
+    transaction: &Tx,
+    statement: &str,
     rows: &BTreeMap<String, AlertRow>,
     received_at_ms: i64,
 ) -> Result<HashSet<String>, StoreError> {
@@ -222,7 +255,7 @@ async fn write_rows(
     let messages: Vec<&str> = dirty.iter().map(|row| row.message.as_str()).collect();
     let occurrences: Vec<i64> = dirty.iter().map(|row| row.occurrences).collect();
     let statement = transaction
-        .prepare_cached(UPSERT_ALERTS)
+        .prepare_cached(statement)
         .await
         .map_err(failed("preparing the alert upsert"))?;
     let returned = transaction

@@ -3,14 +3,23 @@
 
 use std::collections::BTreeMap;
 
-use deadpool_postgres::Transaction;
-
+use super::pipeline::Tx;
 use super::{failed, rows};
 use crate::store::{DeadLetter, StoreError};
 
+/// Inserts each dead letter whose key is absent.
+pub(super) const INSERT_DEAD_LETTERS: &str = "
+    INSERT INTO dead_letters (
+        dedup_key, source, position, record_index, sequence_number, byte_offset, reason,
+        raw, received_at_ms, raw_len, raw_sha256)
+    SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::TEXT[],
+                         $6::BIGINT[], $7::TEXT[], $8::BYTEA[], $9::BIGINT[],
+                         $10::BIGINT[], $11::BYTEA[])
+    ON CONFLICT (dedup_key) DO NOTHING";
+
 /// Inserts the dead letters whose key is not stored; returns how many.
 pub(super) async fn insert(
-    transaction: &Transaction<'_>,
+    transaction: &Tx,
     dead_letters: &[DeadLetter],
 ) -> Result<u64, StoreError> {
     if dead_letters.is_empty() {
@@ -65,15 +74,7 @@ pub(super) async fn insert(
         .map(|row| row.dead_letter.raw_sha256.as_slice())
         .collect();
     let statement = transaction
-        .prepare_cached(
-            "INSERT INTO dead_letters (
-                 dedup_key, source, position, record_index, sequence_number, byte_offset, reason,
-                 raw, received_at_ms, raw_len, raw_sha256)
-             SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::TEXT[],
-                                  $6::BIGINT[], $7::TEXT[], $8::BYTEA[], $9::BIGINT[],
-                                  $10::BIGINT[], $11::BYTEA[])
-             ON CONFLICT (dedup_key) DO NOTHING",
-        )
+        .prepare_cached(INSERT_DEAD_LETTERS)
         .await
         .map_err(failed("preparing the dead letter insert"))?;
     transaction

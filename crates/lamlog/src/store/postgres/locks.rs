@@ -19,9 +19,8 @@
 
 use std::collections::BTreeSet;
 
-use deadpool_postgres::Transaction;
-
 use super::failed;
+use super::pipeline::Tx;
 use crate::store::StoreError;
 
 /// Takes transaction-scoped advisory locks on sorted 64-bit keys.
@@ -62,7 +61,7 @@ pub(super) fn key_slot_lock(account: &str, function: &str, request_id: &str) -> 
 /// Locks each (account, function) of `functions`, in sorted order, until the
 /// transaction ends.
 pub(super) async fn lock_functions<'a>(
-    transaction: &Transaction<'_>,
+    transaction: &Tx,
     functions: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> Result<(), StoreError> {
     let function_locks: BTreeSet<i64> = functions

@@ -20,10 +20,11 @@
 //!   sorted statement, so overlapping batches queue instead of deadlocking),
 //!   reads the stored rows, merges in Rust and writes only what changed, all
 //!   in one transaction (`write.rs`).
-//! - **A handful of round trips per batch, whatever its size.** Invocations
-//!   go in by binary `COPY` into a temporary table and set-based `INSERT …
-//!   SELECT` / `UPDATE … FROM`; rollups, watermarks, alerts and dead letters go
-//!   in by one `unnest`-array upsert each.
+//! - **Four round trips per batch, whatever its size.** Invocations go in by
+//!   binary `COPY` into a temporary table and set-based `INSERT … SELECT` /
+//!   `UPDATE … FROM`; rollups, watermarks, alerts and dead letters go in by
+//!   one `unnest`-array upsert each; and the statements that do not need
+//!   each other's answers are pipelined (`write.rs`, `pipeline.rs`).
 //! - **Retention.** `invocations` is range-partitioned by UTC day of its
 //!   start time (`partitions.rs`); [`PostgresStore::prune_before`] drops whole
 //!   days and deletes the old rows no day holds (`prune.rs`). Rows with no
@@ -67,10 +68,12 @@ mod connect;
 mod credentials;
 mod dead_letters;
 mod environments;
+mod invocation_writes;
 mod locks;
 mod migrate;
 mod outbox;
 mod partitions;
+mod pipeline;
 mod prune;
 mod read;
 mod rollup;

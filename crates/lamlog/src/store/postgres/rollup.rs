@@ -24,10 +24,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use deadpool_postgres::Transaction;
 use lamlog_core::rollup::{contribution, Contribution};
 use tokio_postgres::types::ToSql;
 
+use super::pipeline::Tx;
 use super::{failed, rows};
 use crate::store::{StoreError, StoredInvocation};
 
@@ -78,6 +78,10 @@ const SET_MAXES: &str = "
 
 /// The width of a rollup minute ([`lamlog_core::rollup::minute_of`]).
 const MINUTE_MS: i64 = 60_000;
+
+/// The statements the batch pipelines (see `pipeline.rs`); the tidying of
+/// left minutes, rare, runs after them.
+pub(super) const STATEMENTS: [&str; 3] = [UPSERT_MINUTES, UPSERT_HISTOGRAM, DELETE_EMPTY_BUCKETS];
 
 /// One row this batch inserted or changed: its state before (if stored)
 /// and after.
@@ -179,7 +183,7 @@ impl RollupChanges {
 /// Applies the rollup changes of `rows`; the caller holds the locks of
 /// their functions.
 pub(super) async fn add_rollups(
-    transaction: &Transaction<'_>,
+    transaction: &Tx,
     rows: &[RowChange<'_>],
 ) -> Result<(), StoreError> {
     let mut changes = RollupChanges::default();
@@ -187,33 +191,50 @@ pub(super) async fn add_rollups(
         changes.add(row);
     }
     changes.buckets.retain(|_, count| *count != 0);
-    upsert_minutes(transaction, &changes.minutes).await?;
-    upsert_buckets(transaction, &changes.buckets).await?;
-    let emptied: Vec<&(FunctionKey, i64, i32)> = changes
-        .buckets
+    // The three statements depend on nothing the others return: one round
+    // trip (see `pipeline.rs`).
+    let (minutes, buckets, emptied) = futures_util::future::join3(
+        upsert_minutes(transaction, &changes.minutes),
+        upsert_buckets(transaction, &changes.buckets),
+        delete_empty_buckets(transaction, &changes.buckets),
+    )
+    .await;
+    minutes?;
+    buckets?;
+    emptied?;
+    tidy_left_minutes(transaction, &changes.left).await
+}
+
+/// Deletes the histogram buckets the batch emptied.
+async fn delete_empty_buckets(
+    transaction: &Tx,
+    buckets: &BTreeMap<(FunctionKey, i64, i32), i64>,
+) -> Result<(), StoreError> {
+    let emptied: Vec<&(FunctionKey, i64, i32)> = buckets
         .iter()
         .filter(|(_, count)| **count < 0)
         .map(|(key, _)| key)
         .collect();
-    if !emptied.is_empty() {
-        let accounts: Vec<&str> = emptied.iter().map(|((a, _), _, _)| a.as_str()).collect();
-        let functions: Vec<&str> = emptied.iter().map(|((_, f), _, _)| f.as_str()).collect();
-        let minute_ms: Vec<i64> = emptied.iter().map(|(_, minute, _)| *minute).collect();
-        let bucket: Vec<i32> = emptied.iter().map(|(_, _, bucket)| *bucket).collect();
-        let statement = transaction
-            .prepare_cached(DELETE_EMPTY_BUCKETS)
-            .await
-            .map_err(failed("preparing the histogram cleanup"))?;
-        transaction
-            .execute(&statement, &[&accounts, &functions, &minute_ms, &bucket])
-            .await
-            .map_err(failed("deleting empty histogram buckets"))?;
+    if emptied.is_empty() {
+        return Ok(());
     }
-    tidy_left_minutes(transaction, &changes.left).await
+    let accounts: Vec<&str> = emptied.iter().map(|((a, _), _, _)| a.as_str()).collect();
+    let functions: Vec<&str> = emptied.iter().map(|((_, f), _, _)| f.as_str()).collect();
+    let minute_ms: Vec<i64> = emptied.iter().map(|(_, minute, _)| *minute).collect();
+    let bucket: Vec<i32> = emptied.iter().map(|(_, _, bucket)| *bucket).collect();
+    let statement = transaction
+        .prepare_cached(DELETE_EMPTY_BUCKETS)
+        .await
+        .map_err(failed("preparing the histogram cleanup"))?;
+    transaction
+        .execute(&statement, &[&accounts, &functions, &minute_ms, &bucket])
+        .await
+        .map_err(failed("deleting empty histogram buckets"))?;
+    Ok(())
 }
 
 async fn upsert_minutes(
-    transaction: &Transaction<'_>,
+    transaction: &Tx,
     minutes: &BTreeMap<(FunctionKey, i64), MinuteChange>,
 ) -> Result<(), StoreError> {
     if minutes.is_empty() {
@@ -245,7 +266,7 @@ async fn upsert_minutes(
 }
 
 async fn upsert_buckets(
-    transaction: &Transaction<'_>,
+    transaction: &Tx,
     buckets: &BTreeMap<(FunctionKey, i64, i32), i64>,
 ) -> Result<(), StoreError> {
     if buckets.is_empty() {
@@ -273,7 +294,7 @@ async fn upsert_buckets(
 /// Deletes the minutes rows left empty and gives the others the max of the
 /// rows still stored in them.
 async fn tidy_left_minutes(
-    transaction: &Transaction<'_>,
+    transaction: &Tx,
     left: &BTreeSet<(FunctionKey, i64)>,
 ) -> Result<(), StoreError> {
     if left.is_empty() {

@@ -4,22 +4,23 @@
 //! store's rule, set-based: one read of the trails of every stream with new
 //! samples ([`read`]), the trails advanced in Rust ([`advance_all`]), one
 //! upsert of them all ([`Upsert::send`]). The read and the upsert need
-//! nothing from the rollups or the windows, so the caller sends each beside
-//! one of those statements: tokio-postgres pipelines them, and the trails
-//! cost the batch no round trip of its own.
+//! nothing from the rollups or the windows, so the caller sends each in the
+//! pipeline of one of those statements (`write.rs`), and the trails cost the
+//! batch no round trip of their own.
 //!
 //! A stream belongs to one function, whose advisory lock the caller holds
 //! (`locks.rs`), so two writers never advance the same trail at once.
 
 use std::collections::{BTreeMap, HashMap};
 
-use deadpool_postgres::{Client, Transaction};
+use deadpool_postgres::Client;
 use lamlog_core::growth::{advance, observation_of, Observation, StreamKey, Trail};
 use lamlog_core::judge::Alert;
 use lamlog_core::meta::meta_key;
 
 use super::change::Change;
 use super::failed;
+use super::pipeline::Tx;
 use crate::store::{GrowingStream, StoreBatch, StoreError};
 
 const SELECT_TRAILS: &str = "
@@ -41,6 +42,9 @@ const UPSERT_TRAILS: &str = "
         last_ms = excluded.last_ms,
         slope_mb = excluded.slope_mb,
         invocations_to_limit = excluded.invocations_to_limit";
+
+/// The statements the batch pipelines (see `pipeline.rs`).
+pub(super) const STATEMENTS: [&str; 2] = [SELECT_TRAILS, UPSERT_TRAILS];
 
 /// Served by `stream_memory_last`; the verdict is NULL unless growing.
 const SELECT_GROWING: &str = "
@@ -91,7 +95,7 @@ pub(super) fn advance_all(
 
 /// The stored trail of each stream of `observations` that has one.
 pub(super) async fn read(
-    transaction: &Transaction<'_>,
+    transaction: &Tx,
     observations: &Observations,
 ) -> Result<HashMap<StreamKey, Trail>, StoreError> {
     if observations.is_empty() {
@@ -159,7 +163,7 @@ impl Upsert {
     }
 
     /// Writes the trails (nothing to send when there are none).
-    pub(super) async fn send(self, transaction: &Transaction<'_>) -> Result<(), StoreError> {
+    pub(super) async fn send(self, transaction: &Tx) -> Result<(), StoreError> {
         if self.accounts.is_empty() {
             return Ok(());
         }

@@ -7,9 +7,11 @@
 //! [`WATERMARK_SKEW_MS`](lamlog_core::window::WATERMARK_SKEW_MS)), the
 //! windows that move closes, the already-closed windows the batch's rows
 //! fall in (judged again), and how many rows came late. Here that is, for
-//! all the batch's functions at once: one read of the stored watermarks, one
-//! upsert of those that move, one read of the minutes of every window to
-//! judge, then [`window_alert`] on each window's counts.
+//! all the batch's functions at once: one read of the stored watermarks
+//! ([`read_watermarks`], sent with the batch's rows), then one upsert of
+//! those that move and one read of the minutes of every window to judge,
+//! sent together ([`advance_and_judge`]), then [`window_alert`] on each
+//! window's counts.
 //!
 //! Hours are windows too: a second [`plan`] per function with the rules of
 //! [`hour_rules`] (the same watermark, written once) names the hours to judge
@@ -24,13 +26,13 @@
 
 use std::collections::BTreeMap;
 
-use deadpool_postgres::Transaction;
 use lamlog_core::judge::cost_spike::{cost_spike_alerts, hour_rules, minutes_to_read, MinuteCosts};
 use lamlog_core::judge::{window_alert, Alert};
 use lamlog_core::meta::meta_key;
 use lamlog_core::window::{plan, BatchActivity, WindowSpan, WindowTally};
 
 use super::failed;
+use super::pipeline::Tx;
 use super::rollup::RowChange;
 use crate::store::{StoreBatch, StoreError};
 
@@ -66,6 +68,10 @@ const SELECT_WINDOW_MINUTES: &str = "
 
 type FunctionKey = (String, String);
 
+/// The statements the batch pipelines (see `pipeline.rs`).
+pub(super) const STATEMENTS: [&str; 3] =
+    [SELECT_WATERMARKS, UPSERT_WATERMARKS, SELECT_WINDOW_MINUTES];
+
 /// What judging the batch's windows found.
 #[derive(Debug, Default)]
 pub(super) struct Judged {
@@ -75,14 +81,12 @@ pub(super) struct Judged {
     pub late_invocations: u64,
 }
 
-/// Moves the watermarks of the batch's functions and judges the windows the
-/// moves close and the closed windows its rows changed.
-pub(super) async fn advance_and_judge(
-    transaction: &Transaction<'_>,
-    batch: &StoreBatch<'_>,
-    rows: &[RowChange<'_>],
-) -> Result<Judged, StoreError> {
-    let mut activities: BTreeMap<FunctionKey, BatchActivity> = BTreeMap::new();
+/// What the batch's changed rows did to each function's windows.
+pub(super) type Activities = BTreeMap<FunctionKey, BatchActivity>;
+
+/// The activity of the reported rows of `rows`, by function.
+pub(super) fn activities(rows: &[RowChange<'_>]) -> Activities {
+    let mut activities: Activities = BTreeMap::new();
     for row in rows {
         let invocation = &row.new.invocation;
         // A row once reported stays so (the join only adds evidence).
@@ -95,10 +99,22 @@ pub(super) async fn advance_and_judge(
             .or_default()
             .record(invocation.start_time_ms, old.as_ref(), new.as_ref());
     }
+    activities
+}
+
+/// Moves the watermarks of the batch's functions (`stored` is what
+/// [`read_watermarks`] found) and judges the windows the moves close and the
+/// closed windows its rows changed: the watermark upsert and the read for
+/// judging go together, in one round trip.
+pub(super) async fn advance_and_judge(
+    transaction: &Tx,
+    batch: &StoreBatch<'_>,
+    activities: &Activities,
+    stored: &BTreeMap<FunctionKey, i64>,
+) -> Result<Judged, StoreError> {
     if activities.is_empty() {
         return Ok(Judged::default());
     }
-    let stored = read_watermarks(transaction, &activities).await?;
     let hour_rules = hour_rules(batch.rules);
     let mut hour_spans: Vec<(&FunctionKey, WindowSpan)> = Vec::new();
     let plans: Vec<(&FunctionKey, _)> = activities
@@ -126,34 +142,51 @@ pub(super) async fn advance_and_judge(
         .iter()
         .filter_map(|(function, plan)| plan.new_watermark_ms.map(|new_ms| (*function, new_ms)))
         .collect();
-    if !moved.is_empty() {
-        let accounts: Vec<&str> = moved.iter().map(|((a, _), _)| a.as_str()).collect();
-        let functions: Vec<&str> = moved.iter().map(|((_, f), _)| f.as_str()).collect();
-        let watermarks: Vec<i64> = moved.iter().map(|(_, new_ms)| *new_ms).collect();
-        let statement = transaction
-            .prepare_cached(UPSERT_WATERMARKS)
-            .await
-            .map_err(failed("preparing the watermark upsert"))?;
-        transaction
-            .execute(&statement, &[&accounts, &functions, &watermarks])
-            .await
-            .map_err(failed("updating function_watermark"))?;
-    }
     let spans: Vec<(&FunctionKey, WindowSpan)> = plans
         .iter()
         .flat_map(|(function, plan)| plan.spans.iter().map(|span| (*function, *span)))
         .collect();
+    let (upserted, alerts) = futures_util::future::join(
+        upsert_watermarks(transaction, &moved),
+        judge(transaction, batch, &spans, &hour_spans),
+    )
+    .await;
+    upserted?;
     Ok(Judged {
-        alerts: judge(transaction, batch, &spans, &hour_spans).await?,
+        alerts: alerts?,
         late_invocations: plans.iter().map(|(_, plan)| plan.late_invocations).sum(),
     })
 }
 
+async fn upsert_watermarks(
+    transaction: &Tx,
+    moved: &[(&FunctionKey, i64)],
+) -> Result<(), StoreError> {
+    if moved.is_empty() {
+        return Ok(());
+    }
+    let accounts: Vec<&str> = moved.iter().map(|((a, _), _)| a.as_str()).collect();
+    let functions: Vec<&str> = moved.iter().map(|((_, f), _)| f.as_str()).collect();
+    let watermarks: Vec<i64> = moved.iter().map(|(_, new_ms)| *new_ms).collect();
+    let statement = transaction
+        .prepare_cached(UPSERT_WATERMARKS)
+        .await
+        .map_err(failed("preparing the watermark upsert"))?;
+    transaction
+        .execute(&statement, &[&accounts, &functions, &watermarks])
+        .await
+        .map_err(failed("updating function_watermark"))?;
+    Ok(())
+}
+
 /// The stored watermarks of the activities' functions.
-async fn read_watermarks(
-    transaction: &Transaction<'_>,
-    activities: &BTreeMap<FunctionKey, BatchActivity>,
+pub(super) async fn read_watermarks(
+    transaction: &Tx,
+    activities: &Activities,
 ) -> Result<BTreeMap<FunctionKey, i64>, StoreError> {
+    if activities.is_empty() {
+        return Ok(BTreeMap::new());
+    }
     let accounts: Vec<&str> = activities.keys().map(|(a, _)| a.as_str()).collect();
     let functions: Vec<&str> = activities.keys().map(|(_, f)| f.as_str()).collect();
     let statement = transaction
@@ -182,7 +215,7 @@ async fn read_watermarks(
 /// alerts of the hours in `hour_spans`, on their current counts and costs,
 /// from one read.
 async fn judge(
-    transaction: &Transaction<'_>,
+    transaction: &Tx,
     batch: &StoreBatch<'_>,
     spans: &[(&FunctionKey, WindowSpan)],
     hour_spans: &[(&FunctionKey, WindowSpan)],

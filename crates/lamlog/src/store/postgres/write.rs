@@ -1,70 +1,81 @@
-//! `write_batch`: one batch, one transaction, a fixed number of round trips.
+//! `write_batch`: one batch, one transaction, four round trips.
 //!
-//! 1. **Partitions** for the days of the batch's REPORTs (and the day after),
-//!    those near the time the batch was received, are made sure of first,
-//!    outside the transaction (`partitions.rs`).
-//! 2. **Lock every key** (`locks.rs`): `pg_advisory_xact_lock` on the slot
-//!    (one of `KEY_LOCK_SLOTS`) that the hash of each (account, function,
-//!    request id) falls in, sorted, in one statement. Two writers
-//!    with overlapping batches then queue key by key, and since both take
-//!    their locks in the same order, neither can hold one the other waits for
-//!    while waiting itself: no deadlock. The locks are what make "read, merge,
+//! **Partitions** for the days of the batch's REPORTs (and the day after),
+//! those near the time the batch was received, are made sure of first,
+//! outside the transaction (`partitions.rs`): no round trip once they exist.
+//! Then the transaction goes in four pipelines, each one round trip: every
+//! statement of a pipeline is sent before the first answer is awaited, and
+//! the server runs them in the order sent (`pipeline.rs`).
+//!
+//! 1. `BEGIN`, the transaction's settings and the batch table; **lock every
+//!    key** (`locks.rs`): `pg_advisory_xact_lock` on the slot (one of
+//!    `KEY_LOCK_SLOTS`) that the hash of each (account, function, request id)
+//!    falls in, sorted, in one statement; **read** the stored rows of those
+//!    keys (both tables, one statement, one primary-key probe per key and
+//!    table); and start the `COPY` into the batch table. Two writers with
+//!    overlapping batches queue key by key, and since both take their locks
+//!    in the same order, neither can hold one the other waits for while
+//!    waiting itself: no deadlock. The locks are what make "read, merge,
 //!    write" safe, and what keeps a key unique across the day partitions and
 //!    `pending_invocations`, which no index can.
-//! 3. **Read** the stored rows of those keys (both tables, one statement):
-//!    one primary-key probe per key and table, never a scan (see
-//!    `read_existing`).
-//! 4. **Merge in Rust** with [`rows::join`], the SQLite store's rule. A row
-//!    that does not change is a replay; nothing more is done for it.
-//! 5. **Write what changed**: binary `COPY` of the merged rows into a session
-//!    temporary table, then set-based statements from it, sent together
-//!    (tokio-postgres pipelines them): `INSERT … SELECT … ON CONFLICT DO
-//!    NOTHING` of new rows (into `invocations`, or `pending_invocations` when
-//!    they have no REPORT yet), `UPDATE … FROM` of changed ones, and the move
-//!    of pending rows whose REPORT came. Each statement's row count is checked
-//!    against what the merge expects; a mismatch means someone wrote without
-//!    the key locks, and the batch is rolled back as [`StoreError::Busy`].
-//! 6. **Lock the functions** of the changed reported rows (`locks.rs`), then
-//!    **rollups** (`rollup.rs`), **watermarks and window alerts**
-//!    (`windows.rs`), **memory trails** of the log streams with new warm
-//!    samples (`trails.rs`) and **alerts** (`alerts.rs`), from the (old,
-//!    merged) pairs of changed rows.
-//! 7. **Dead letters**, inserted if absent, in one statement.
-//! 8. **Commit.**
+//!
+//!    Then the rows are **merged in Rust** with [`rows::join`], the SQLite
+//!    store's rule. A row that does not change is a replay; nothing more is
+//!    done for it.
+//! 2. **Write what changed** (`invocation_writes.rs`): binary `COPY` of the
+//!    merged rows into the session's temporary table, then set-based
+//!    statements from it: `INSERT … SELECT … ON CONFLICT DO NOTHING` of new
+//!    rows (into `invocations`, or `pending_invocations` when they have no
+//!    REPORT yet), `UPDATE … FROM` of changed ones, and the move of pending
+//!    rows whose REPORT came. Each statement's row count is checked against
+//!    what the merge expects; a mismatch means someone wrote without the key
+//!    locks, and the batch is rolled back as [`StoreError::Busy`]. With them,
+//!    **lock the functions** of the changed reported rows (`locks.rs`) ahead
+//!    of their **rollups** (`rollup.rs`); read the **watermarks** of those
+//!    functions (`windows.rs`), the **memory trails** of the log streams with
+//!    new warm samples (`trails.rs`) and the stored **alerts** the changed
+//!    rows raise (`alerts.rs`); insert the **dead letters**. A batch that
+//!    changes nothing commits here.
+//! 3. **Move the watermarks and judge** the windows and hours they close,
+//!    from the rollups just written, and write the memory trails.
+//! 4. **Alerts**: the invocation alerts folded over their stored rows are
+//!    upserted, the judged alerts inserted if absent; and **commit**.
 //!
 //! The temporary table is created once per connection with `ON COMMIT DELETE
 //! ROWS` rather than per batch with `ON COMMIT DROP`: the rows go either way,
 //! and creating and dropping a table per batch would churn the system
 //! catalogs (`pg_class`, `pg_attribute`) thousands of times an hour.
 //!
-//! Any error drops the transaction, which rolls it back: a batch is stored
-//! whole or not at all, so a retry starts from a clean state.
+//! Any error rolls the transaction back (`pipeline::end_failed`); a
+//! connection that cannot even do that is not reused. A batch is stored whole
+//! or not at all, so a retry starts from a clean state.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use deadpool_postgres::Transaction;
+use futures_util::future::{join, join3, join4};
 use lamlog_core::assemble::InvocationKey;
-use tokio_postgres::binary_copy::BinaryCopyInWriter;
-use tokio_postgres::types::{ToSql, Type};
 
 use super::change::{Action, Change};
+use super::invocation_writes::{self, Existing};
 use super::locks::{self, key_slot_lock, LOCK_KEYS};
+use super::pipeline::{self, Tx};
 use super::rows::{self, SqlRow};
 use super::{alerts, dead_letters, failed, partitions, rollup, trails, windows, PostgresStore};
 use crate::store::{StoreBatch, StoreError, StoredInvocation, WriteOutcome};
 
-/// Also, for this transaction only: silences the "already exists, skipping"
-/// notice, which tokio-postgres would log on every batch; and plans every
-/// statement for its actual arguments. A generic plan, which PostgreSQL
-/// caches after five runs of a prepared statement, assumes 10 elements per
-/// array and keeps the table sizes it saw when it was made: one made while
-/// the day's partition was nearly empty joins 10,000 keys by scanning the
-/// whole partition for each (a 10,000-invocation batch then took 30 s
-/// instead of 0.2 s). Planning each statement costs well under a
-/// millisecond.
-const CREATE_BATCH_TABLE: &str = "
+/// Begins the batch's transaction. Also, for this transaction only:
+/// silences the "already exists, skipping" notice, which tokio-postgres
+/// would log on every batch; and plans every statement for its actual
+/// arguments. A generic plan, which PostgreSQL caches after five runs of a
+/// prepared statement, assumes 10 elements per array and keeps the table
+/// sizes it saw when it was made: one made while the day's partition was
+/// nearly empty joins 10,000 keys by scanning the whole partition for each
+/// (a 10,000-invocation batch then took 30 s instead of 0.2 s). Planning
+/// each statement costs well under a millisecond.
+const BEGIN: &str = "
+    BEGIN;
     SET LOCAL client_min_messages = warning;
     SET LOCAL plan_cache_mode = force_custom_plan;
     CREATE TEMP TABLE IF NOT EXISTS lamlog_batch (
@@ -72,6 +83,18 @@ const CREATE_BATCH_TABLE: &str = "
         action            SMALLINT NOT NULL,
         old_start_time_ms BIGINT
     ) ON COMMIT DELETE ROWS";
+
+/// Every statement the batch pipelines, prepared before the first pipeline
+/// needs them (`pipeline.rs`).
+fn statements() -> Vec<&'static str> {
+    let mut texts = vec![LOCK_KEYS, dead_letters::INSERT_DEAD_LETTERS];
+    texts.extend(invocation_writes::statements());
+    texts.extend(rollup::STATEMENTS);
+    texts.extend(windows::STATEMENTS);
+    texts.extend(trails::STATEMENTS);
+    texts.extend(alerts::STATEMENTS);
+    texts
+}
 
 /// Writes `batch` in one transaction; with a `budget`, every statement and
 /// lock wait of the transaction is limited to it.
@@ -89,96 +112,145 @@ pub(super) async fn write_batch(
     );
     store.ensure_days(days).await?;
 
-    let mut client = store.client().await?;
-    let written = write_in_transaction(&mut client, batch, &incoming, budget).await;
+    let client = store.client().await?;
+    let written = write_in_transaction(&client, batch, &incoming, budget).await;
+    if written.is_err() && !pipeline::end_failed(&client).await {
+        super::release_if(client, true);
+        return written;
+    }
     super::release(client, &written);
     written
 }
 
 async fn write_in_transaction(
-    client: &mut deadpool_postgres::Client,
+    client: &Tx,
     batch: &StoreBatch<'_>,
     incoming: &BTreeMap<InvocationKey, Cow<'_, StoredInvocation>>,
     budget: Option<Duration>,
 ) -> Result<WriteOutcome, StoreError> {
-    let transaction = client
-        .transaction()
-        .await
-        .map_err(failed("starting the batch transaction"))?;
-    if let Some(budget) = budget {
+    let begin = match budget {
         // Local to this transaction: the pooled connection keeps no limit.
-        let milliseconds = budget.as_millis().max(1);
-        transaction
-            .batch_execute(&format!(
-                "SET LOCAL statement_timeout = {milliseconds}; SET LOCAL lock_timeout = {milliseconds}"
-            ))
-            .await
-            .map_err(failed("setting the transaction's timeouts"))?;
-    }
+        Some(budget) => {
+            let milliseconds = budget.as_millis().max(1);
+            format!(
+                "{BEGIN}; SET LOCAL statement_timeout = {milliseconds}; \
+                 SET LOCAL lock_timeout = {milliseconds}"
+            )
+        }
+        None => BEGIN.to_owned(),
+    };
     let mut outcome = WriteOutcome::default();
-    if !incoming.is_empty() {
-        let mut key_locks: Vec<i64> = incoming
-            .keys()
-            .map(|key| key_slot_lock(&key.account, &key.function, &key.request_id))
-            .collect();
-        key_locks.sort_unstable();
-        key_locks.dedup();
-        let lock = transaction
-            .prepare_cached(LOCK_KEYS)
-            .await
-            .map_err(failed("preparing the key locks"))?;
-        let (locked, created) = futures_util::future::join(
-            transaction.execute(&lock, &[&key_locks]),
-            transaction.batch_execute(CREATE_BATCH_TABLE),
+    let mut key_locks: Vec<i64> = incoming
+        .keys()
+        .map(|key| key_slot_lock(&key.account, &key.function, &key.request_id))
+        .collect();
+    key_locks.sort_unstable();
+    key_locks.dedup();
+
+    // Pipeline 1: begin, lock, read, start the copy.
+    let (begun, first) = join(client.batch_execute(&begin), async {
+        let statements = pipeline::prepare_all(client, &statements()).await?;
+        if incoming.is_empty() {
+            return Ok::<_, StoreError>(None);
+        }
+        let (locked, existing, writer) = join3(
+            client.execute(&statements[0], &[&key_locks]),
+            invocation_writes::read_existing(client, incoming),
+            invocation_writes::start_copy(client),
         )
         .await;
         locked.map_err(failed("locking the batch's keys"))?;
-        created.map_err(failed("creating the batch table"))?;
-
-        let existing = read_existing(&transaction, incoming).await?;
-        let changes = merge(incoming, &existing, &mut outcome);
-        if !changes.is_empty() {
-            write_changes(&transaction, &changes, batch.received_at_ms).await?;
-            let rows: Vec<rollup::RowChange<'_>> = changes
-                .iter()
-                .map(|change| rollup::RowChange {
-                    old: change.old,
-                    new: &change.merged,
-                })
-                .collect();
-            let reported_functions = rows
-                .iter()
-                .filter(|row| row.new.invocation.is_reported())
-                .map(|row| (row.account(), row.function()));
-            locks::lock_functions(&transaction, reported_functions).await?;
-            // The trails' read and upsert go beside the rollups and the
-            // windows, pipelined: they depend on neither.
-            let observations = trails::observations(&changes);
-            let (added, stored) = futures_util::future::join(
-                rollup::add_rollups(&transaction, &rows),
-                trails::read(&transaction, &observations),
-            )
-            .await;
-            added?;
-            let (upsert, growth_alerts) = trails::advance_all(batch, observations, stored?);
-            let (judged, sent) = futures_util::future::join(
-                windows::advance_and_judge(&transaction, batch, &rows),
-                upsert.send(&transaction),
-            )
-            .await;
-            sent?;
-            let mut judged = judged?;
-            outcome.late_invocations = judged.late_invocations;
-            judged.alerts.extend(growth_alerts);
-            outcome.new_alerts =
-                alerts::upsert_alerts(&transaction, batch, &changes, judged.alerts).await?;
-        }
+        Ok(Some((existing?, writer?)))
+    })
+    .await;
+    begun.map_err(failed("beginning the batch transaction"))?;
+    let Some((existing, writer)) = first? else {
+        // Dead letters only.
+        let (inserted, committed) = join(
+            dead_letters::insert(client, batch.dead_letters),
+            client.batch_execute("COMMIT"),
+        )
+        .await;
+        outcome.dead_letters = inserted?;
+        committed.map_err(failed("committing the batch"))?;
+        return Ok(outcome);
+    };
+    let changes = merge(incoming, &existing, &mut outcome);
+    if changes.is_empty() {
+        // A replay: end the copy empty, and commit with the dead letters.
+        let (copied, inserted, committed) = join3(
+            invocation_writes::write_changes(client, writer, &[], batch.received_at_ms),
+            dead_letters::insert(client, batch.dead_letters),
+            client.batch_execute("COMMIT"),
+        )
+        .await;
+        copied?;
+        outcome.dead_letters = inserted?;
+        committed.map_err(failed("committing the batch"))?;
+        return Ok(outcome);
     }
-    outcome.dead_letters = dead_letters::insert(&transaction, batch.dead_letters).await?;
-    transaction
-        .commit()
-        .await
-        .map_err(failed("committing the batch"))?;
+
+    // Pipeline 2: the rows, the function locks, the rollups, the reads for
+    // judging, the dead letters.
+    let rows: Vec<rollup::RowChange<'_>> = changes
+        .iter()
+        .map(|change| rollup::RowChange {
+            old: change.old,
+            new: &change.merged,
+        })
+        .collect();
+    let reported_functions = rows
+        .iter()
+        .filter(|row| row.new.invocation.is_reported())
+        .map(|row| (row.account(), row.function()));
+    let observations = trails::observations(&changes);
+    let activities = windows::activities(&rows);
+    let raised = alerts::raised(batch, &changes);
+    let ((written, locked, added, trails_read), (watermarks, stored_alerts, inserted)) = join(
+        join4(
+            invocation_writes::write_changes(client, writer, &changes, batch.received_at_ms),
+            locks::lock_functions(client, reported_functions),
+            rollup::add_rollups(client, &rows),
+            trails::read(client, &observations),
+        ),
+        join3(
+            windows::read_watermarks(client, &activities),
+            alerts::read_stored(client, &raised),
+            dead_letters::insert(client, batch.dead_letters),
+        ),
+    )
+    .await;
+    written?;
+    locked?;
+    added?;
+    outcome.dead_letters = inserted?;
+
+    // Pipeline 3: watermarks, judging, memory trails.
+    let (upsert, growth_alerts) = trails::advance_all(batch, observations, trails_read?);
+    let (judged, sent) = join(
+        windows::advance_and_judge(client, batch, &activities, &watermarks?),
+        upsert.send(client),
+    )
+    .await;
+    sent?;
+    let mut judged = judged?;
+    outcome.late_invocations = judged.late_invocations;
+    judged.alerts.extend(growth_alerts);
+
+    // Pipeline 4: alerts, and commit.
+    let (new_alerts, committed) = join(
+        alerts::write(
+            client,
+            batch.received_at_ms,
+            raised,
+            stored_alerts?,
+            judged.alerts,
+        ),
+        client.batch_execute("COMMIT"),
+    )
+    .await;
+    outcome.new_alerts = new_alerts?;
+    committed.map_err(failed("committing the batch"))?;
     Ok(outcome)
 }
 
@@ -202,64 +274,6 @@ fn clean_batch(
         }
     }
     Ok(incoming)
-}
-
-/// A stored row and whether it is in `pending_invocations`.
-type Existing = HashMap<InvocationKey, (StoredInvocation, bool)>;
-
-async fn read_existing(
-    transaction: &Transaction<'_>,
-    incoming: &BTreeMap<InvocationKey, Cow<'_, StoredInvocation>>,
-) -> Result<Existing, StoreError> {
-    let mut accounts: Vec<&str> = Vec::with_capacity(incoming.len());
-    let mut functions: Vec<&str> = Vec::with_capacity(incoming.len());
-    let mut request_ids: Vec<&str> = Vec::with_capacity(incoming.len());
-    for key in incoming.keys() {
-        accounts.push(&key.account);
-        functions.push(&key.function);
-        request_ids.push(&key.request_id);
-    }
-    let columns = rows::column_list("stored.");
-    // One index probe per key and table (a key has no day yet, so every day
-    // partition's primary key is probed, the day of its REPORT may have
-    // moved). `LATERAL … LIMIT` keeps the probes: as a plain join, the
-    // planner hashes 10,000 keys against a sequential scan of every
-    // partition, whose cost grows with the table, not with the batch (a
-    // 10,000-invocation batch spent 0.25 s to 0.45 s there against a few
-    // hundred thousand stored rows).
-    let sql = format!(
-        "SELECT found.*
-           FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[]) AS k(account, function, request_id)
-          CROSS JOIN LATERAL (
-                (SELECT false, {columns}
-                   FROM invocations stored
-                  WHERE stored.account = k.account AND stored.function = k.function
-                    AND stored.request_id = k.request_id
-                  LIMIT 1)
-                UNION ALL
-                (SELECT true, {columns}
-                   FROM pending_invocations stored
-                  WHERE stored.account = k.account AND stored.function = k.function
-                    AND stored.request_id = k.request_id
-                  LIMIT 1)
-          ) AS found"
-    );
-    let statement = transaction
-        .prepare_cached(&sql)
-        .await
-        .map_err(failed("preparing the invocation lookup"))?;
-    let found = transaction
-        .query(&statement, &[&accounts, &functions, &request_ids])
-        .await
-        .map_err(failed("reading invocations"))?;
-    let mut existing = Existing::with_capacity(found.len());
-    for row in &found {
-        let pending: bool = row.try_get(0).map_err(failed("reading invocations"))?;
-        let stored = rows::from_row(row, 1)
-            .map_err(|message| StoreError::Statement(format!("reading invocations: {message}")))?;
-        existing.insert(rows::key_of(&stored), (stored, pending));
-    }
-    Ok(existing)
 }
 
 /// Joins each incoming row into its stored row; returns the rows that change,
@@ -298,128 +312,4 @@ fn merge<'a>(
         });
     }
     changes
-}
-
-/// `COPY`s the changed rows into `lamlog_batch` and applies them; pending
-/// rows take `received_at_ms` as their first-seen time.
-async fn write_changes(
-    transaction: &Transaction<'_>,
-    changes: &[Change<'_>],
-    received_at_ms: i64,
-) -> Result<(), StoreError> {
-    let columns = rows::column_list("");
-    let sink = transaction
-        .copy_in(&format!(
-            "COPY lamlog_batch ({columns}, action, old_start_time_ms, first_seen_ms) \
-             FROM STDIN (FORMAT binary)"
-        ))
-        .await
-        .map_err(failed("starting the batch copy"))?;
-    let mut types: Vec<Type> = rows::COLUMN_TYPES.to_vec();
-    types.extend([Type::INT2, Type::INT8, Type::INT8]);
-    let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, &types));
-    for change in changes {
-        let row = SqlRow::new(&change.merged)?;
-        let action = change.action as i16;
-        let old_start_time_ms = change.old.and_then(|old| old.invocation.start_time_ms);
-        let mut values: Vec<&(dyn ToSql + Sync)> = row.values().to_vec();
-        values.push(&action);
-        values.push(&old_start_time_ms);
-        values.push(&received_at_ms);
-        writer
-            .as_mut()
-            .write(&values)
-            .await
-            .map_err(failed("copying the batch"))?;
-    }
-    writer
-        .as_mut()
-        .finish()
-        .await
-        .map_err(failed("finishing the batch copy"))?;
-
-    let count = |wanted: &dyn Fn(&Change<'_>) -> bool| {
-        changes.iter().filter(|change| wanted(change)).count() as u64
-    };
-    let reported = |change: &Change<'_>| change.merged.invocation.start_time_ms.is_some();
-    let expected = [
-        count(&|change| matches!(change.action, Action::Insert | Action::Move) && reported(change)),
-        count(&|change| change.action == Action::Insert && !reported(change)),
-        count(&|change| change.action == Action::Move),
-        count(&|change| change.action == Action::UpdateReported),
-        count(&|change| change.action == Action::UpdatePending),
-    ];
-    let sql = statements();
-    let mut prepared = Vec::new();
-    for (text, wanted) in sql.iter().zip(expected) {
-        if wanted > 0 {
-            let statement = transaction
-                .prepare_cached(text)
-                .await
-                .map_err(failed("preparing the invocation writes"))?;
-            prepared.push((statement, wanted));
-        }
-    }
-    let results = futures_util::future::join_all(
-        prepared
-            .iter()
-            .map(|(statement, _)| transaction.execute(statement, &[])),
-    )
-    .await;
-    for ((_, wanted), result) in prepared.iter().zip(results) {
-        let written = result.map_err(failed("writing invocations"))?;
-        if written != *wanted {
-            return Err(StoreError::Busy(format!(
-                "writing invocations: {written} rows changed where {wanted} were expected; \
-                 another writer changed them without the key locks"
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// The five statements of [`write_changes`], in the order of its counts.
-fn statements() -> [String; 5] {
-    let columns = rows::column_list("");
-    let from_batch = rows::column_list("b.");
-    let assignments = rows::COLUMNS[3..].join(", ");
-    let new_values = rows::COLUMNS[3..]
-        .iter()
-        .map(|column| format!("b.{column}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let same_key =
-        "t.account = b.account AND t.function = b.function AND t.request_id = b.request_id";
-    [
-        format!(
-            "INSERT INTO invocations ({columns})
-             SELECT {from_batch} FROM lamlog_batch b
-              WHERE b.action IN (0, 2) AND b.start_time_ms IS NOT NULL
-              ORDER BY b.account, b.function, b.request_id
-             ON CONFLICT DO NOTHING"
-        ),
-        format!(
-            "INSERT INTO pending_invocations ({columns}, first_seen_ms)
-             SELECT {from_batch}, b.first_seen_ms FROM lamlog_batch b
-              WHERE b.action = 0 AND b.start_time_ms IS NULL
-              ORDER BY b.account, b.function, b.request_id
-             ON CONFLICT DO NOTHING"
-        ),
-        format!(
-            "DELETE FROM pending_invocations t USING lamlog_batch b
-              WHERE b.action = 2 AND {same_key}"
-        ),
-        format!(
-            "UPDATE invocations t SET ({assignments}) = ({new_values})
-               FROM lamlog_batch b
-              WHERE b.action = 1 AND {same_key} AND t.start_time_ms = b.old_start_time_ms"
-        ),
-        format!(
-            "UPDATE pending_invocations t
-                SET ({assignments}) = ({new_values}),
-                    first_seen_ms = LEAST(t.first_seen_ms, b.first_seen_ms)
-               FROM lamlog_batch b
-              WHERE b.action = 3 AND {same_key}"
-        ),
-    ]
 }
