@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use super::credentials::SharedCredentialSource;
 use super::tls::{interception_warning, split_ssl_mode};
 use crate::redact::redact_url;
+use crate::store::StoreError;
 
 /// How the store reaches its database. Its `Debug` shows the URL without its
 /// password.
@@ -67,9 +68,35 @@ impl PostgresConfig {
     }
 }
 
+/// Schema names are put into SQL text (`CREATE SCHEMA`, `search_path`), so
+/// only plain lowercase identifiers are accepted.
+pub(super) fn check_schema_name(schema: &str) -> Result<(), StoreError> {
+    let plain = !schema.is_empty()
+        && schema.len() <= 63
+        && schema.starts_with(|first: char| first.is_ascii_lowercase() || first == '_')
+        && schema.chars().all(|character| {
+            character.is_ascii_lowercase() || character.is_ascii_digit() || character == '_'
+        });
+    if plain {
+        Ok(())
+    } else {
+        Err(StoreError::Statement(format!(
+            "invalid schema name {schema:?}: use lowercase letters, digits and underscores"
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn schema_names_are_plain_identifiers() {
+        assert!(check_schema_name("lamlog_test_1a").is_ok());
+        assert!(check_schema_name("x; DROP SCHEMA public").is_err());
+        assert!(check_schema_name("").is_err());
+        assert!(check_schema_name("Upper").is_err());
+    }
 
     #[test]
     fn require_without_a_ca_file_is_warned_about_and_verify_full_is_not() {

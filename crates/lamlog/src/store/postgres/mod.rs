@@ -85,6 +85,7 @@ mod write;
 
 pub use crate::redact::redact_url;
 use classify::failed;
+use config::check_schema_name;
 pub use config::PostgresConfig;
 use credentials::CredentialCache;
 pub use credentials::{
@@ -367,24 +368,6 @@ fn release_if(client: deadpool_postgres::Client, broken: bool) {
     }
 }
 
-/// Schema names are put into SQL text (`CREATE SCHEMA`, `search_path`), so
-/// only plain lowercase identifiers are accepted.
-fn check_schema_name(schema: &str) -> Result<(), StoreError> {
-    let plain = !schema.is_empty()
-        && schema.len() <= 63
-        && schema.starts_with(|first: char| first.is_ascii_lowercase() || first == '_')
-        && schema.chars().all(|character| {
-            character.is_ascii_lowercase() || character.is_ascii_digit() || character == '_'
-        });
-    if plain {
-        Ok(())
-    } else {
-        Err(StoreError::Statement(format!(
-            "invalid schema name {schema:?}: use lowercase letters, digits and underscores"
-        )))
-    }
-}
-
 impl Store for PostgresStore {
     /// With a deadline, the transaction runs with `statement_timeout` and
     /// `lock_timeout` set to the time left (advisory-lock waits included),
@@ -488,18 +471,5 @@ impl Store for PostgresStore {
         let samples = read::tune_samples(&client, function, since_ms, limit_per_size).await;
         release(client, &samples);
         samples
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn schema_names_are_plain_identifiers() {
-        assert!(check_schema_name("lamlog_test_1a").is_ok());
-        assert!(check_schema_name("x; DROP SCHEMA public").is_err());
-        assert!(check_schema_name("").is_err());
-        assert!(check_schema_name("Upper").is_err());
     }
 }
