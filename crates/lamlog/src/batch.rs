@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
-use lamlog_core::assemble::{EnvironmentKey, Invocation, LineCounts};
+use lamlog_core::assemble::{Environment, EnvironmentKey, Invocation, LineCounts};
 use lamlog_core::charges::charges_of;
 use lamlog_core::decode::{decode_lazily, DecodeError, DecodeLimits, Format, Record};
 use lamlog_core::judge::AlertRules;
@@ -180,16 +180,9 @@ impl<M: MetaSource, S: Store, N: Notifier> Pipeline<M, S, N> {
     /// inflate to.
     pub async fn commit(&mut self, slice: Slice) -> Result<BatchSummary, BatchError> {
         let finished = slice.finish();
-        // Kept first, in their own upsert, so that this batch's invocations
-        // find them as later batches' will; a retry keeps them again.
-        if !finished.environments.is_empty() {
-            self.store
-                .record_environments(&finished.environments, finished.received_at_ms)
-                .await?;
-        }
-        self.store_invocations(
+        self.store_kept(
             &finished.source,
-            finished.invocations,
+            (finished.invocations, &finished.environments),
             &finished.dead_letters,
             finished.summary,
             finished.received_at_ms,
@@ -203,6 +196,28 @@ impl<M: MetaSource, S: Store, N: Notifier> Pipeline<M, S, N> {
         &mut self,
         source: &str,
         invocations: Vec<Invocation>,
+        dead_letters: &[DeadLetter],
+        summary: BatchSummary,
+        received_at_ms: i64,
+    ) -> Result<BatchSummary, BatchError> {
+        self.store_kept(
+            source,
+            (invocations, &[]),
+            dead_letters,
+            summary,
+            received_at_ms,
+        )
+        .await
+    }
+
+    /// [`Pipeline::store_invocations`], keeping the environments the batch
+    /// saw start first: in the round trip of the lookup of the batch's
+    /// streams, which then finds them, as later batches' will (a retry keeps
+    /// them again).
+    async fn store_kept(
+        &mut self,
+        source: &str,
+        (invocations, environments): (Vec<Invocation>, &[Environment]),
         dead_letters: &[DeadLetter],
         mut summary: BatchSummary,
         received_at_ms: i64,
@@ -220,7 +235,9 @@ impl<M: MetaSource, S: Store, N: Notifier> Pipeline<M, S, N> {
         };
         let (invocations, metadata) = apply_metadata(invocations, &resolved);
         summary.invocations = invocations.len() as u64;
-        let started = self.environments_of(&invocations).await?;
+        let started = self
+            .environments_of(&invocations, environments, received_at_ms)
+            .await?;
         let stored: Vec<StoredInvocation> = invocations
             .into_iter()
             .zip(started)
@@ -262,14 +279,20 @@ impl<M: MetaSource, S: Store, N: Notifier> Pipeline<M, S, N> {
 
     /// How each invocation's environment started, where the store keeps it
     /// (`None` for one not reported, or whose stream it does not know): one
-    /// lookup per batch, of each log stream once.
+    /// lookup per batch, of each log stream once, after `kept` (seen at
+    /// `seen_ms`) is kept.
     async fn environments_of(
         &mut self,
         invocations: &[Invocation],
+        kept: &[Environment],
+        seen_ms: i64,
     ) -> Result<Vec<Option<InitializationType>>, StoreError> {
         let streams: BTreeSet<(&str, &str, &str)> =
             invocations.iter().filter_map(stream_of).collect();
         if streams.is_empty() {
+            if !kept.is_empty() {
+                self.store.record_environments(kept, seen_ms).await?;
+            }
             return Ok(vec![None; invocations.len()]);
         }
         let keys: Vec<EnvironmentKey> = streams
@@ -280,7 +303,10 @@ impl<M: MetaSource, S: Store, N: Notifier> Pipeline<M, S, N> {
                 log_stream: log_stream.to_owned(),
             })
             .collect();
-        let found = self.store.environment_types(&keys).await?;
+        let found = self
+            .store
+            .record_and_read_environments(kept, seen_ms, &keys)
+            .await?;
         let by_stream: BTreeMap<(&str, &str, &str), InitializationType> = found
             .iter()
             .map(|environment| {

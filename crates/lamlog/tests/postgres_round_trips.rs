@@ -20,7 +20,9 @@ mod pg_count;
 mod schema;
 
 use lamlog::store::postgres::{PostgresConfig, PostgresStore};
-use lamlog::store::StoredInvocation;
+use lamlog::store::{Store, StoredInvocation};
+use lamlog_core::assemble::{Environment, EnvironmentKey};
+use lamlog_core::parse::InitializationType;
 
 use evidence::{app_error, report, start, timeout, Evidence, Figures, Setup, ACCOUNT, BASE_MS};
 use pg_count::CountingProxy;
@@ -175,4 +177,72 @@ async fn a_batch_costs_four_round_trips_and_a_replay_two() {
         "a replay waited {} times",
         replayed.round_trips
     );
+}
+
+/// Keeping the environments a batch saw start and reading those of its
+/// streams is one round trip, and the read finds what was just kept.
+#[tokio::test]
+async fn keeping_and_reading_environments_is_one_round_trip() {
+    let schema = schema::TestStore::fresh().await;
+    let (proxy, proxied) = proxy();
+    let config = PostgresConfig {
+        pool_size: 1,
+        schema: Some(schema.schema.clone()),
+        ..PostgresConfig::new(proxied)
+    };
+    let mut store = match PostgresStore::connect(&config).await {
+        Ok(store) => store,
+        Err(error) => panic!("connecting through the proxy: {error}"),
+    };
+    let environment = |stream: &str, initialization_type| Environment {
+        key: EnvironmentKey {
+            account: ACCOUNT.to_owned(),
+            log_group: "/aws/lambda/orders".to_owned(),
+            log_stream: stream.to_owned(),
+        },
+        initialization_type,
+    };
+    let keep_and_read = |kept: Vec<Environment>, streams: &[&str]| {
+        let keys: Vec<EnvironmentKey> = streams
+            .iter()
+            .map(|stream| environment(stream, InitializationType::OnDemand).key)
+            .collect();
+        (kept, keys)
+    };
+    // Warm up: the connection and its prepared statements.
+    let (kept, keys) = keep_and_read(
+        vec![environment("warm", InitializationType::OnDemand)],
+        &["warm"],
+    );
+    if let Err(error) = store.record_and_read_environments(&kept, 1, &keys).await {
+        panic!("keeping environments: {error}");
+    }
+
+    let (kept, keys) = keep_and_read(
+        vec![environment(
+            "new",
+            InitializationType::ProvisionedConcurrency,
+        )],
+        &["warm", "new", "unknown"],
+    );
+    let before = proxy.counts();
+    let found = match store.record_and_read_environments(&kept, 2, &keys).await {
+        Ok(found) => found,
+        Err(error) => panic!("keeping environments: {error}"),
+    };
+    let counted = proxy.counts().since(&before);
+    let mut found: Vec<(String, InitializationType)> = found
+        .into_iter()
+        .map(|found| (found.key.log_stream, found.initialization_type))
+        .collect();
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        found,
+        vec![
+            ("new".to_owned(), InitializationType::ProvisionedConcurrency),
+            ("warm".to_owned(), InitializationType::OnDemand),
+        ]
+    );
+    assert_eq!(counted.round_trips, 1, "{counted:?}");
+    assert_eq!(counted.statements, 2, "{counted:?}");
 }

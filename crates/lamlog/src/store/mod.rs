@@ -300,6 +300,26 @@ pub trait Store: AlertOutbox {
         &mut self,
         keys: &[EnvironmentKey],
     ) -> Result<Vec<Environment>, StoreError>;
+
+    /// Keeps `environments` seen at `seen_ms` (as
+    /// [`Store::record_environments`]), then says how the environments with
+    /// `keys` started (as [`Store::environment_types`]), those just kept
+    /// included. By default one after the other; a store that can send both
+    /// at once does.
+    async fn record_and_read_environments(
+        &mut self,
+        environments: &[Environment],
+        seen_ms: i64,
+        keys: &[EnvironmentKey],
+    ) -> Result<Vec<Environment>, StoreError> {
+        if !environments.is_empty() {
+            self.record_environments(environments, seen_ms).await?;
+        }
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.environment_types(keys).await
+    }
 }
 
 /// The alerts outbox: the `alerts` table's rows not yet marked sent.
@@ -382,6 +402,15 @@ impl<L: Store, R: Store> Store for EitherStore<L, R> {
         keys: &[EnvironmentKey],
     ) -> Result<Vec<Environment>, StoreError> {
         either!(self, store => store.environment_types(keys).await)
+    }
+
+    async fn record_and_read_environments(
+        &mut self,
+        environments: &[Environment],
+        seen_ms: i64,
+        keys: &[EnvironmentKey],
+    ) -> Result<Vec<Environment>, StoreError> {
+        either!(self, store => store.record_and_read_environments(environments, seen_ms, keys).await)
     }
 
     fn set_deadline(&mut self, deadline: Option<tokio::time::Instant>) {

@@ -1,6 +1,7 @@
 //! The `environments` table: how each log stream's execution environment
 //! started (see [`lamlog_core::assemble::Environment`]), kept and looked up
-//! in one prepared (and cached) statement each.
+//! in one prepared (and cached) statement each; a batch sends both at once
+//! ([`record_and_read`]).
 //!
 //! Keeping is an upsert whose type is the greater of the two (a stream has
 //! one type, so they agree; the greater keeps the upsert a join) and whose
@@ -10,7 +11,7 @@ use deadpool_postgres::Client;
 use lamlog_core::assemble::{Environment, EnvironmentKey};
 use lamlog_core::parse::InitializationType;
 
-use super::failed;
+use super::{failed, pipeline};
 use crate::store::StoreError;
 
 const UPSERT: &str = "
@@ -52,6 +53,35 @@ pub(super) async fn record(
         .await
         .map_err(failed("writing environments"))?;
     Ok(())
+}
+
+/// Keeps `environments`, then reads those among `keys`, in one round trip:
+/// both statements are prepared first, so that the upsert is sent, and run,
+/// before the read (see `pipeline.rs`).
+pub(super) async fn record_and_read(
+    client: &Client,
+    environments: &[Environment],
+    seen_ms: i64,
+    keys: &[EnvironmentKey],
+) -> Result<Vec<Environment>, StoreError> {
+    pipeline::prepare_all(client, &[UPSERT, SELECT]).await?;
+    let (recorded, found) = futures_util::future::join(
+        async {
+            if environments.is_empty() {
+                return Ok(());
+            }
+            record(client, environments, seen_ms).await
+        },
+        async {
+            if keys.is_empty() {
+                return Ok(Vec::new());
+            }
+            types(client, keys).await
+        },
+    )
+    .await;
+    recorded?;
+    found
 }
 
 /// The kept environments among `keys`.

@@ -427,6 +427,24 @@ impl Store for PostgresStore {
         found
     }
 
+    async fn record_and_read_environments(
+        &mut self,
+        environments: &[Environment],
+        seen_ms: i64,
+        keys: &[EnvironmentKey],
+    ) -> Result<Vec<Environment>, StoreError> {
+        let budget = self.time_left()?;
+        let client = self.client().await?;
+        let found = self
+            .within(
+                budget,
+                environments::record_and_read(&client, environments, seen_ms, keys),
+            )
+            .await;
+        release(client, &found);
+        found
+    }
+
     async fn function_summaries(
         &mut self,
         since_ms: Option<i64>,
