@@ -20,7 +20,7 @@ mod pg_count;
 mod schema;
 
 use lamlog::store::postgres::{PostgresConfig, PostgresStore};
-use lamlog::store::{Store, StoredInvocation};
+use lamlog::store::{AlertOutbox, Store, StoredInvocation};
 use lamlog_core::assemble::{Environment, EnvironmentKey};
 use lamlog_core::parse::InitializationType;
 
@@ -245,4 +245,65 @@ async fn keeping_and_reading_environments_is_one_round_trip() {
     );
     assert_eq!(counted.round_trips, 1, "{counted:?}");
     assert_eq!(counted.statements, 2, "{counted:?}");
+}
+
+/// The outbox claim after a batch costs no round trip when the batch found,
+/// just before its commit, no unsent alert due; an alert that is due is
+/// still claimed.
+#[tokio::test]
+async fn the_claim_after_a_batch_waits_only_when_an_alert_is_due() {
+    let schema = schema::TestStore::fresh().await;
+    let (proxy, proxied) = proxy();
+    let config = PostgresConfig {
+        pool_size: 1,
+        schema: Some(schema.schema.clone()),
+        ..PostgresConfig::new(proxied)
+    };
+    let mut store = match PostgresStore::connect(&config).await {
+        Ok(store) => store,
+        Err(error) => panic!("connecting through the proxy: {error}"),
+    };
+    let setup = Setup::plain();
+
+    // The batch's own alerts are stored unsent, due later.
+    let raised = setup.write(&mut store, &batch(&setup, "first"), &[]).await;
+    assert!(!raised.new_alerts.is_empty());
+    let (claimed, waited) = claim(&mut store, &proxy, setup.received_at_ms).await;
+    assert_eq!((claimed.len(), waited), (0, 0));
+    // Used once: a second claim asks.
+    let (claimed, waited) = claim(&mut store, &proxy, setup.received_at_ms).await;
+    assert_eq!((claimed.len(), waited), (0, 1));
+
+    // One of them is due now (its delivery failed long ago).
+    let admin = schema::raw_client(&schema.schema).await;
+    let due = match admin
+        .execute(
+            "UPDATE alerts SET next_attempt_ms = 0
+              WHERE dedup_key = (SELECT MIN(dedup_key) FROM alerts)",
+            &[],
+        )
+        .await
+    {
+        Ok(updated) => updated,
+        Err(error) => panic!("making an alert due: {error}"),
+    };
+    assert_eq!(due, 1);
+    setup.write(&mut store, &batch(&setup, "second"), &[]).await;
+    let (claimed, waited) = claim(&mut store, &proxy, setup.received_at_ms).await;
+    assert_eq!((claimed.len(), waited), (1, 1));
+}
+
+/// Claims the due unsent alerts at `now_ms`; returns them and the round
+/// trips the claim took.
+async fn claim(
+    store: &mut PostgresStore,
+    proxy: &CountingProxy,
+    now_ms: i64,
+) -> (Vec<lamlog_core::judge::Alert>, u64) {
+    let before = proxy.counts();
+    let claimed = match store.claim_unsent_alerts(now_ms, 100).await {
+        Ok(claimed) => claimed,
+        Err(error) => panic!("claiming alerts: {error}"),
+    };
+    (claimed, proxy.counts().since(&before).round_trips)
 }

@@ -138,6 +138,11 @@ pub struct PostgresStore {
     ready: Arc<AtomicBool>,
     /// No write waits past this (see [`Store::set_deadline`]).
     deadline: Option<Instant>,
+    /// The received time of the last batch, when its write found no unsent
+    /// alert due then (asked just before its commit, in the same round
+    /// trip): the outbox claim that follows it, at that time, has nothing to
+    /// claim and skips its round trip (`outbox.rs`). Used once.
+    no_backlog_at: Option<i64>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -228,6 +233,7 @@ impl PostgresStore {
             schema: config.schema.as_deref().map(Arc::from),
             ready: Arc::new(AtomicBool::new(false)),
             deadline: None,
+            no_backlog_at: None,
         })
     }
 
@@ -374,26 +380,31 @@ impl Store for PostgresStore {
     /// and the client gives up [`CLIENT_GRACE`] later, dropping the pool's
     /// connections, should the server not answer at all.
     async fn write_batch(&mut self, batch: &StoreBatch<'_>) -> Result<WriteOutcome, StoreError> {
-        let Some(budget) = self.time_left()? else {
-            return write::write_batch(self, batch, None).await;
-        };
-        let bounded = tokio::time::timeout(
-            budget.saturating_add(CLIENT_GRACE),
-            write::write_batch(self, batch, Some(budget)),
-        )
-        .await;
-        match bounded {
-            Ok(written) => written,
-            Err(_elapsed) => {
-                // A connection abandoned mid-statement cannot be reused.
-                self.pool.retain(|_, _| false);
-                Err(StoreError::Connection(format!(
-                    "{}: no answer within the {} ms left before the deadline",
-                    self.redacted_url,
-                    budget.as_millis()
-                )))
+        self.no_backlog_at = None;
+        let budget = self.time_left()?;
+        let writing = write::write_batch(self, batch, budget);
+        let written = match budget {
+            None => writing.await,
+            Some(budget) => {
+                match tokio::time::timeout(budget.saturating_add(CLIENT_GRACE), writing).await {
+                    Ok(written) => written,
+                    Err(_elapsed) => {
+                        // A connection abandoned mid-statement cannot be reused.
+                        self.pool.retain(|_, _| false);
+                        return Err(StoreError::Connection(format!(
+                            "{}: no answer within the {} ms left before the deadline",
+                            self.redacted_url,
+                            budget.as_millis()
+                        )));
+                    }
+                }
             }
+        };
+        let (outcome, backlog_due) = written?;
+        if !backlog_due {
+            self.no_backlog_at = Some(batch.received_at_ms);
         }
+        Ok(outcome)
     }
 
     fn set_deadline(&mut self, deadline: Option<Instant>) {

@@ -13,7 +13,7 @@ use lamlog_core::judge::Alert;
 use super::{failed, release, PostgresStore};
 use crate::store::{stored_kind_and_severity, AlertOutbox, StoreError, UNSENT_ALERT_DELAY_MS};
 
-const CLAIM_DUE: &str = "
+pub(super) const CLAIM_DUE: &str = "
     UPDATE alerts a SET next_attempt_ms = $2
       FROM (SELECT dedup_key FROM alerts
              WHERE sent_at_ms IS NULL AND next_attempt_ms <= $1
@@ -24,7 +24,12 @@ const CLAIM_DUE: &str = "
     RETURNING a.dedup_key, a.kind, a.severity, a.account, a.function, a.request_id,
               a.window_start_ms, a.message, a.raised_at_ms";
 
-const MARK_SENT: &str = "
+/// Whether [`CLAIM_DUE`] would find a row at `$1`; asked by each batch
+/// before its commit (`write.rs`), so that its claim can be skipped.
+pub(super) const BACKLOG_DUE: &str = "
+    SELECT EXISTS (SELECT 1 FROM alerts WHERE sent_at_ms IS NULL AND next_attempt_ms <= $1)";
+
+pub(super) const MARK_SENT: &str = "
     UPDATE alerts SET sent_at_ms = $2
      WHERE dedup_key = ANY($1::TEXT[]) AND sent_at_ms IS NULL";
 
@@ -75,7 +80,13 @@ impl AlertOutbox for PostgresStore {
         now_ms: i64,
         limit: usize,
     ) -> Result<Vec<Alert>, StoreError> {
-        if limit == 0 {
+        // Nothing was due when the last batch committed: nothing to claim as
+        // of then (the batch's own alerts are not due yet).
+        let nothing_due = self
+            .no_backlog_at
+            .take()
+            .is_some_and(|checked_ms| now_ms <= checked_ms);
+        if limit == 0 || nothing_due {
             return Ok(Vec::new());
         }
         let client = self.client().await?;

@@ -39,7 +39,9 @@
 //! 3. **Move the watermarks and judge** the windows and hours they close,
 //!    from the rollups just written, and write the memory trails.
 //! 4. **Alerts**: the invocation alerts folded over their stored rows are
-//!    upserted, the judged alerts inserted if absent; and **commit**.
+//!    upserted, the judged alerts inserted if absent; whether an unsent alert
+//!    of the outbox is due (if none is, the claim after the batch is skipped,
+//!    `outbox.rs`); and **commit**.
 //!
 //! The temporary table is created once per connection with `ON COMMIT DELETE
 //! ROWS` rather than per batch with `ON COMMIT DROP`: the rows go either way,
@@ -62,7 +64,9 @@ use super::invocation_writes::{self, Existing};
 use super::locks::{self, key_slot_lock, LOCK_KEYS};
 use super::pipeline::{self, Tx};
 use super::rows::{self, SqlRow};
-use super::{alerts, dead_letters, failed, partitions, rollup, trails, windows, PostgresStore};
+use super::{
+    alerts, dead_letters, failed, outbox, partitions, rollup, trails, windows, PostgresStore,
+};
 use crate::store::{StoreBatch, StoreError, StoredInvocation, WriteOutcome};
 
 /// Begins the batch's transaction. Also, for this transaction only:
@@ -87,7 +91,15 @@ const BEGIN: &str = "
 /// Every statement the batch pipelines, prepared before the first pipeline
 /// needs them (`pipeline.rs`).
 fn statements() -> Vec<&'static str> {
-    let mut texts = vec![LOCK_KEYS, dead_letters::INSERT_DEAD_LETTERS];
+    // The outbox's claim and mark, which follow the batch on the same
+    // connection, are prepared with them.
+    let mut texts = vec![
+        LOCK_KEYS,
+        dead_letters::INSERT_DEAD_LETTERS,
+        outbox::BACKLOG_DUE,
+        outbox::CLAIM_DUE,
+        outbox::MARK_SENT,
+    ];
     texts.extend(invocation_writes::statements());
     texts.extend(rollup::STATEMENTS);
     texts.extend(windows::STATEMENTS);
@@ -97,12 +109,14 @@ fn statements() -> Vec<&'static str> {
 }
 
 /// Writes `batch` in one transaction; with a `budget`, every statement and
-/// lock wait of the transaction is limited to it.
+/// lock wait of the transaction is limited to it. Also says whether an
+/// unsent alert was due at the batch's received time, just before the
+/// commit (`outbox.rs`).
 pub(super) async fn write_batch(
     store: &PostgresStore,
     batch: &StoreBatch<'_>,
     budget: Option<Duration>,
-) -> Result<WriteOutcome, StoreError> {
+) -> Result<(WriteOutcome, bool), StoreError> {
     let incoming = clean_batch(batch.invocations)?;
     let days = partitions::days_to_create(
         incoming
@@ -127,7 +141,7 @@ async fn write_in_transaction(
     batch: &StoreBatch<'_>,
     incoming: &BTreeMap<InvocationKey, Cow<'_, StoredInvocation>>,
     budget: Option<Duration>,
-) -> Result<WriteOutcome, StoreError> {
+) -> Result<(WriteOutcome, bool), StoreError> {
     let begin = match budget {
         // Local to this transaction: the pooled connection keeps no limit.
         Some(budget) => {
@@ -168,12 +182,11 @@ async fn write_in_transaction(
         // Dead letters only.
         let (inserted, committed) = join(
             dead_letters::insert(client, batch.dead_letters),
-            client.batch_execute("COMMIT"),
+            commit(client, batch.received_at_ms),
         )
         .await;
         outcome.dead_letters = inserted?;
-        committed.map_err(failed("committing the batch"))?;
-        return Ok(outcome);
+        return Ok((outcome, committed?));
     };
     let changes = merge(incoming, &existing, &mut outcome);
     if changes.is_empty() {
@@ -181,13 +194,12 @@ async fn write_in_transaction(
         let (copied, inserted, committed) = join3(
             invocation_writes::write_changes(client, writer, &[], batch.received_at_ms),
             dead_letters::insert(client, batch.dead_letters),
-            client.batch_execute("COMMIT"),
+            commit(client, batch.received_at_ms),
         )
         .await;
         copied?;
         outcome.dead_letters = inserted?;
-        committed.map_err(failed("committing the batch"))?;
-        return Ok(outcome);
+        return Ok((outcome, committed?));
     }
 
     // Pipeline 2: the rows, the function locks, the rollups, the reads for
@@ -246,12 +258,30 @@ async fn write_in_transaction(
             stored_alerts?,
             judged.alerts,
         ),
-        client.batch_execute("COMMIT"),
+        commit(client, batch.received_at_ms),
     )
     .await;
     outcome.new_alerts = new_alerts?;
+    Ok((outcome, committed?))
+}
+
+/// Asks whether an unsent alert is due at `received_at_ms`, then commits,
+/// in one pipeline; returns the answer.
+async fn commit(client: &Tx, received_at_ms: i64) -> Result<bool, StoreError> {
+    let statement = client
+        .prepare_cached(outbox::BACKLOG_DUE)
+        .await
+        .map_err(failed("preparing the outbox check"))?;
+    let (due, committed) = join(
+        client.query_one(&statement, &[&received_at_ms]),
+        client.batch_execute("COMMIT"),
+    )
+    .await;
+    let due = due
+        .and_then(|row| row.try_get::<_, bool>(0))
+        .map_err(failed("reading the alerts outbox"));
     committed.map_err(failed("committing the batch"))?;
-    Ok(outcome)
+    due
 }
 
 /// The batch's invocations by key, cleaned of NUL (two keys that differ only
