@@ -30,6 +30,11 @@ fn migrations_are_recorded_once_and_reopening_keeps_them() {
         .query_row("PRAGMA journal_mode", [], |row| row.get(0))
         .unwrap();
     assert_eq!(journal_mode, "wal");
+    let checkpoint_pages: i64 = store
+        .connection
+        .query_row("PRAGMA wal_autocheckpoint", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(checkpoint_pages, WAL_AUTOCHECKPOINT_PAGES);
 }
 
 #[cfg(unix)]
