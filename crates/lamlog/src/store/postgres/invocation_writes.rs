@@ -116,6 +116,18 @@ pub(super) async fn start_copy(transaction: &Tx) -> Result<BinaryCopyInWriter, S
     Ok(BinaryCopyInWriter::new(sink, &types))
 }
 
+/// What [`write_changes`] found, in the order the server ran it: the copy,
+/// then the statements that apply it. They are kept apart because other
+/// statements of the batch run between the two (`write.rs`), and the first
+/// error in that order is the cause; those after it only say the transaction
+/// was aborted.
+pub(super) struct Written {
+    /// The copy of the rows.
+    pub copied: Result<(), StoreError>,
+    /// The statements that apply them, with their row counts checked.
+    pub applied: Result<(), StoreError>,
+}
+
 /// Copies the changed rows into `lamlog_batch` through `writer` (from
 /// [`start_copy`]) and applies them; pending rows take `received_at_ms` as
 /// their first-seen time. The statements that apply them are sent right
@@ -125,21 +137,26 @@ pub(super) async fn write_changes(
     writer: BinaryCopyInWriter,
     changes: &[Change<'_>],
     received_at_ms: i64,
-) -> Result<(), StoreError> {
+) -> Written {
     let mut writer = std::pin::pin!(writer);
+    let not_applied = |error| Written {
+        copied: Err(error),
+        applied: Ok(()),
+    };
     for change in changes {
-        let row = SqlRow::new(&change.merged)?;
+        let row = match SqlRow::new(&change.merged) {
+            Ok(row) => row,
+            Err(error) => return not_applied(error),
+        };
         let action = change.action as i16;
         let old_start_time_ms = change.old.and_then(|old| old.invocation.start_time_ms);
         let mut values: Vec<&(dyn ToSql + Sync)> = row.values().to_vec();
         values.push(&action);
         values.push(&old_start_time_ms);
         values.push(&received_at_ms);
-        writer
-            .as_mut()
-            .write(&values)
-            .await
-            .map_err(failed("copying the batch"))?;
+        if let Err(error) = writer.as_mut().write(&values).await {
+            return not_applied(failed("copying the batch")(error));
+        }
     }
     let count = |wanted: &dyn Fn(&Change<'_>) -> bool| {
         changes.iter().filter(|change| wanted(change)).count() as u64
@@ -155,11 +172,10 @@ pub(super) async fn write_changes(
     let mut prepared = Vec::new();
     for (text, wanted) in APPLY.iter().zip(expected) {
         if wanted > 0 {
-            let statement = transaction
-                .prepare_cached(text)
-                .await
-                .map_err(failed("preparing the invocation writes"))?;
-            prepared.push((statement, wanted));
+            match transaction.prepare_cached(text).await {
+                Ok(statement) => prepared.push((statement, wanted)),
+                Err(error) => return not_applied(failed("preparing the invocation writes")(error)),
+            }
         }
     }
     let (copied, results) = futures_util::future::join(
@@ -171,7 +187,19 @@ pub(super) async fn write_changes(
         ),
     )
     .await;
-    copied.map_err(failed("finishing the batch copy"))?;
+    Written {
+        copied: copied
+            .map(|_| ())
+            .map_err(failed("finishing the batch copy")),
+        applied: check_counts(&prepared, results),
+    }
+}
+
+/// Each statement's row count against what the merge expects.
+fn check_counts(
+    prepared: &[(tokio_postgres::Statement, u64)],
+    results: Vec<Result<u64, tokio_postgres::Error>>,
+) -> Result<(), StoreError> {
     for ((_, wanted), result) in prepared.iter().zip(results) {
         let written = result.map_err(failed("writing invocations"))?;
         if written != *wanted {

@@ -19,6 +19,14 @@
 //!   waits for it. Here `BEGIN` is the first statement of the first
 //!   pipeline instead, and the transaction ends with `COMMIT` sent behind the
 //!   batch's last statements, or with [`end_failed`].
+//!
+//! When a statement of a pipeline fails, every statement after it in the
+//! same transaction fails too, saying only that the transaction is aborted.
+//! The results of a pipeline are therefore checked in the order the server
+//! ran them, so that the error returned is the cause: a value the database
+//! refuses must come back as [`StoreError::Rejected`], which isolates the
+//! refused data, not as the aborted transaction that followed it, which
+//! would fail the whole batch on every retry.
 
 use deadpool_postgres::ClientWrapper;
 use tokio_postgres::Statement;

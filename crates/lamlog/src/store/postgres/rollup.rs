@@ -181,11 +181,12 @@ impl RollupChanges {
 }
 
 /// Applies the rollup changes of `rows`; the caller holds the locks of
-/// their functions.
+/// their functions. Returns the minutes rows left, for
+/// [`tidy_left_minutes`] once the rows are written.
 pub(super) async fn add_rollups(
     transaction: &Tx,
     rows: &[RowChange<'_>],
-) -> Result<(), StoreError> {
+) -> Result<LeftMinutes, StoreError> {
     let mut changes = RollupChanges::default();
     for row in rows {
         changes.add(row);
@@ -202,8 +203,13 @@ pub(super) async fn add_rollups(
     minutes?;
     buckets?;
     emptied?;
-    tidy_left_minutes(transaction, &changes.left).await
+    Ok(LeftMinutes(changes.left))
 }
+
+/// The minutes some rows of the batch left (their REPORT moved): once the
+/// rows are written, [`tidy_left_minutes`] deletes those left empty and
+/// gives the others the max of the rows still in them.
+pub(super) struct LeftMinutes(BTreeSet<(FunctionKey, i64)>);
 
 /// Deletes the histogram buckets the batch emptied.
 async fn delete_empty_buckets(
@@ -292,10 +298,11 @@ async fn upsert_buckets(
 }
 
 /// Deletes the minutes rows left empty and gives the others the max of the
-/// rows still stored in them.
-async fn tidy_left_minutes(
+/// rows still stored in them. It reads the batch's rows, so it runs after
+/// they are written.
+pub(super) async fn tidy_left_minutes(
     transaction: &Tx,
-    left: &BTreeSet<(FunctionKey, i64)>,
+    LeftMinutes(left): &LeftMinutes,
 ) -> Result<(), StoreError> {
     if left.is_empty() {
         return Ok(());

@@ -29,13 +29,14 @@
 //!    REPORT yet), `UPDATE … FROM` of changed ones, and the move of pending
 //!    rows whose REPORT came. Each statement's row count is checked against
 //!    what the merge expects; a mismatch means someone wrote without the key
-//!    locks, and the batch is rolled back as [`StoreError::Busy`]. With them,
-//!    **lock the functions** of the changed reported rows (`locks.rs`) ahead
-//!    of their **rollups** (`rollup.rs`); read the **watermarks** of those
-//!    functions (`windows.rs`), the **memory trails** of the log streams with
-//!    new warm samples (`trails.rs`) and the stored **alerts** the changed
-//!    rows raise (`alerts.rs`); insert the **dead letters**. A batch that
-//!    changes nothing commits here.
+//!    locks, and the batch is rolled back as [`StoreError::Busy`]. Queued
+//!    ahead of those statements, so that the server runs them right after
+//!    the copy: **lock the functions** of the changed reported rows
+//!    (`locks.rs`) ahead of their **rollups** (`rollup.rs`); read the
+//!    **watermarks** of those functions (`windows.rs`), the **memory
+//!    trails** of the log streams with new warm samples (`trails.rs`) and
+//!    the stored **alerts** the changed rows raise (`alerts.rs`); insert the
+//!    **dead letters**. A batch that changes nothing commits here.
 //! 3. **Move the watermarks and judge** the windows and hours they close,
 //!    from the rollups just written, and write the memory trails.
 //! 4. **Alerts**: the invocation alerts folded over their stored rows are
@@ -197,13 +198,16 @@ async fn write_in_transaction(
             commit(client, batch.received_at_ms),
         )
         .await;
-        copied?;
+        copied.copied?;
         outcome.dead_letters = inserted?;
         return Ok((outcome, committed?));
     }
 
-    // Pipeline 2: the rows, the function locks, the rollups, the reads for
-    // judging, the dead letters.
+    // Pipeline 2: the function locks, the rollups, the reads for judging
+    // and the dead letters, queued first; then the rows, whose statements go
+    // last. The server runs them in that order, and the results are checked
+    // in it: the first error is the cause, those after it only say that the
+    // transaction was aborted.
     let rows: Vec<rollup::RowChange<'_>> = changes
         .iter()
         .map(|change| rollup::RowChange {
@@ -218,34 +222,38 @@ async fn write_in_transaction(
     let observations = trails::observations(&changes);
     let activities = windows::activities(&rows);
     let raised = alerts::raised(batch, &changes);
-    let ((written, locked, added, trails_read), (watermarks, stored_alerts, inserted)) = join(
+    let ((locked, added, trails_read, watermarks), (stored_alerts, inserted, written)) = join(
         join4(
-            invocation_writes::write_changes(client, writer, &changes, batch.received_at_ms),
             locks::lock_functions(client, reported_functions),
             rollup::add_rollups(client, &rows),
             trails::read(client, &observations),
+            windows::read_watermarks(client, &activities),
         ),
         join3(
-            windows::read_watermarks(client, &activities),
             alerts::read_stored(client, &raised),
             dead_letters::insert(client, batch.dead_letters),
+            invocation_writes::write_changes(client, writer, &changes, batch.received_at_ms),
         ),
     )
     .await;
-    written?;
+    written.copied?;
     locked?;
-    added?;
+    let left = added?;
+    let (trails_read, watermarks, stored_alerts) = (trails_read?, watermarks?, stored_alerts?);
     outcome.dead_letters = inserted?;
+    written.applied?;
+    // Rare (a REPORT moved its row to another minute): its own round trip.
+    rollup::tidy_left_minutes(client, &left).await?;
 
     // Pipeline 3: watermarks, judging, memory trails.
-    let (upsert, growth_alerts) = trails::advance_all(batch, observations, trails_read?);
+    let (upsert, growth_alerts) = trails::advance_all(batch, observations, trails_read);
     let (judged, sent) = join(
-        windows::advance_and_judge(client, batch, &activities, &watermarks?),
+        windows::advance_and_judge(client, batch, &activities, &watermarks),
         upsert.send(client),
     )
     .await;
-    sent?;
     let mut judged = judged?;
+    sent?;
     outcome.late_invocations = judged.late_invocations;
     judged.alerts.extend(growth_alerts);
 
@@ -255,7 +263,7 @@ async fn write_in_transaction(
             client,
             batch.received_at_ms,
             raised,
-            stored_alerts?,
+            stored_alerts,
             judged.alerts,
         ),
         commit(client, batch.received_at_ms),
