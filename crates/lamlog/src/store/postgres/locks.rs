@@ -19,6 +19,8 @@
 
 use std::collections::BTreeSet;
 
+use lamlog_core::assemble::InvocationKey;
+
 use super::failed;
 use super::pipeline::Tx;
 use crate::store::StoreError;
@@ -58,6 +60,19 @@ pub(super) fn key_slot_lock(account: &str, function: &str, request_id: &str) -> 
     lock_key(b's', &[&(hash % KEY_LOCK_SLOTS).to_string()])
 }
 
+/// Locks the slot of each (account, function, request id) of `keys`, in
+/// sorted order, until the transaction ends.
+pub(super) async fn lock_keys<'a>(
+    transaction: &Tx,
+    keys: impl IntoIterator<Item = &'a InvocationKey>,
+) -> Result<(), StoreError> {
+    let slots: BTreeSet<i64> = keys
+        .into_iter()
+        .map(|key| key_slot_lock(&key.account, &key.function, &key.request_id))
+        .collect();
+    lock_sorted(transaction, slots, "locking the batch's keys").await
+}
+
 /// Locks each (account, function) of `functions`, in sorted order, until the
 /// transaction ends.
 pub(super) async fn lock_functions<'a>(
@@ -68,18 +83,27 @@ pub(super) async fn lock_functions<'a>(
         .into_iter()
         .map(|(account, function)| lock_key(b'f', &[account, function]))
         .collect();
-    if function_locks.is_empty() {
+    lock_sorted(transaction, function_locks, "locking the batch's functions").await
+}
+
+/// Takes `locks` in one statement ([`LOCK_KEYS`]).
+async fn lock_sorted(
+    transaction: &Tx,
+    locks: BTreeSet<i64>,
+    context: &'static str,
+) -> Result<(), StoreError> {
+    if locks.is_empty() {
         return Ok(());
     }
-    let function_locks: Vec<i64> = function_locks.into_iter().collect();
-    let lock = transaction
+    let locks: Vec<i64> = locks.into_iter().collect();
+    let statement = transaction
         .prepare_cached(LOCK_KEYS)
         .await
-        .map_err(failed("preparing the function locks"))?;
+        .map_err(failed("preparing the locks"))?;
     transaction
-        .execute(&lock, &[&function_locks])
+        .execute(&statement, &[&locks])
         .await
-        .map_err(failed("locking the batch's functions"))?;
+        .map_err(failed(context))?;
     Ok(())
 }
 

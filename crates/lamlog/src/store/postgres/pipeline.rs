@@ -29,7 +29,6 @@
 //! would fail the whole batch on every retry.
 
 use deadpool_postgres::ClientWrapper;
-use tokio_postgres::Statement;
 
 use super::failed;
 use crate::store::StoreError;
@@ -37,15 +36,16 @@ use crate::store::StoreError;
 /// The connection a batch's transaction runs on.
 pub(super) type Tx = ClientWrapper;
 
-/// Prepares `texts` (each that is not in the connection's statement cache
-/// yet, all in one round trip) and returns them in order.
-pub(super) async fn prepare_all(client: &Tx, texts: &[&str]) -> Result<Vec<Statement>, StoreError> {
+/// Puts `texts` in the connection's statement cache (those not there yet,
+/// all in one round trip), so that the `prepare_cached` of each finds them
+/// without waiting.
+pub(super) async fn prepare_all(client: &Tx, texts: &[&str]) -> Result<(), StoreError> {
     let prepared =
         futures_util::future::join_all(texts.iter().map(|text| client.prepare_cached(text))).await;
-    prepared
-        .into_iter()
-        .map(|statement| statement.map_err(failed("preparing the batch's statements")))
-        .collect()
+    for statement in prepared {
+        statement.map_err(failed("preparing the batch's statements"))?;
+    }
+    Ok(())
 }
 
 /// Ends a transaction that failed: `ROLLBACK`, or, when even that fails,

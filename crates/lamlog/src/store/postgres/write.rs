@@ -62,7 +62,7 @@ use lamlog_core::assemble::InvocationKey;
 
 use super::change::{Action, Change};
 use super::invocation_writes::{self, Existing};
-use super::locks::{self, key_slot_lock, LOCK_KEYS};
+use super::locks::{self, LOCK_KEYS};
 use super::pipeline::{self, Tx};
 use super::rows::{self, SqlRow};
 use super::{
@@ -155,26 +155,19 @@ async fn write_in_transaction(
         None => BEGIN.to_owned(),
     };
     let mut outcome = WriteOutcome::default();
-    let mut key_locks: Vec<i64> = incoming
-        .keys()
-        .map(|key| key_slot_lock(&key.account, &key.function, &key.request_id))
-        .collect();
-    key_locks.sort_unstable();
-    key_locks.dedup();
-
     // Pipeline 1: begin, lock, read, start the copy.
     let (begun, first) = join(client.batch_execute(&begin), async {
-        let statements = pipeline::prepare_all(client, &statements()).await?;
+        pipeline::prepare_all(client, &statements()).await?;
         if incoming.is_empty() {
             return Ok::<_, StoreError>(None);
         }
         let (locked, existing, writer) = join3(
-            client.execute(&statements[0], &[&key_locks]),
+            locks::lock_keys(client, incoming.keys()),
             invocation_writes::read_existing(client, incoming),
             invocation_writes::start_copy(client),
         )
         .await;
-        locked.map_err(failed("locking the batch's keys"))?;
+        locked?;
         Ok(Some((existing?, writer?)))
     })
     .await;
