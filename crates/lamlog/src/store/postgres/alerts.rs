@@ -34,30 +34,39 @@ const SELECT_ALERTS: &str = "
       FROM alerts
      WHERE dedup_key = ANY($1::TEXT[])";
 
-const UPSERT_ALERTS: &str = "
+/// The rows of [`write_rows`]'s arrays, as `alerts` rows: the head of both
+/// statements that write them, which differ only in what a stored key does.
+macro_rules! insert_alert_rows {
+    () => {
+        "
     INSERT INTO alerts (
         dedup_key, kind, severity, account, function, request_id, window_start_ms, message,
         occurrences, raised_at_ms, next_attempt_ms)
     SELECT *, $10::BIGINT, $11::BIGINT
       FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[],
-                  $6::TEXT[], $7::BIGINT[], $8::TEXT[], $9::BIGINT[])
+                  $6::TEXT[], $7::BIGINT[], $8::TEXT[], $9::BIGINT[])"
+    };
+}
+
+/// Invocation alerts: a stored key takes the folded example and count.
+const UPSERT_ALERTS: &str = concat!(
+    insert_alert_rows!(),
+    "
     ON CONFLICT (dedup_key) DO UPDATE SET
         severity = excluded.severity,
         request_id = excluded.request_id,
         message = excluded.message,
         occurrences = excluded.occurrences
-    RETURNING dedup_key, (xmax = 0) AS inserted";
+    RETURNING dedup_key, (xmax = 0) AS inserted"
+);
 
 /// Window alerts are only ever inserted: a key once stored keeps its row.
-const INSERT_WINDOW_ALERTS: &str = "
-    INSERT INTO alerts (
-        dedup_key, kind, severity, account, function, request_id, window_start_ms, message,
-        occurrences, raised_at_ms, next_attempt_ms)
-    SELECT *, $10::BIGINT, $11::BIGINT
-      FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[],
-                  $6::TEXT[], $7::BIGINT[], $8::TEXT[], $9::BIGINT[])
+const INSERT_WINDOW_ALERTS: &str = concat!(
+    insert_alert_rows!(),
+    "
     ON CONFLICT (dedup_key) DO NOTHING
-    RETURNING dedup_key, true AS inserted";
+    RETURNING dedup_key, true AS inserted"
+);
 
 /// The statements the batch pipelines (see `pipeline.rs`).
 pub(super) const STATEMENTS: [&str; 3] = [SELECT_ALERTS, UPSERT_ALERTS, INSERT_WINDOW_ALERTS];
