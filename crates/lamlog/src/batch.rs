@@ -289,10 +289,7 @@ impl<M: MetaSource, S: Store, N: Notifier> Pipeline<M, S, N> {
     ) -> Result<Vec<Option<InitializationType>>, StoreError> {
         let streams: BTreeSet<(&str, &str, &str)> =
             invocations.iter().filter_map(stream_of).collect();
-        if streams.is_empty() {
-            if !kept.is_empty() {
-                self.store.record_environments(kept, seen_ms).await?;
-            }
+        if streams.is_empty() && kept.is_empty() {
             return Ok(vec![None; invocations.len()]);
         }
         let keys: Vec<EnvironmentKey> = streams
