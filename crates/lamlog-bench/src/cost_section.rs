@@ -74,6 +74,8 @@ pub async fn run(
         rounds,
         &[Technique::Shipped],
         Some(SliceBound::records(deployment.slice_records as usize)),
+        // The projection reads the loopback pass only.
+        ablation::Network::Loopback,
     )
     .await?;
     let mut events = Vec::new();

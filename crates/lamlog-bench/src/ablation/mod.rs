@@ -138,8 +138,18 @@ pub async fn run(
         rounds,
         &Technique::ALL,
         None,
+        Network::AlsoDelayed,
     )
     .await
+}
+
+/// Which timed passes [`run_rows`] makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Network {
+    /// Loopback only; `latency_delayed_ms` is left empty.
+    Loopback,
+    /// Loopback, then with every answer held [`NETWORK_DELAY`].
+    AlsoDelayed,
 }
 
 /// Runs only the rows `techniques`, each committing its batches in slices
@@ -152,6 +162,7 @@ pub async fn run_rows(
     rounds: usize,
     techniques: &[Technique],
     slices: Option<SliceBound>,
+    network: Network,
 ) -> anyhow::Result<Ablation> {
     let moto = dynamo::Moto::start()?;
     let counter = dynamo::RequestCounter::default();
@@ -194,8 +205,8 @@ pub async fn run_rows(
         ));
     }
 
-    // Timed passes: direct, then through a proxy that holds the server's
-    // answers 0.5 ms (a database in the same availability zone).
+    // Timed passes: direct, then (when asked) through a proxy that holds the
+    // server's answers 0.5 ms (a database in the same availability zone).
     let timing = Timing {
         batch,
         endpoint: &moto.endpoint,
@@ -206,11 +217,17 @@ pub async fn run_rows(
         slices,
     };
     let (latencies, cpu) = timing.run(database_url).await?;
-    let delayed_proxy =
-        CountingProxy::start_delayed(upstream_address(database_url), NETWORK_DELAY)?;
-    let (delayed, _) = timing
-        .run(&proxied(database_url, delayed_proxy.port))
-        .await?;
+    let delayed = match network {
+        Network::Loopback => vec![Vec::new(); techniques.len()],
+        Network::AlsoDelayed => {
+            let delayed_proxy =
+                CountingProxy::start_delayed(upstream_address(database_url), NETWORK_DELAY)?;
+            timing
+                .run(&proxied(database_url, delayed_proxy.port))
+                .await?
+                .0
+        }
+    };
     drop(moto);
 
     let shape = crate::workload::shape_of(batch);
