@@ -3,8 +3,10 @@
 //! Memory is bounded whatever the inputs' size: an input is read in pieces
 //! (`pieces.rs`), its records are decoded one at a time and folded into a
 //! batch, and a batch is committed once it reaches `--batch-records` records
-//! or holds [`SliceBound::DEFAULT_HELD_BYTES`] of assembled invocations and
-//! dead letters, as the Lambda handler commits its slices.
+//! or holds [`reader::HELD_BYTES`] of assembled invocations and
+//! dead letters, as the Lambda handler commits its slices. Inputs are read
+//! and decoded on a thread of their own (`reader.rs`) while the batch before
+//! is committed.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -18,7 +20,6 @@ use lamlog::enrich::{CacheStats, Enricher, MetaCache, MetaSource};
 use lamlog::notify::{JsonLinesNotifier, Notifier, Undelivered};
 use lamlog::store::Store;
 use lamlog_core::assemble::OtherCounts;
-use lamlog_core::decode::decode_lazily;
 use lamlog_core::judge::Alert;
 use serde::Serialize;
 
@@ -27,8 +28,9 @@ use super::store::StoreArgs;
 use super::{load_metadata, now_ms};
 
 mod pieces;
+mod reader;
 
-use pieces::{Pieces, PIECE_BYTES};
+use reader::{Plan, Reading};
 
 /// Ingest Lambda logs into the local store: parse, assemble, enrich, price,
 /// judge and store every invocation, exactly once.
@@ -44,8 +46,9 @@ use pieces::{Pieces, PIECE_BYTES};
 /// run goes on.
 ///
 /// Records are committed in batches of at most --batch-records records, and
-/// earlier when a batch's assembled invocations reach 8 MB, so memory stays
-/// bounded however large the inputs are.
+/// earlier when a batch's assembled invocations reach 4 MB, so memory stays
+/// bounded however large the inputs are. The next batch is read and decoded
+/// on a second thread while one is committed.
 ///
 /// Alerts (stored once per kind, function and window, and sent through the
 /// outbox): timeout, out_of_memory, memory_pressure, near_timeout,
@@ -90,7 +93,7 @@ pub struct IngestArgs {
     #[arg(long)]
     json: bool,
     /// Commit after this many records (Kinesis records, payloads, runs of
-    /// lines), or earlier once a batch holds 8 MB of assembled invocations.
+    /// lines), or earlier once a batch holds 4 MB of assembled invocations.
     #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
     batch_records: u64,
 }
@@ -213,33 +216,26 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
         db: target.describe(),
         ..IngestSummary::default()
     };
-    let bound = SliceBound::records(args.batch_records as usize);
-    for path in &inputs {
-        let source = path.display().to_string();
-        let mut pieces = Pieces::open(path, args.format.into(), PIECE_BYTES)?;
-        summary.inputs += 1;
-        let mut slice = Slice::new(&source, now_ms());
-        while let Some(piece) = pieces
-            .next_piece()
-            .with_context(|| format!("reading {source}"))?
-        {
-            summary.bytes += piece.bytes.len() as u64;
-            for mut record in decode_lazily(&piece.bytes, piece.format, &pipeline.settings.limits) {
-                piece.place(&mut record);
-                slice.add(record);
-                if slice.is_full(bound) {
-                    let full = std::mem::replace(&mut slice, Slice::new(&source, now_ms()));
-                    commit(&mut pipeline, full, &mut summary, &source).await?;
-                    progress.set_message(format!("{} invocations", summary.invocations));
-                }
-            }
-            progress.inc(piece.bytes.len() as u64);
+    let plan = Plan {
+        inputs,
+        format: args.format.into(),
+        bound: SliceBound {
+            records: args.batch_records as usize,
+            held_bytes: reader::HELD_BYTES,
+        },
+        limits: pipeline.settings.limits,
+        clock: now_ms,
+    };
+    let mut reading = Reading::start(plan, progress.clone())?;
+    while let Some(handoff) = reading.next().await {
+        summary.inputs += handoff.inputs;
+        summary.bytes += handoff.bytes;
+        if let Some(slice) = handoff.slice {
+            commit(&mut pipeline, slice, &mut summary, &handoff.source).await?;
+            progress.set_message(format!("{} invocations", summary.invocations));
         }
-        if !slice.is_empty() {
-            commit(&mut pipeline, slice, &mut summary, &source).await?;
-        }
-        progress.set_message(format!("{} invocations", summary.invocations));
     }
+    reading.finish()?;
     progress.finish_and_clear();
     summary.elapsed_s = started.elapsed().as_secs_f64();
     summary.cache_hit_rate = summary.cache.hit_rate();
