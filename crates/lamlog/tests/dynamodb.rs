@@ -176,6 +176,20 @@ async fn a_server_that_goes_away_is_unavailable_after_the_deadline() {
 async fn a_missing_table_is_rejected_not_retried() {
     let moto = Moto::start();
     let client = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+    // moto loads its DynamoDB on the first request to it, which on a busy
+    // machine can fail or time out, and the source rightly retries that.
+    // The other tests' first request creates their table; this one has none,
+    // so it asks until moto answers, and the call counted below then meets
+    // a server that is ready.
+    let mut answered = client.list_tables().send().await;
+    for _ in 0..100 {
+        if answered.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        answered = client.list_tables().send().await;
+    }
+    answered.expect("moto answers ListTables");
     let source = DynamoDbSource::new(
         SdkBatchGet::new(client, "no-such-table", "pk"),
         "pk",
