@@ -1,8 +1,7 @@
 //! `lamlog cost` reproduces the published Epsagon case-study figures and
 //! today's list price, through the real binary.
 
-#[path = "support/cli.rs"]
-mod cli;
+use crate::support::cli;
 
 use cli::{lamlog, lamlog_output};
 

@@ -6,9 +6,7 @@
 use base64::Engine;
 use std::path::{Path, PathBuf};
 
-#[path = "support/cli.rs"]
-#[allow(dead_code)] // `lamlog_output` serves other tests
-mod cli;
+use crate::support::cli;
 
 fn ingest(input: &Path, db: &Path, extra: &[&str]) -> serde_json::Value {
     let (input, db) = (input.to_str().unwrap(), db.to_str().unwrap());

@@ -3,8 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-#[path = "support/cli.rs"]
-mod cli;
+use crate::support::cli;
 
 use cli::{lamlog, lamlog_output};
 

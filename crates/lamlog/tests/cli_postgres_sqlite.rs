@@ -3,9 +3,7 @@
 //! Needs PostgreSQL at `DATABASE_URL` (default postgres://postgres@127.0.0.1:5432/test);
 //! fails, never skips, when it is not there.
 
-#[path = "support/cli.rs"]
-#[allow(dead_code)] // `lamlog_output` serves other tests
-mod cli;
+use crate::support::cli;
 
 use std::path::Path;
 

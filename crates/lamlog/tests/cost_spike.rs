@@ -22,13 +22,10 @@
 //! `postgres://postgres@127.0.0.1:5432/test`); without it the test fails.
 #![cfg(all(feature = "sqlite", feature = "postgres"))]
 
-#[path = "support/kept.rs"]
-mod kept;
+use crate::support::kept;
 #[allow(dead_code)]
-#[path = "postgres/schema.rs"]
-mod schema;
-#[path = "support/split_stream.rs"]
-mod split_stream;
+use crate::support::postgres_schema as schema;
+use crate::support::split_stream;
 
 use std::collections::BTreeMap;
 

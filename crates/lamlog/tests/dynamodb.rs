@@ -1,6 +1,6 @@
 //! The DynamoDB metadata source against a real (moto) DynamoDB API.
 
-mod moto;
+use crate::support::moto;
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -14,15 +14,10 @@
 #![cfg(feature = "postgres")]
 
 #[allow(dead_code)] // the store comparisons are the oracle test's
-#[path = "support/oracle.rs"]
-mod oracle;
-#[path = "support/oracle_delivery.rs"]
-mod oracle_delivery;
-#[path = "support/oracle_workload.rs"]
-mod oracle_workload;
+use crate::support::oracle;
+use crate::support::oracle_workload;
 #[allow(dead_code)]
-#[path = "postgres/schema.rs"]
-mod schema;
+use crate::support::postgres_schema as schema;
 
 use std::collections::BTreeMap;
 

@@ -12,21 +12,14 @@
 //! - The report's growing streams are the leaking function's, and every
 //!   stream's kept state is bounded.
 
-#[path = "support/cli.rs"]
-mod cli;
-#[path = "support/kept.rs"]
-mod kept;
+use crate::support::cli;
+use crate::support::kept;
 #[allow(dead_code)] // the oracle's helpers for other tests
-#[path = "support/oracle.rs"]
-mod oracle;
-#[path = "support/oracle_delivery.rs"]
-mod oracle_delivery;
+use crate::support::oracle;
 #[allow(dead_code)] // `Workload::generate` serves other tests
-#[path = "support/oracle_workload.rs"]
-mod oracle_workload;
+use crate::support::oracle_workload;
 #[allow(dead_code)] // only the store and its schema are used here
-#[path = "postgres/schema.rs"]
-mod schema;
+use crate::support::postgres_schema as schema;
 
 use std::collections::BTreeMap;
 

@@ -10,15 +10,10 @@
 //! `truth-invocations.ndjson` (`support/oracle.rs`): every invocation field
 //! by field, every per-minute rollup sum, every alert.
 
-#[path = "support/oracle.rs"]
-mod oracle;
-#[path = "support/oracle_delivery.rs"]
-mod oracle_delivery;
-#[path = "support/oracle_workload.rs"]
-mod oracle_workload;
+use crate::support::oracle;
+use crate::support::oracle_workload;
 #[allow(dead_code)] // only the store and its schema are used here
-#[path = "postgres/schema.rs"]
-mod schema;
+use crate::support::postgres_schema as schema;
 
 use std::collections::BTreeSet;
 

@@ -12,11 +12,9 @@ use lamlog::store::sqlite::SqliteStore;
 use lamlog::store::Store;
 use lamlog_core::decode::Format;
 
-#[path = "postgres/schema.rs"]
-mod postgres_schema;
+use crate::support::postgres_schema;
 
-#[path = "support/records.rs"]
-mod records;
+use crate::support::records;
 use records::{b64, gzip, kinesis_event};
 
 const ACCOUNT: &str = "111111111111";

@@ -11,8 +11,7 @@ use lamlog::notify::TableOnly;
 use lamlog::store::sqlite::SqliteStore;
 use lamlog_core::decode::Format;
 
-#[path = "support/records.rs"]
-mod records;
+use crate::support::records;
 use records::{b64, gzip, kinesis_event};
 
 fn payload(request_id: &str, function: &str) -> Vec<u8> {

@@ -9,8 +9,7 @@
 //! poisons at once.
 
 #[cfg(feature = "postgres")]
-#[path = "postgres/schema.rs"]
-mod postgres_schema;
+use crate::support::postgres_schema;
 
 use lamlog::batch::{BatchSummary, Pipeline, Settings};
 use lamlog::enrich::file::FileSource;

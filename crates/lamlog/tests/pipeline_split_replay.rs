@@ -3,8 +3,7 @@
 //! and the SQLite store), cut into batches at random points with random
 //! batches replayed, leaves exactly the content of one single batch.
 
-#[path = "support/split_stream.rs"]
-mod split_stream;
+use crate::support::split_stream;
 
 use lamlog::batch::{Pipeline, Settings};
 use lamlog::enrich::file::FileSource;

@@ -6,8 +6,7 @@
 //! before the deadline with a transient error, which the Lambda handler
 //! reports for retry; it never waits until the lock is released.
 
-#[path = "postgres/schema.rs"]
-mod postgres_schema;
+use crate::support::postgres_schema;
 
 use std::time::Duration;
 

@@ -12,10 +12,8 @@
 #![cfg(feature = "postgres")]
 
 #[allow(dead_code)]
-#[path = "postgres/schema.rs"]
-mod schema;
-#[path = "support/split_stream.rs"]
-mod split_stream;
+use crate::support::postgres_schema as schema;
+use crate::support::split_stream;
 
 use lamlog::batch::{Pipeline, Settings};
 use lamlog::enrich::file::FileSource;

@@ -10,14 +10,12 @@
 #![cfg(feature = "postgres")]
 
 #[allow(dead_code)]
-#[path = "store_conformance/evidence.rs"]
-mod evidence;
+use crate::support::evidence;
 #[allow(dead_code)]
 #[path = "../../lamlog-bench/src/ablation/pg_count.rs"]
 mod pg_count;
 #[allow(dead_code)]
-#[path = "postgres/schema.rs"]
-mod schema;
+use crate::support::postgres_schema as schema;
 
 use lamlog::store::postgres::{PostgresConfig, PostgresStore};
 use lamlog::store::{AlertOutbox, Store, StoredInvocation};

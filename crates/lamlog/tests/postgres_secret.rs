@@ -3,10 +3,8 @@
 //! password really fail: the secret is read when the store first connects,
 //! read again once when the server refuses it (a rotation), and never shown.
 
-#[allow(dead_code)]
-mod moto;
-#[allow(dead_code)]
-mod tls_cluster;
+use crate::support::moto;
+use crate::support::tls_cluster;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -10,11 +10,9 @@
 #![cfg(feature = "postgres")]
 
 #[allow(dead_code)]
-#[path = "store_conformance/evidence.rs"]
-mod evidence;
+use crate::support::evidence;
 #[allow(dead_code)]
-#[path = "postgres/schema.rs"]
-mod schema;
+use crate::support::postgres_schema as schema;
 #[path = "postgres/split.rs"]
 mod split;
 

@@ -5,8 +5,7 @@
 //! session it got is encrypted.
 #![cfg(feature = "postgres")]
 
-#[allow(dead_code)]
-mod tls_cluster;
+use crate::support::tls_cluster;
 
 use lamlog::store::postgres::{PostgresConfig, PostgresStore};
 use lamlog::store::StoreError;

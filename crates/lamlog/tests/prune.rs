@@ -12,8 +12,7 @@
 //! one; each test works in a database of its own.
 
 #[allow(dead_code)]
-#[path = "store_conformance/evidence.rs"]
-mod evidence;
+use crate::support::evidence;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -5,7 +5,7 @@
 //!
 //! Needs `moto_server`; fails, never skips, when it is missing.
 
-mod moto;
+use crate::support::moto;
 
 use std::io::Write;
 use std::net::TcpListener;

@@ -1,7 +1,7 @@
 //! The SNS notifier against a real (moto) SNS topic, read back from an SQS
 //! queue subscribed to it.
 
-mod moto;
+use crate::support::moto;
 
 use std::collections::BTreeMap;
 

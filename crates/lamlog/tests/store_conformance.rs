@@ -16,13 +16,11 @@
 mod alert_suite;
 #[path = "store_conformance/cost_spike_suite.rs"]
 mod cost_spike_suite;
-#[path = "store_conformance/evidence.rs"]
-mod evidence;
+use crate::support::evidence;
 #[path = "store_conformance/outbox_suite.rs"]
 mod outbox_suite;
 #[cfg(feature = "postgres")]
-#[path = "postgres/schema.rs"]
-mod postgres_schema;
+use crate::support::postgres_schema;
 #[path = "store_conformance/stream.rs"]
 mod stream;
 #[path = "store_conformance/suite.rs"]

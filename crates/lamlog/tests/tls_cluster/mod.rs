@@ -85,7 +85,8 @@ impl TlsCluster {
     }
 
     /// A connection of the test's own as the superuser, outside any store,
-    /// verified against the test CA.
+    /// verified against the test CA. Only the Secrets Manager tests use it.
+    #[cfg_attr(not(feature = "secrets"), allow(dead_code))]
     pub async fn admin(&self) -> tokio_postgres::Client {
         let mut roots = rustls::RootCertStore::empty();
         for certificate in CertificateDer::pem_file_iter(self.ca_file()).unwrap() {
