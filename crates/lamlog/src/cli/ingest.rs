@@ -24,8 +24,8 @@ use lamlog_core::judge::Alert;
 use serde::Serialize;
 
 use super::input::{expand_inputs, FormatArg};
+use super::load_metadata;
 use super::store::StoreArgs;
-use super::{load_metadata, now_ms};
 
 mod pieces;
 mod reader;
@@ -224,7 +224,6 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
             held_bytes: reader::HELD_BYTES,
         },
         limits: pipeline.settings.limits,
-        clock: now_ms,
     };
     let mut reading = Reading::start(plan, progress.clone())?;
     while let Some(handoff) = reading.next().await {

@@ -17,6 +17,7 @@ use lamlog::batch::{Slice, SliceBound};
 use lamlog_core::decode::{decode_lazily, DecodeLimits, Format};
 use tokio::sync::mpsc;
 
+use super::super::now_ms;
 use super::pieces::{Pieces, PIECE_BYTES};
 
 /// What one slice of `lamlog ingest` holds at most: half the handler's
@@ -49,8 +50,6 @@ pub struct Plan {
     pub bound: SliceBound,
     /// Decode limits.
     pub limits: DecodeLimits,
-    /// What a slice's records were received at, when it is started.
-    pub clock: fn() -> i64,
 }
 
 /// The reader, running.
@@ -101,7 +100,7 @@ fn read(
         let source = path.display().to_string();
         let mut pieces = Pieces::open(path, plan.format, PIECE_BYTES)?;
         courier.pending.inputs += 1;
-        let mut slice = Slice::new(&source, (plan.clock)());
+        let mut slice = Slice::new(&source, now_ms());
         while let Some(piece) = pieces
             .next_piece()
             .with_context(|| format!("reading {source}"))?
@@ -115,7 +114,7 @@ fn read(
                     if !courier.deliver(&source, Some(full)) {
                         return Ok(());
                     }
-                    slice = Slice::new(&source, (plan.clock)());
+                    slice = Slice::new(&source, now_ms());
                 }
             }
             progress.inc(piece.bytes.len() as u64);
@@ -231,7 +230,6 @@ mod tests {
             format: Format::Cwl,
             bound: SliceBound::records(records),
             limits: DecodeLimits::default(),
-            clock: || 1_700_000_000_000,
         }
     }
 
