@@ -20,16 +20,17 @@ use lamlog_core::assemble::{Environment, EnvironmentKey, Invocation, LineCounts}
 use lamlog_core::charges::charges_of;
 use lamlog_core::decode::{decode_lazily, DecodeError, DecodeLimits, Format, Record};
 use lamlog_core::judge::AlertRules;
-use lamlog_core::meta::{meta_key, FunctionMeta};
+use lamlog_core::meta::FunctionMeta;
 use lamlog_core::parse::InitializationType;
 use lamlog_core::price::{price_with, Billing, PriceTable};
 
 use crate::deliver::{deliver, Delivery};
-use crate::enrich::{CacheStats, EnrichError, Enricher, MetaSource, Resolved};
+use crate::enrich::{CacheStats, EnrichError, Enricher, MetaSource};
 use crate::notify::Notifier;
 use crate::store::poison::write_isolating_poison;
 use crate::store::{DeadLetter, Store, StoreBatch, StoreError, StoredInvocation, WriteOutcome};
 
+mod metadata;
 mod slice;
 
 pub use slice::{Slice, SliceBound};
@@ -222,10 +223,7 @@ impl<M: MetaSource, S: Store, N: Notifier> Pipeline<M, S, N> {
         mut summary: BatchSummary,
         received_at_ms: i64,
     ) -> Result<BatchSummary, BatchError> {
-        let keys: BTreeSet<String> = invocations
-            .iter()
-            .map(|invocation| meta_key(&invocation.account, &invocation.function))
-            .collect();
+        let keys = metadata::meta_keys(&invocations);
         let cache_before = self.enricher.stats();
         let resolved = self.enricher.lookup(&keys).await?;
         let cache_after = self.enricher.stats();
@@ -233,18 +231,17 @@ impl<M: MetaSource, S: Store, N: Notifier> Pipeline<M, S, N> {
             hits: cache_after.hits - cache_before.hits,
             misses: cache_after.misses - cache_before.misses,
         };
-        let (invocations, metadata) = apply_metadata(invocations, &resolved);
+        let (invocations, metadata) = metadata::apply_metadata(invocations, &resolved);
         summary.invocations = invocations.len() as u64;
         let started = self
             .environments_of(&invocations, environments, received_at_ms)
             .await?;
+        let metas = metadata::meta_of(&invocations, &metadata);
         let stored: Vec<StoredInvocation> = invocations
             .into_iter()
+            .zip(metas)
             .zip(started)
-            .map(|(invocation, started)| {
-                let key = meta_key(&invocation.account, &invocation.function);
-                self.price(invocation, metadata.get(&key), started)
-            })
+            .map(|((invocation, meta), started)| self.price(invocation, meta, started))
             .collect();
         let batch = StoreBatch {
             invocations: &stored,
@@ -374,38 +371,4 @@ fn stream_of(invocation: &Invocation) -> Option<(&str, &str, &str)> {
         invocation.log_group.as_str(),
         log_stream,
     ))
-}
-
-/// Gives each invocation its function's metadata, keyed by
-/// `account#function`. Invocations from a custom log group take the function
-/// name its metadata maps it to; evidence that then shares a key is merged.
-fn apply_metadata(
-    invocations: Vec<Invocation>,
-    resolved: &BTreeMap<String, Resolved>,
-) -> (Vec<Invocation>, BTreeMap<String, FunctionMeta>) {
-    let mut by_key: BTreeMap<(String, String, String), Invocation> = BTreeMap::new();
-    let mut metadata = BTreeMap::new();
-    for mut invocation in invocations {
-        if let Some(entry) = resolved.get(&meta_key(&invocation.account, &invocation.function)) {
-            invocation.function.clone_from(&entry.function);
-            metadata.insert(
-                meta_key(&invocation.account, &entry.function),
-                entry.meta.clone(),
-            );
-        }
-        let key = (
-            invocation.account.clone(),
-            invocation.function.clone(),
-            invocation.request_id.clone(),
-        );
-        match by_key.get_mut(&key) {
-            Some(existing) => {
-                existing.merge(&invocation);
-            }
-            None => {
-                by_key.insert(key, invocation);
-            }
-        }
-    }
-    (by_key.into_values().collect(), metadata)
 }
