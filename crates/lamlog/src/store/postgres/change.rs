@@ -2,6 +2,8 @@
 //! value the merge step (`write.rs`) hands to the alert step (`alerts.rs`),
 //! kept apart so that neither imports the other.
 
+use std::borrow::Cow;
+
 use crate::store::StoredInvocation;
 
 /// What a changed row needs done to its table.
@@ -22,8 +24,8 @@ pub(super) enum Action {
 pub(super) struct Change<'a> {
     /// The stored row before the batch, if there was one.
     pub old: Option<&'a StoredInvocation>,
-    /// The row after the batch.
-    pub merged: StoredInvocation,
+    /// The row after the batch: the incoming row itself for a new key.
+    pub merged: Cow<'a, StoredInvocation>,
     /// How it gets there.
     pub action: Action,
 }

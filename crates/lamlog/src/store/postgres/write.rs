@@ -310,7 +310,7 @@ fn clean_batch(
 /// Joins each incoming row into its stored row; returns the rows that change,
 /// in key order.
 fn merge<'a>(
-    incoming: &BTreeMap<InvocationKey, Cow<'_, StoredInvocation>>,
+    incoming: &'a BTreeMap<InvocationKey, Cow<'_, StoredInvocation>>,
     existing: &'a Existing,
     outcome: &mut WriteOutcome,
 ) -> Vec<Change<'a>> {
@@ -320,7 +320,7 @@ fn merge<'a>(
             outcome.inserted += 1;
             changes.push(Change {
                 old: None,
-                merged: new.as_ref().clone(),
+                merged: Cow::Borrowed(new.as_ref()),
                 action: Action::Insert,
             });
             continue;
@@ -338,7 +338,7 @@ fn merge<'a>(
         };
         changes.push(Change {
             old: Some(old),
-            merged,
+            merged: Cow::Owned(merged),
             action,
         });
     }
