@@ -291,9 +291,32 @@ pub fn slope_and_rising_share(samples: &[Sample]) -> (f64, f64) {
     )
 }
 
+/// The share of pairs of `samples` whose later sample used more: what
+/// [`slope_and_rising_share`] gives second, without the slopes.
+fn rising_share(samples: &[Sample]) -> f64 {
+    let mut pairs = 0usize;
+    let mut rising = 0usize;
+    for (i, earlier) in samples.iter().enumerate() {
+        for later in &samples[i + 1..] {
+            pairs += 1;
+            rising += usize::from(later.used_mb > earlier.used_mb);
+        }
+    }
+    if pairs == 0 {
+        0.0
+    } else {
+        rising as f64 / pairs as f64
+    }
+}
+
 /// The verdict on a full trail, if it is growing.
 fn judge(samples: &[Sample], memory_size_mb: u32, rules: &GrowthRules) -> Option<Growth> {
     if samples.len() < TRAIL_LEN {
+        return None;
+    }
+    // Most trails are flat: their rising share alone says no, and their
+    // slopes (190 of them, sorted for the median) are never computed.
+    if rising_share(samples) < RISING_SHARE {
         return None;
     }
     let (slope_mb, rising_share) = slope_and_rising_share(samples);

@@ -292,3 +292,18 @@ fn the_alert_is_keyed_by_stream_and_can_be_switched_off() {
     };
     assert!(growth_alert(&stream, &observation, &growth, Some(&off), &defaults).is_none());
 }
+
+proptest::proptest! {
+    /// The rising share `judge` checks first is the one the slopes give.
+    #[test]
+    fn the_rising_share_alone_is_the_one_with_the_slopes(
+        used in proptest::collection::vec(0u32..4, 0..=TRAIL_LEN)
+    ) {
+        let samples: Vec<Sample> = used
+            .iter()
+            .enumerate()
+            .map(|(i, used_mb)| Sample { start_ms: i as i64, used_mb: *used_mb })
+            .collect();
+        proptest::prop_assert_eq!(rising_share(&samples), slope_and_rising_share(&samples).1);
+    }
+}
