@@ -141,7 +141,10 @@ impl Assembler {
 
     /// The invocations, ordered by key.
     pub fn finish(self) -> (Vec<Invocation>, LineCounts) {
-        let mut invocations = Vec::new();
+        // Sized once: grown as it fills, the vector of a full slice is
+        // copied over again a dozen times.
+        let mut invocations =
+            Vec::with_capacity(self.by_function.values().map(Requests::len).sum());
         // The groups come out in (account, function) order; sorting each
         // group by request id completes the key order.
         for requests in self.by_function.into_values() {
