@@ -93,14 +93,14 @@ pub(super) struct RowChange<'a> {
     pub new: &'a StoredInvocation,
 }
 
-impl RowChange<'_> {
+impl<'a> RowChange<'a> {
     /// The row's account.
-    pub fn account(&self) -> &str {
+    pub fn account(&self) -> &'a str {
         &self.new.invocation.account
     }
 
     /// The row's function.
-    pub fn function(&self) -> &str {
+    pub fn function(&self) -> &'a str {
         &self.new.invocation.function
     }
 
@@ -116,6 +116,10 @@ impl RowChange<'_> {
 
 type FunctionKey = (String, String);
 
+/// A function's (account, name), borrowed from the batch's rows: summing
+/// copies no name.
+type Function<'a> = (&'a str, &'a str);
+
 /// A function minute's change: the sums ([`Contribution::sums`], in
 /// `UPSERT_MINUTES`'s column order) and the max of the rows arriving in it.
 #[derive(Debug, Default)]
@@ -126,47 +130,41 @@ struct MinuteChange {
 
 /// What the batch does to the rollups, summed.
 #[derive(Debug, Default)]
-struct RollupChanges {
+struct RollupChanges<'a> {
     /// Per function minute: counter changes, and the max of arriving rows.
-    minutes: BTreeMap<(FunctionKey, i64), MinuteChange>,
+    minutes: BTreeMap<(Function<'a>, i64), MinuteChange>,
     /// Per function minute and bucket: the count's change.
-    buckets: BTreeMap<(FunctionKey, i64, i32), i64>,
+    buckets: BTreeMap<(Function<'a>, i64, i32), i64>,
     /// Minutes a row left or shrank in: tidied after the upserts.
-    left: BTreeSet<(FunctionKey, i64)>,
+    left: BTreeSet<(Function<'a>, i64)>,
 }
 
-impl RollupChanges {
-    fn add(&mut self, row: &RowChange<'_>) {
+impl<'a> RollupChanges<'a> {
+    fn add(&mut self, row: &RowChange<'a>) {
         let (old, new) = row.contributions();
         if old == new {
             return;
         }
-        let function = (row.account().to_owned(), row.function().to_owned());
+        let function = (row.account(), row.function());
         if let Some(old) = &old {
-            let minute = self
-                .minutes
-                .entry((function.clone(), old.minute_ms))
-                .or_default();
+            let minute = self.minutes.entry((function, old.minute_ms)).or_default();
             for (total, value) in minute.sums.iter_mut().zip(old.sums()) {
                 *total = total.saturating_sub(value);
             }
             let bucket = self
                 .buckets
-                .entry((function.clone(), old.minute_ms, old.duration_bucket))
+                .entry((function, old.minute_ms, old.duration_bucket))
                 .or_default();
             *bucket = bucket.saturating_sub(1);
             let shrank_or_left = new.as_ref().is_none_or(|new| {
                 new.minute_ms != old.minute_ms || new.duration_us < old.duration_us
             });
             if shrank_or_left {
-                self.left.insert((function.clone(), old.minute_ms));
+                self.left.insert((function, old.minute_ms));
             }
         }
         if let Some(new) = &new {
-            let minute = self
-                .minutes
-                .entry((function.clone(), new.minute_ms))
-                .or_default();
+            let minute = self.minutes.entry((function, new.minute_ms)).or_default();
             for (total, value) in minute.sums.iter_mut().zip(new.sums()) {
                 *total = total.saturating_add(value);
             }
@@ -203,7 +201,15 @@ pub(super) async fn add_rollups(
     minutes?;
     buckets?;
     emptied?;
-    Ok(LeftMinutes(changes.left))
+    Ok(LeftMinutes(
+        changes
+            .left
+            .into_iter()
+            .map(|((account, function), minute_ms)| {
+                ((account.to_owned(), function.to_owned()), minute_ms)
+            })
+            .collect(),
+    ))
 }
 
 /// The minutes some rows of the batch left (their REPORT moved): once the
@@ -214,9 +220,9 @@ pub(super) struct LeftMinutes(BTreeSet<(FunctionKey, i64)>);
 /// Deletes the histogram buckets the batch emptied.
 async fn delete_empty_buckets(
     transaction: &Tx,
-    buckets: &BTreeMap<(FunctionKey, i64, i32), i64>,
+    buckets: &BTreeMap<(Function<'_>, i64, i32), i64>,
 ) -> Result<(), StoreError> {
-    let emptied: Vec<&(FunctionKey, i64, i32)> = buckets
+    let emptied: Vec<&(Function<'_>, i64, i32)> = buckets
         .iter()
         .filter(|(_, count)| **count < 0)
         .map(|(key, _)| key)
@@ -224,8 +230,8 @@ async fn delete_empty_buckets(
     if emptied.is_empty() {
         return Ok(());
     }
-    let accounts: Vec<&str> = emptied.iter().map(|((a, _), _, _)| a.as_str()).collect();
-    let functions: Vec<&str> = emptied.iter().map(|((_, f), _, _)| f.as_str()).collect();
+    let accounts: Vec<&str> = emptied.iter().map(|((a, _), _, _)| *a).collect();
+    let functions: Vec<&str> = emptied.iter().map(|((_, f), _, _)| *f).collect();
     let minute_ms: Vec<i64> = emptied.iter().map(|(_, minute, _)| *minute).collect();
     let bucket: Vec<i32> = emptied.iter().map(|(_, _, bucket)| *bucket).collect();
     let statement = transaction
@@ -241,13 +247,13 @@ async fn delete_empty_buckets(
 
 async fn upsert_minutes(
     transaction: &Tx,
-    minutes: &BTreeMap<(FunctionKey, i64), MinuteChange>,
+    minutes: &BTreeMap<(Function<'_>, i64), MinuteChange>,
 ) -> Result<(), StoreError> {
     if minutes.is_empty() {
         return Ok(());
     }
-    let accounts: Vec<&str> = minutes.keys().map(|((a, _), _)| a.as_str()).collect();
-    let functions: Vec<&str> = minutes.keys().map(|((_, f), _)| f.as_str()).collect();
+    let accounts: Vec<&str> = minutes.keys().map(|((a, _), _)| *a).collect();
+    let functions: Vec<&str> = minutes.keys().map(|((_, f), _)| *f).collect();
     let minute_ms: Vec<i64> = minutes.keys().map(|(_, minute_ms)| *minute_ms).collect();
     let mut columns: Vec<Vec<i64>> = (0..10)
         .map(|index| minutes.values().map(|change| change.sums[index]).collect())
@@ -273,13 +279,13 @@ async fn upsert_minutes(
 
 async fn upsert_buckets(
     transaction: &Tx,
-    buckets: &BTreeMap<(FunctionKey, i64, i32), i64>,
+    buckets: &BTreeMap<(Function<'_>, i64, i32), i64>,
 ) -> Result<(), StoreError> {
     if buckets.is_empty() {
         return Ok(());
     }
-    let accounts: Vec<&str> = buckets.keys().map(|((a, _), _, _)| a.as_str()).collect();
-    let functions: Vec<&str> = buckets.keys().map(|((_, f), _, _)| f.as_str()).collect();
+    let accounts: Vec<&str> = buckets.keys().map(|((a, _), _, _)| *a).collect();
+    let functions: Vec<&str> = buckets.keys().map(|((_, f), _, _)| *f).collect();
     let minute_ms: Vec<i64> = buckets.keys().map(|(_, minute_ms, _)| *minute_ms).collect();
     let bucket: Vec<i32> = buckets.keys().map(|(_, _, bucket)| *bucket).collect();
     let counts: Vec<i64> = buckets.values().copied().collect();
