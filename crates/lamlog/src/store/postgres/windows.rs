@@ -86,7 +86,9 @@ pub(super) type Activities = BTreeMap<FunctionKey, BatchActivity>;
 
 /// The activity of the reported rows of `rows`, by function.
 pub(super) fn activities(rows: &[RowChange<'_>]) -> Activities {
-    let mut activities: Activities = BTreeMap::new();
+    // Keyed by borrowed names while the rows are summed, so that each
+    // function's names are copied once, not once per row.
+    let mut activities: BTreeMap<(&str, &str), BatchActivity> = BTreeMap::new();
     for row in rows {
         let invocation = &row.new.invocation;
         // A row once reported stays so (the join only adds evidence).
@@ -95,11 +97,16 @@ pub(super) fn activities(rows: &[RowChange<'_>]) -> Activities {
         }
         let (old, new) = row.contributions();
         activities
-            .entry((row.account().to_owned(), row.function().to_owned()))
+            .entry((row.account(), row.function()))
             .or_default()
             .record(invocation.start_time_ms, old.as_ref(), new.as_ref());
     }
     activities
+        .into_iter()
+        .map(|((account, function), activity)| {
+            ((account.to_owned(), function.to_owned()), activity)
+        })
+        .collect()
 }
 
 /// Moves the watermarks of the batch's functions (`stored` is what
