@@ -8,7 +8,7 @@
 use lamlog_core::assemble::{Invocation, StatusFlags};
 use lamlog_core::meta::Architecture;
 use rusqlite::types::Type;
-use rusqlite::{OptionalExtension, Row, Transaction};
+use rusqlite::{CachedStatement, OptionalExtension, Row, Statement, Transaction};
 
 use super::failed;
 use crate::store::{StoreError, StoredInvocation};
@@ -63,6 +63,53 @@ pub(super) fn select(
     let mut statement = transaction
         .prepare_cached(SELECT_INVOCATION)
         .map_err(failed("preparing the invocation lookup"))?;
+    select_with(&mut statement, key)
+}
+
+/// The two statements every invocation of a batch runs, taken from the
+/// connection's cache once per batch: each take hashes the statement's
+/// whole text, which cost more than the lookup itself.
+pub(super) struct RowStatements<'t> {
+    select: CachedStatement<'t>,
+    upsert: CachedStatement<'t>,
+}
+
+impl<'t> RowStatements<'t> {
+    pub(super) fn prepare(transaction: &'t Transaction<'_>) -> Result<Self, StoreError> {
+        Ok(RowStatements {
+            select: transaction
+                .prepare_cached(SELECT_INVOCATION)
+                .map_err(failed("preparing the invocation lookup"))?,
+            upsert: transaction
+                .prepare_cached(UPSERT_INVOCATION)
+                .map_err(failed("preparing the invocation upsert"))?,
+        })
+    }
+
+    /// [`select`], with the batch's statement.
+    pub(super) fn select(
+        &mut self,
+        key: KeyRef<'_>,
+    ) -> Result<Option<StoredInvocation>, StoreError> {
+        select_with(&mut self.select, key)
+    }
+
+    /// Inserts `row`, or replaces every column of the row with its key; the
+    /// first-seen time keeps the earliest of the stored one and
+    /// `received_at_ms`.
+    pub(super) fn upsert(
+        &mut self,
+        row: &StoredInvocation,
+        received_at_ms: i64,
+    ) -> Result<(), StoreError> {
+        upsert_with(&mut self.upsert, row, received_at_ms)
+    }
+}
+
+fn select_with(
+    statement: &mut Statement<'_>,
+    key: KeyRef<'_>,
+) -> Result<Option<StoredInvocation>, StoreError> {
     statement
         .query_row(key, |row| from_row(key, row))
         .optional()
@@ -119,16 +166,11 @@ fn from_row(key: KeyRef<'_>, row: &Row<'_>) -> rusqlite::Result<StoredInvocation
     })
 }
 
-/// Inserts `row`, or replaces every column of the row with its key; the
-/// first-seen time keeps the earliest of the stored one and `received_at_ms`.
-pub(super) fn upsert(
-    transaction: &Transaction<'_>,
+fn upsert_with(
+    statement: &mut Statement<'_>,
     row: &StoredInvocation,
     received_at_ms: i64,
 ) -> Result<(), StoreError> {
-    let mut statement = transaction
-        .prepare_cached(UPSERT_INVOCATION)
-        .map_err(failed("preparing the invocation upsert"))?;
     let invocation = &row.invocation;
     statement
         .execute(rusqlite::params![

@@ -52,15 +52,17 @@ pub(super) fn write_batch(
     let mut outcome = WriteOutcome::default();
     let mut functions = Functions::new();
     let mut streams = trails::Observations::new();
+    let mut statements = invocation_row::RowStatements::prepare(&transaction)?;
     for new in batch.invocations {
         write_invocation(
-            &transaction,
+            (&transaction, &mut statements),
             batch,
             new,
             &mut outcome,
             (&mut functions, &mut streams),
         )?;
     }
+    drop(statements);
     for (account, functions) in &functions {
         for (function, changes) in functions {
             changes.rollups.flush(&transaction, account, function)?;
@@ -116,13 +118,13 @@ fn changes_of<'a>(
 /// its function's changes and, when its REPORT is new, its memory sample in
 /// its stream's.
 fn write_invocation(
-    transaction: &Transaction<'_>,
+    (transaction, statements): (&Transaction<'_>, &mut invocation_row::RowStatements<'_>),
     batch: &StoreBatch<'_>,
     new: &StoredInvocation,
     outcome: &mut WriteOutcome,
     (functions, streams): (&mut Functions, &mut trails::Observations),
 ) -> Result<(), StoreError> {
-    let existing = invocation_row::select(transaction, invocation_row::key_of(&new.invocation))?;
+    let existing = statements.select(invocation_row::key_of(&new.invocation))?;
     let joined;
     let merged = match &existing {
         None => {
@@ -140,7 +142,7 @@ fn write_invocation(
             &joined
         }
     };
-    invocation_row::upsert(transaction, merged, batch.received_at_ms)?;
+    statements.upsert(merged, batch.received_at_ms)?;
     let invocation = &merged.invocation;
     let old_contribution = existing
         .as_ref()
