@@ -48,9 +48,10 @@ fn batch(setup: &Setup, prefix: &str) -> Vec<StoredInvocation> {
     setup.invocations(&evidence)
 }
 
-/// A counting proxy to the test database, holding answers 2 ms (so that
-/// what a client pipelines is never split by an answer), and the URL that
-/// goes through it.
+/// A counting proxy to the test database, holding answers 20 ms (so that
+/// what a client pipelines is never split by an answer, even while the
+/// other tests load both cores: 2 ms once split a cold batch's pipeline
+/// into two more waits), and the URL that goes through it.
 fn proxy() -> (CountingProxy, String) {
     let upstream = schema::database_url();
     let address = upstream
@@ -59,7 +60,7 @@ fn proxy() -> (CountingProxy, String) {
         .unwrap_or("127.0.0.1:5432")
         .to_owned();
     let proxy =
-        match CountingProxy::start_delayed(address.clone(), std::time::Duration::from_millis(2)) {
+        match CountingProxy::start_delayed(address.clone(), std::time::Duration::from_millis(20)) {
             Ok(proxy) => proxy,
             Err(error) => panic!("starting the counting proxy: {error}"),
         };
