@@ -365,6 +365,34 @@ async fn nul_and_hostile_text_are_stored_as_data() {
     assert_eq!(dump(&mut store).await, text);
 }
 
+/// Two request ids that differ only by a NUL against U+FFFD are one key once
+/// cleaned: their evidence joins into one row, in either order.
+#[tokio::test]
+async fn keys_that_clean_alike_join_into_one_row() {
+    let setup = Setup::plain();
+    let on = |line| Evidence::new(ACCOUNT, "orders", DAY_MS, line);
+    let reported = on(report("r\0x", Figures::new(5.0, 128, 10), None, None));
+    let failed = on(app_error("r\u{fffd}x", "Boom"));
+    let mut dumps = Vec::new();
+    for evidence in [[reported.clone(), failed.clone()], [failed, reported]] {
+        let mut store = TestStore::fresh().await;
+        let invocations = setup.invocations(&evidence);
+        assert_eq!(invocations.len(), 2, "two keys before cleaning");
+        let outcome = setup.write(&mut store, &invocations, &[]).await;
+        assert_eq!(outcome.inserted, 1);
+        let text = dump(&mut store).await;
+        let rows = table_lines(&text, "invocations");
+        assert_eq!(rows.len(), 1, "{text}");
+        assert!(
+            rows[0].contains(&text_field("error_type", "Boom")),
+            "{text}"
+        );
+        assert!(rows[0].contains(" duration_ms=5"), "{text}");
+        dumps.push(text);
+    }
+    assert_eq!(dumps[0], dumps[1]);
+}
+
 #[tokio::test]
 async fn concurrent_migrations_apply_once_and_a_newer_schema_is_refused() {
     let schema = schema::schema_name();

@@ -290,21 +290,26 @@ async fn commit(client: &Tx, received_at_ms: i64) -> Result<bool, StoreError> {
 fn clean_batch(
     invocations: &[StoredInvocation],
 ) -> Result<BTreeMap<InvocationKey, Cow<'_, StoredInvocation>>, StoreError> {
-    let mut incoming: BTreeMap<InvocationKey, Cow<'_, StoredInvocation>> = BTreeMap::new();
+    let mut incoming: Vec<(InvocationKey, Cow<'_, StoredInvocation>)> =
+        Vec::with_capacity(invocations.len());
     for row in invocations {
         let cleaned = rows::clean_invocation(row);
         SqlRow::new(&cleaned)?;
-        match incoming.entry(rows::key_of(&cleaned)) {
-            std::collections::btree_map::Entry::Vacant(slot) => {
-                slot.insert(cleaned);
-            }
-            std::collections::btree_map::Entry::Occupied(mut slot) => {
-                let (joined, _) = rows::join(slot.get(), &cleaned);
-                slot.insert(Cow::Owned(joined));
-            }
-        }
+        incoming.push((rows::key_of(&cleaned), cleaned));
     }
-    Ok(incoming)
+    // The pipeline hands rows over in key order, so sorting only checks
+    // it; stable, so that rows sharing a key join in the order they came.
+    // The map is then built in one pass, without a search per row.
+    incoming.sort_by(|left, right| left.0.cmp(&right.0));
+    incoming.dedup_by(|later, first| {
+        let same = later.0 == first.0;
+        if same {
+            let (joined, _) = rows::join(&first.1, &later.1);
+            first.1 = Cow::Owned(joined);
+        }
+        same
+    });
+    Ok(incoming.into_iter().collect())
 }
 
 /// Joins each incoming row into its stored row; returns the rows that change,
