@@ -68,7 +68,8 @@ pub(super) fn select(
 
 /// The two statements every invocation of a batch runs, taken from the
 /// connection's cache once per batch: each take hashes the statement's
-/// whole text, which cost more than the lookup itself.
+/// whole text, which cost nearly as much as the lookup itself (about 6 %
+/// of `lamlog ingest`'s instructions, BENCHMARKS.md §2).
 pub(super) struct RowStatements<'t> {
     select: CachedStatement<'t>,
     upsert: CachedStatement<'t>,
