@@ -272,27 +272,28 @@ impl Trail {
 /// The Theil–Sen slope of `samples` against their index and the share of
 /// rising pairs.
 pub fn slope_and_rising_share(samples: &[Sample]) -> (f64, f64) {
+    (theil_sen_slope(samples), rising_share(samples))
+}
+
+/// The median of the slopes of every pair of `samples` (0 for fewer than
+/// two): the pairs are sorted, so this is the costly half of the verdict.
+fn theil_sen_slope(samples: &[Sample]) -> f64 {
     let mut slopes = Vec::with_capacity(samples.len() * samples.len().saturating_sub(1) / 2);
-    let mut rising = 0usize;
     for (i, earlier) in samples.iter().enumerate() {
         for (j, later) in samples.iter().enumerate().skip(i + 1) {
             let rise = f64::from(later.used_mb) - f64::from(earlier.used_mb);
-            rising += usize::from(rise > 0.0);
             slopes.push(rise / (j - i) as f64);
         }
     }
     if slopes.is_empty() {
-        return (0.0, 0.0);
+        return 0.0;
     }
     slopes.sort_by(f64::total_cmp);
-    (
-        median_of_sorted(&slopes),
-        rising as f64 / slopes.len() as f64,
-    )
+    median_of_sorted(&slopes)
 }
 
-/// The share of pairs of `samples` whose later sample used more: what
-/// [`slope_and_rising_share`] gives second, without the slopes.
+/// The share of pairs of `samples` whose later sample used more (0 for
+/// fewer than two).
 fn rising_share(samples: &[Sample]) -> f64 {
     let mut pairs = 0usize;
     let mut rising = 0usize;
@@ -316,19 +317,20 @@ fn judge(samples: &[Sample], memory_size_mb: u32, rules: &GrowthRules) -> Option
     }
     // Most trails are flat: their rising share alone says no, and their
     // slopes (190 of them, sorted for the median) are never computed.
-    if rising_share(samples) < RISING_SHARE {
+    let share = rising_share(samples);
+    if share < RISING_SHARE {
         return None;
     }
-    let (slope_mb, rising_share) = slope_and_rising_share(samples);
+    let slope_mb = theil_sen_slope(samples);
+    if slope_mb <= 0.0 {
+        return None;
+    }
     let last_used_mb = samples.last()?.used_mb;
-    if slope_mb <= 0.0 || rising_share < RISING_SHARE {
-        return None;
-    }
     let headroom_mb = f64::from(memory_size_mb.saturating_sub(last_used_mb));
     let invocations_to_limit = (headroom_mb / slope_mb).ceil() as u64;
     (invocations_to_limit <= rules.horizon_invocations).then_some(Growth {
         slope_mb,
-        rising_share,
+        rising_share: share,
         last_used_mb,
         memory_size_mb,
         invocations_to_limit,
