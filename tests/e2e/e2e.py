@@ -44,6 +44,9 @@ import boto3
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
 WORK = tempfile.mkdtemp(prefix="lamlog-e2e-")
+# The function's outbox delay (LAMLOG_ALERT_RETRY_SECS), shorter than its
+# default minute so that the run need not wait a minute for it.
+ALERT_RETRY_SECS = 10
 TABLE, REGION = "lamlog-functions", "us-east-1"
 CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
          "AWS_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true"}
@@ -344,7 +347,8 @@ def main():
     env = {**CREDS, "AWS_ENDPOINT_URL": endpoint, "DATABASE_URL": database_url,
            "LAMLOG_METADATA_TABLE": TABLE, "LAMLOG_ALERT_TOPIC_ARN": topic,
            "LAMLOG_ENRICH_DEADLINE_MS": "1500", "LAMLOG_SLICE_RETRIES": "1",
-           "LAMLOG_DEADLINE_MARGIN_MS": "1000", "AWS_LAMBDA_FUNCTION_NAME": "lamlog-e2e"}
+           "LAMLOG_DEADLINE_MARGIN_MS": "1000", "AWS_LAMBDA_FUNCTION_NAME": "lamlog-e2e",
+           "LAMLOG_ALERT_RETRY_SECS": str(ALERT_RETRY_SECS)}
 
     # Phase 1: the first batch, then the same batch again.
     function = Function(env, bootstrap)
@@ -432,14 +436,14 @@ def main():
         response = function.invoke(path)
         check(response == {"batchItemFailures": []}, f"{os.path.basename(path)} committed")
     warm = [line["HandlerMilliseconds"] for line in function.emf()[seen:] if line["Records"] == 200]
-    # What SNS missed is due a minute after it was raised; a batch after that
-    # (a replay: it stores nothing) sends it. It goes to a new instance:
-    # `cargo lambda watch` answers a wait for the next event longer than its
-    # --timeout with 408, which lambda_runtime does not survive (Lambda itself
-    # freezes an idle instance instead), and after a quiet minute Lambda may
-    # well start a new one anyway.
+    # What SNS missed is due ALERT_RETRY_SECS after it was raised (a minute
+    # by default); a batch after that (a replay: it stores nothing) sends it.
+    # It goes to a new instance: `cargo lambda watch` answers a wait for the
+    # next event longer than its --timeout with 408, which lambda_runtime does
+    # not survive (Lambda itself freezes an idle instance instead), and after
+    # a quiet spell Lambda may well start a new one anyway.
     function.close()
-    time.sleep(max(0.0, 62.0 - (time.monotonic() - sns_down_at)))
+    time.sleep(max(0.0, ALERT_RETRY_SECS + 2.0 - (time.monotonic() - sns_down_at)))
     function = Function(env, bootstrap)
     response = function.invoke(batches[0])
     check(response == {"batchItemFailures": []}, "a replayed batch after the outbox delay committed")

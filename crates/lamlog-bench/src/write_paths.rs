@@ -176,6 +176,7 @@ async fn write_store(store: &mut PostgresStore, rows: &[StoredInvocation]) -> an
         rules: &rules,
         // After every row, as a consumer's clock is.
         received_at_ms: BASE_MS + 86_400_000,
+        unsent_alert_delay_ms: lamlog::store::UNSENT_ALERT_DELAY_MS,
     };
     store.write_batch(&batch).await?;
     Ok(())

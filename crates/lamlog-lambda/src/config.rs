@@ -13,6 +13,7 @@
 //! | `LAMLOG_METADATA_TABLE` | required | the DynamoDB table of function metadata |
 //! | `LAMLOG_METADATA_KEY` | `pk` | its partition key attribute (a string, `account#function`) |
 //! | `LAMLOG_ALERT_TOPIC_ARN` | none | SNS topic for new alerts; without it alerts stay in the table |
+//! | `LAMLOG_ALERT_RETRY_SECS` | 60 | how long an alert its batch could not send waits in the table before a later batch sends it (and how long that batch's claim on it holds); at least 1 |
 //! | `LAMLOG_CACHE_TTL_SECS` | 3600 | metadata cache time to live, hits and misses alike |
 //! | `LAMLOG_CACHE_CAPACITY` | 100000 | metadata cache bound, in entries |
 //! | `LAMLOG_ENRICH_POLICY` | `fail` | `fail` or `store-unenriched` when DynamoDB stays unavailable |
@@ -51,6 +52,8 @@ pub struct Config {
     pub metadata_key: String,
     /// SNS topic for new alerts, if any.
     pub alert_topic_arn: Option<String>,
+    /// How long an unsent alert waits before a later batch sends it.
+    pub alert_retry_after: Duration,
     /// Metadata cache TTL.
     pub cache_ttl: Duration,
     /// Metadata cache bound.
@@ -153,6 +156,7 @@ impl Config {
             metadata_table: required("LAMLOG_METADATA_TABLE")?,
             metadata_key: get("LAMLOG_METADATA_KEY").unwrap_or_else(|| "pk".to_owned()),
             alert_topic_arn,
+            alert_retry_after: Duration::from_secs(number("LAMLOG_ALERT_RETRY_SECS", 60, 1)?),
             cache_ttl: Duration::from_secs(number("LAMLOG_CACHE_TTL_SECS", 3600, 0)?),
             cache_capacity: number("LAMLOG_CACHE_CAPACITY", 100_000, 1)?,
             enrich_policy,
@@ -198,6 +202,7 @@ impl std::fmt::Debug for Config {
             .field("metadata_table", &self.metadata_table)
             .field("metadata_key", &self.metadata_key)
             .field("alert_topic_arn", &self.alert_topic_arn)
+            .field("alert_retry_after", &self.alert_retry_after)
             .field("cache_ttl", &self.cache_ttl)
             .field("cache_capacity", &self.cache_capacity)
             .field("enrich_policy", &self.enrich_policy)
@@ -241,6 +246,7 @@ mod tests {
         assert_eq!(config.handler.slice_records, 500);
         assert_eq!(config.handler.slice_held_bytes, 8 << 20);
         assert_eq!(config.alert_topic_arn, None);
+        assert_eq!(config.alert_retry_after, Duration::from_secs(60));
         assert_eq!(config.log_level, tracing::Level::INFO);
         assert_eq!(
             config.redacted_database_url(),
@@ -261,8 +267,10 @@ mod tests {
                 "arn:aws:sns:eu-west-1:1:alerts.fifo",
             ),
             ("AWS_LAMBDA_LOG_LEVEL", "DEBUG"),
+            ("LAMLOG_ALERT_RETRY_SECS", "5"),
         ]);
         let config = read(&pairs).unwrap();
+        assert_eq!(config.alert_retry_after, Duration::from_secs(5));
         assert_eq!(config.enrich_policy, OnUnavailable::StoreUnenriched);
         assert_eq!(config.handler.slice_records, 200);
         assert_eq!(config.handler.slice_held_bytes, 1 << 20);
@@ -296,6 +304,10 @@ mod tests {
         assert_eq!(
             config_error(&[("LAMLOG_SLICE_RECORDS", "0")]),
             "LAMLOG_SLICE_RECORDS=\"0\": must be at least 1"
+        );
+        assert_eq!(
+            config_error(&[("LAMLOG_ALERT_RETRY_SECS", "0")]),
+            "LAMLOG_ALERT_RETRY_SECS=\"0\": must be at least 1"
         );
         assert!(config_error(&[("LAMLOG_ENRICH_POLICY", "ignore")]).contains("store-unenriched"));
         assert!(config_error(&[("LAMLOG_ALERT_TOPIC_ARN", "alerts")]).contains("not an ARN"));

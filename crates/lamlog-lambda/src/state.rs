@@ -105,7 +105,11 @@ impl<S: Store> State<S> {
                 enricher,
                 store,
                 notifier,
-                settings: Settings::default(),
+                settings: Settings {
+                    unsent_alert_delay_ms: i64::try_from(config.alert_retry_after.as_millis())
+                        .unwrap_or(i64::MAX),
+                    ..Settings::default()
+                },
             },
             options: config.handler,
             function_name: config.function_name.clone(),

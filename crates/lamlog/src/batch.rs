@@ -28,7 +28,10 @@ use crate::deliver::{deliver, Delivery};
 use crate::enrich::{CacheStats, EnrichError, Enricher, MetaSource};
 use crate::notify::Notifier;
 use crate::store::poison::write_isolating_poison;
-use crate::store::{DeadLetter, Store, StoreBatch, StoreError, StoredInvocation, WriteOutcome};
+use crate::store::{
+    DeadLetter, Store, StoreBatch, StoreError, StoredInvocation, WriteOutcome,
+    UNSENT_ALERT_DELAY_MS,
+};
 
 mod metadata;
 mod slice;
@@ -48,6 +51,10 @@ pub struct Settings {
     pub limits: DecodeLimits,
     /// When set (by [`Pipeline::set_deadline`]), no stage waits past it.
     pub deadline: Option<tokio::time::Instant>,
+    /// How long an alert that its batch did not deliver waits in the outbox
+    /// before a later batch sends it, and how long a later batch's claim on
+    /// it holds (ms).
+    pub unsent_alert_delay_ms: i64,
 }
 
 impl Default for Settings {
@@ -58,6 +65,7 @@ impl Default for Settings {
             rules: AlertRules::default(),
             limits: DecodeLimits::default(),
             deadline: None,
+            unsent_alert_delay_ms: UNSENT_ALERT_DELAY_MS,
         }
     }
 }
@@ -249,6 +257,7 @@ impl<M: MetaSource, S: Store, N: Notifier> Pipeline<M, S, N> {
             metadata: &metadata,
             rules: &self.settings.rules,
             received_at_ms,
+            unsent_alert_delay_ms: self.settings.unsent_alert_delay_ms,
         };
         let started = Instant::now();
         summary.outcome = write_isolating_poison(&mut self.store, &batch, source).await?;
@@ -258,6 +267,7 @@ impl<M: MetaSource, S: Store, N: Notifier> Pipeline<M, S, N> {
             &mut self.notifier,
             &summary.outcome.new_alerts,
             received_at_ms,
+            self.settings.unsent_alert_delay_ms,
         );
         summary.delivery = match self.settings.deadline {
             None => delivering.await,

@@ -12,8 +12,9 @@
 //! `PublishBatch` chunk fails, the COMMIT reply is lost and the retried
 //! batch is a no-op, the process runs out of time or memory before it
 //! publishes — the alert is still in the table, unsent, and a later batch
-//! (of any writer) sends it once it is due ([`UNSENT_ALERT_DELAY_MS`] after
-//! it was raised). So alerts are delivered at least once, and a delivery
+//! (of any writer) sends it once it is due (the outbox delay after it was
+//! raised: [`UNSENT_ALERT_DELAY_MS`] unless the pipeline's settings say
+//! otherwise). So alerts are delivered at least once, and a delivery
 //! failure never fails the batch: its invocations are committed, and the
 //! alerts wait.
 //!
@@ -53,7 +54,8 @@ pub struct Delivery {
 }
 
 /// Sends the outbox's due backlog, then `new_alerts` (just committed), with
-/// `notifier`, and marks what it delivered sent at `now_ms`. Never fails:
+/// `notifier`, and marks what it delivered sent at `now_ms`. The backlog it
+/// claims is not due again for `delay_ms`, the outbox delay. Never fails:
 /// what could not be sent or marked stays in the outbox, and the returned
 /// [`Delivery`] says so.
 pub async fn deliver<O: AlertOutbox, N: Notifier>(
@@ -61,9 +63,11 @@ pub async fn deliver<O: AlertOutbox, N: Notifier>(
     notifier: &mut N,
     new_alerts: &[Alert],
     now_ms: i64,
+    delay_ms: i64,
 ) -> Delivery {
     let mut delivery = Delivery::default();
-    let mut alerts = match outbox.claim_unsent_alerts(now_ms, BACKLOG_PER_BATCH).await {
+    let claimed = outbox.claim_unsent_alerts(now_ms, delay_ms, BACKLOG_PER_BATCH);
+    let mut alerts = match claimed.await {
         Ok(backlog) => backlog,
         Err(error) => {
             delivery.error = Some(format!("reading the alerts outbox: {error}"));

@@ -54,9 +54,10 @@ impl<S: Store> AlertOutbox for Refusing<S> {
     async fn claim_unsent_alerts(
         &mut self,
         now_ms: i64,
+        hold_ms: i64,
         limit: usize,
     ) -> Result<Vec<Alert>, StoreError> {
-        self.inner.claim_unsent_alerts(now_ms, limit).await
+        self.inner.claim_unsent_alerts(now_ms, hold_ms, limit).await
     }
 
     async fn mark_alerts_sent(&mut self, keys: &[&str], now_ms: i64) -> Result<(), StoreError> {

@@ -307,7 +307,10 @@ async fn claim(
     now_ms: i64,
 ) -> (Vec<lamlog_core::judge::Alert>, u64) {
     let before = proxy.counts();
-    let claimed = match store.claim_unsent_alerts(now_ms, 100).await {
+    let claimed = match store
+        .claim_unsent_alerts(now_ms, lamlog::store::UNSENT_ALERT_DELAY_MS, 100)
+        .await
+    {
         Ok(claimed) => claimed,
         Err(error) => panic!("claiming alerts: {error}"),
     };

@@ -197,6 +197,7 @@ async fn concurrent_writers_with_overlapping_batches_store_each_invocation_once(
             metadata: &setup.metadata,
             rules: &setup.rules,
             received_at_ms: setup.received_at_ms,
+            unsent_alert_delay_ms: lamlog::store::UNSENT_ALERT_DELAY_MS,
         };
         let (batch_a, batch_b) = (batch(&first), batch(&second));
         let (outcome_a, outcome_b) = tokio::join!(
@@ -274,6 +275,7 @@ async fn a_connection_killed_mid_batch_commits_nothing_and_the_retry_succeeds() 
         metadata: &setup.metadata,
         rules: &setup.rules,
         received_at_ms: setup.received_at_ms,
+        unsent_alert_delay_ms: lamlog::store::UNSENT_ALERT_DELAY_MS,
     };
     let killer = async {
         let waiting =

@@ -88,7 +88,20 @@ macro_rules! store_conformance {
 
             #[tokio::test]
             async fn alerts_wait_in_the_outbox_until_delivered() {
-                outbox_suite::alerts_wait_in_the_outbox_until_delivered(fresh().await).await;
+                outbox_suite::alerts_wait_in_the_outbox_until_delivered(
+                    fresh().await,
+                    lamlog::store::UNSENT_ALERT_DELAY_MS,
+                )
+                .await;
+            }
+
+            #[tokio::test]
+            async fn alerts_wait_for_the_pipeline_s_own_outbox_delay() {
+                outbox_suite::alerts_wait_in_the_outbox_until_delivered(
+                    fresh().await,
+                    outbox_suite::SHORT_DELAY_MS,
+                )
+                .await;
             }
 
             #[tokio::test]

@@ -126,7 +126,12 @@ const ROLLUP_MANY: &str = "INSERT INTO lamlog_bench_naive.function_minute \
 /// The naive baselines raise no alerts (the case study's parser has none), so
 /// their outbox is always empty.
 impl AlertOutbox for NaiveStore {
-    async fn claim_unsent_alerts(&mut self, _: i64, _: usize) -> Result<Vec<Alert>, StoreError> {
+    async fn claim_unsent_alerts(
+        &mut self,
+        _: i64,
+        _: i64,
+        _: usize,
+    ) -> Result<Vec<Alert>, StoreError> {
         Ok(Vec::new())
     }
 

@@ -45,7 +45,12 @@ impl FakeStore {
 
 /// The fake store raises no alerts, so its outbox is always empty.
 impl AlertOutbox for FakeStore {
-    async fn claim_unsent_alerts(&mut self, _: i64, _: usize) -> Result<Vec<Alert>, StoreError> {
+    async fn claim_unsent_alerts(
+        &mut self,
+        _: i64,
+        _: i64,
+        _: usize,
+    ) -> Result<Vec<Alert>, StoreError> {
         Ok(Vec::new())
     }
 

@@ -336,6 +336,7 @@ mod tests {
         async fn claim_unsent_alerts(
             &mut self,
             _: i64,
+            _: i64,
             _: usize,
         ) -> Result<Vec<Alert>, StoreError> {
             unimplemented!()

@@ -88,13 +88,17 @@ pub struct StoreBatch<'a> {
     /// their REPORT; alerts it raises are stored as raised then, and wait in
     /// the outbox from then on.
     pub received_at_ms: i64,
+    /// How long the alerts it raises wait in the outbox before any writer's
+    /// outbox pass may send them (ms; [`UNSENT_ALERT_DELAY_MS`] by default).
+    pub unsent_alert_delay_ms: i64,
 }
 
-/// How long a stored alert that is not marked sent waits before any writer's
-/// outbox pass may send it: the batch that raised it sends it right after its
-/// commit, so only an alert whose sender failed or died is picked up by
-/// another. It is also how long an alert claimed by an outbox pass is left to
-/// that pass before it is due again.
+/// How long, by default, a stored alert that is not marked sent waits before
+/// any writer's outbox pass may send it: the batch that raised it sends it
+/// right after its commit, so only an alert whose sender failed or died is
+/// picked up by another. It is also how long an alert claimed by an outbox
+/// pass is left to that pass before it is due again. The pipeline's
+/// [`crate::batch::Settings::unsent_alert_delay_ms`] sets another.
 pub const UNSENT_ALERT_DELAY_MS: i64 = 60_000;
 
 /// What a batch write did.
@@ -324,18 +328,19 @@ pub trait Store: AlertOutbox {
 
 /// The alerts outbox: the `alerts` table's rows not yet marked sent.
 ///
-/// Every alert is stored unsent, due [`UNSENT_ALERT_DELAY_MS`] after its
-/// batch was received. It is marked sent only once a notifier delivered it
+/// Every alert is stored unsent, due [`StoreBatch::unsent_alert_delay_ms`]
+/// after its batch was received. It is marked sent only once a notifier delivered it
 /// (see [`crate::deliver`]), so an alert can be sent twice but never lost.
 #[allow(async_fn_in_trait)]
 pub trait AlertOutbox {
     /// Up to `limit` unsent alerts that are due at `now_ms`, longest due
     /// first, returned oldest first. Each is claimed: it is not due again
-    /// before `now_ms + UNSENT_ALERT_DELAY_MS`, so that two writers draining
-    /// the outbox at once rarely send the same alert.
+    /// before `now_ms + hold_ms`, so that two writers draining the outbox at
+    /// once rarely send the same alert.
     async fn claim_unsent_alerts(
         &mut self,
         now_ms: i64,
+        hold_ms: i64,
         limit: usize,
     ) -> Result<Vec<Alert>, StoreError>;
 
@@ -453,9 +458,10 @@ impl<L: AlertOutbox, R: AlertOutbox> AlertOutbox for EitherStore<L, R> {
     async fn claim_unsent_alerts(
         &mut self,
         now_ms: i64,
+        hold_ms: i64,
         limit: usize,
     ) -> Result<Vec<Alert>, StoreError> {
-        either!(self, store => store.claim_unsent_alerts(now_ms, limit).await)
+        either!(self, store => store.claim_unsent_alerts(now_ms, hold_ms, limit).await)
     }
 
     async fn mark_alerts_sent(

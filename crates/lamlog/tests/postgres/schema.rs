@@ -96,9 +96,10 @@ impl AlertOutbox for TestStore {
     async fn claim_unsent_alerts(
         &mut self,
         now_ms: i64,
+        hold_ms: i64,
         limit: usize,
     ) -> Result<Vec<Alert>, StoreError> {
-        self.store.claim_unsent_alerts(now_ms, limit).await
+        self.store.claim_unsent_alerts(now_ms, hold_ms, limit).await
     }
 
     async fn mark_alerts_sent(

@@ -258,6 +258,7 @@ impl Setup {
             metadata: &self.metadata,
             rules: &self.rules,
             received_at_ms,
+            unsent_alert_delay_ms: lamlog::store::UNSENT_ALERT_DELAY_MS,
         };
         match store.write_batch(&batch).await {
             Ok(outcome) => outcome,

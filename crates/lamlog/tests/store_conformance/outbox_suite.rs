@@ -106,6 +106,9 @@ fn pipeline<S: Store>(store: S, script: &Arc<Mutex<Script>>) -> TestPipeline<S> 
     }
 }
 
+/// An outbox delay other than the default, for the stores to honour.
+pub const SHORT_DELAY_MS: i64 = 5_000;
+
 async fn run<S: Store>(pipeline: &mut TestPipeline<S>, text: &str, now_ms: i64) -> BatchSummary {
     pipeline
         .run(BatchInput {
@@ -122,12 +125,14 @@ fn calls(script: &Arc<Mutex<Script>>) -> usize {
     script.lock().unwrap().calls.len()
 }
 
-pub async fn alerts_wait_in_the_outbox_until_delivered<S: Store>(store: S) {
+/// With the pipeline's outbox delay `delay_ms` (more than a second).
+pub async fn alerts_wait_in_the_outbox_until_delivered<S: Store>(store: S, delay_ms: i64) {
     let script = Arc::new(Mutex::new(Script {
         fail_calls: 1,
         ..Script::default()
     }));
     let mut pipeline = pipeline(store, &script);
+    pipeline.settings.unsent_alert_delay_ms = delay_ms;
     let t0 = BASE_MS;
     let batch = format!(
         "{}\n{}",
@@ -157,6 +162,12 @@ pub async fn alerts_wait_in_the_outbox_until_delivered<S: Store>(store: S) {
     assert_eq!(replay.outcome.unchanged, 2);
     assert_eq!(calls(&script), 1, "nothing due, nothing sent");
 
+    // Not due a moment before the delay is over.
+    let due_ms = t0 + delay_ms;
+    let before = run(&mut pipeline, "", due_ms - 1).await;
+    assert_eq!(before.delivery.resent, 0);
+    assert_eq!(calls(&script), 1, "nothing due, nothing sent");
+
     // Once due, the next batch (here an empty one) sends them, oldest first;
     // the service now refuses fn-b's alert.
     script
@@ -164,7 +175,6 @@ pub async fn alerts_wait_in_the_outbox_until_delivered<S: Store>(store: S) {
         .unwrap()
         .refuse_functions
         .insert("fn-b".to_owned());
-    let due_ms = t0 + UNSENT_ALERT_DELAY_MS;
     let second = run(&mut pipeline, "", due_ms).await;
     assert_eq!(second.delivery.resent, 2);
     assert_eq!(second.delivery.sent, 1);
@@ -178,8 +188,11 @@ pub async fn alerts_wait_in_the_outbox_until_delivered<S: Store>(store: S) {
     assert_eq!(early.delivery.resent, 0);
     assert_eq!(calls(&script), 2);
 
-    // Due again: only the undelivered one is sent.
-    let third = run(&mut pipeline, "", due_ms + UNSENT_ALERT_DELAY_MS).await;
+    // Held for the delay, then due again: only the undelivered one is sent.
+    let held = run(&mut pipeline, "", due_ms + delay_ms - 1).await;
+    assert_eq!(held.delivery.resent, 0);
+    assert_eq!(calls(&script), 2);
+    let third = run(&mut pipeline, "", due_ms + delay_ms).await;
     assert_eq!(third.delivery.resent, 1);
     assert_eq!(third.delivery.sent, 1);
     assert_eq!(third.delivery.unsent, 0);
@@ -190,7 +203,7 @@ pub async fn alerts_wait_in_the_outbox_until_delivered<S: Store>(store: S) {
     );
 
     // Everything sent: later batches send nothing more.
-    let later = run(&mut pipeline, "", due_ms + 10 * UNSENT_ALERT_DELAY_MS).await;
+    let later = run(&mut pipeline, "", due_ms + 10 * delay_ms).await;
     assert_eq!(later.delivery.resent, 0);
     assert_eq!(calls(&script), 3);
     assert_eq!(pipeline.store.unsent_alert_count().await.unwrap(), 0);
@@ -211,7 +224,11 @@ pub async fn new_alerts_are_sent_by_their_batch_and_marked<S: Store>(store: S) {
     // Marked sent: never due, however late.
     let claimed = pipeline
         .store
-        .claim_unsent_alerts(BASE_MS + 100 * UNSENT_ALERT_DELAY_MS, 10)
+        .claim_unsent_alerts(
+            BASE_MS + 100 * UNSENT_ALERT_DELAY_MS,
+            UNSENT_ALERT_DELAY_MS,
+            10,
+        )
         .await
         .unwrap();
     assert!(claimed.is_empty(), "{claimed:?}");
@@ -239,7 +256,10 @@ pub async fn a_claim_is_oldest_first_and_holds_for_a_while<S: Store>(store: S) {
     let store = &mut pipeline.store;
     assert_eq!(store.unsent_alert_count().await.unwrap(), 2);
     let now_ms = BASE_MS + 60_000 + UNSENT_ALERT_DELAY_MS;
-    let claimed = store.claim_unsent_alerts(now_ms, 10).await.unwrap();
+    let claimed = store
+        .claim_unsent_alerts(now_ms, UNSENT_ALERT_DELAY_MS, 10)
+        .await
+        .unwrap();
     let functions: Vec<&str> = claimed
         .iter()
         .map(|alert| alert.function.as_str())
@@ -251,12 +271,19 @@ pub async fn a_claim_is_oldest_first_and_holds_for_a_while<S: Store>(store: S) {
     assert_eq!(claimed[0].account, ACCOUNT);
     // A second pass at once finds them claimed; a bounded pass takes one.
     assert!(store
-        .claim_unsent_alerts(now_ms, 10)
+        .claim_unsent_alerts(now_ms, UNSENT_ALERT_DELAY_MS, 10)
         .await
         .unwrap()
         .is_empty());
     let again = now_ms + UNSENT_ALERT_DELAY_MS;
-    assert_eq!(store.claim_unsent_alerts(again, 1).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .claim_unsent_alerts(again, UNSENT_ALERT_DELAY_MS, 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     // Marking is idempotent, and only marked alerts stop being unsent.
     let key = claimed[0].dedup_key.as_str();
     store.mark_alerts_sent(&[key], again).await.unwrap();

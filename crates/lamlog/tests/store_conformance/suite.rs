@@ -468,6 +468,7 @@ pub async fn a_failed_batch_leaves_nothing<S: Store>(mut store: S) {
         metadata: &metadata,
         rules: &setup.rules,
         received_at_ms: setup.received_at_ms,
+        unsent_alert_delay_ms: lamlog::store::UNSENT_ALERT_DELAY_MS,
     };
     assert!(store.write_batch(&batch).await.is_err());
     assert_eq!(dump(&mut store).await, before);

@@ -27,7 +27,7 @@ use lamlog_core::meta::meta_key;
 use super::change::Change;
 use super::failed;
 use super::pipeline::Tx;
-use crate::store::{StoreBatch, StoreError, UNSENT_ALERT_DELAY_MS};
+use crate::store::{StoreBatch, StoreError};
 
 const SELECT_ALERTS: &str = "
     SELECT dedup_key, request_id, message, severity, occurrences
@@ -117,10 +117,11 @@ pub(super) fn raised(batch: &StoreBatch<'_>, changes: &[Change<'_>]) -> Raised {
 /// Folds `raised` over `stored` (what [`read_stored`] found of their keys),
 /// upserts the rows that changed and inserts `window_alerts` whose key is
 /// absent, together; returns the alerts whose key is new, in the order they
-/// were raised.
+/// were raised. New rows are raised at the batch's received time and due
+/// its outbox delay later.
 pub(super) async fn write(
     transaction: &Tx,
-    received_at_ms: i64,
+    batch: &StoreBatch<'_>,
     raised: Raised,
     mut rows: BTreeMap<String, AlertRow>,
     window_alerts: Vec<Alert>,
@@ -156,8 +157,8 @@ pub(super) async fn write(
         }
     }
     let (upserted, inserted) = futures_util::future::join(
-        write_rows(transaction, UPSERT_ALERTS, &rows, received_at_ms),
-        write_rows(transaction, INSERT_WINDOW_ALERTS, &windows, received_at_ms),
+        write_rows(transaction, UPSERT_ALERTS, &rows, batch),
+        write_rows(transaction, INSERT_WINDOW_ALERTS, &windows, batch),
     )
     .await;
     let (upserted, inserted) = (upserted?, inserted?);
@@ -235,13 +236,13 @@ pub(super) async fn read_stored(
 
 /// Writes the dirty rows with `statement` ([`UPSERT_ALERTS`] or
 /// [`INSERT_WINDOW_ALERTS`]); returns the keys it inserted. A new row is
-/// stored unsent, raised at `received_at_ms` (existing rows keep their outbox
-/// columns).
+/// stored unsent, raised when `batch` was received and due its outbox delay
+/// later (existing rows keep their outbox columns).
 async fn write_rows(
     transaction: &Tx,
     statement: &str,
     rows: &BTreeMap<String, AlertRow>,
-    received_at_ms: i64,
+    batch: &StoreBatch<'_>,
 ) -> Result<HashSet<String>, StoreError> {
     let dirty: Vec<&AlertRow> = rows.values().filter(|row| row.dirty).collect();
     if dirty.is_empty() {
@@ -280,8 +281,10 @@ async fn write_rows(
                 &windows,
                 &messages,
                 &occurrences,
-                &received_at_ms,
-                &received_at_ms.saturating_add(UNSENT_ALERT_DELAY_MS),
+                &batch.received_at_ms,
+                &batch
+                    .received_at_ms
+                    .saturating_add(batch.unsent_alert_delay_ms),
             ],
         )
         .await

@@ -11,7 +11,7 @@
 use lamlog_core::judge::Alert;
 
 use super::{failed, release, PostgresStore};
-use crate::store::{stored_kind_and_severity, AlertOutbox, StoreError, UNSENT_ALERT_DELAY_MS};
+use crate::store::{stored_kind_and_severity, AlertOutbox, StoreError};
 
 pub(super) const CLAIM_DUE: &str = "
     UPDATE alerts a SET next_attempt_ms = $2
@@ -38,6 +38,7 @@ const COUNT_UNSENT: &str = "SELECT COUNT(*) FROM alerts WHERE sent_at_ms IS NULL
 async fn claim(
     client: &deadpool_postgres::Client,
     now_ms: i64,
+    hold_ms: i64,
     limit: i64,
 ) -> Result<Vec<Alert>, StoreError> {
     let reading = failed("claiming unsent alerts");
@@ -45,11 +46,7 @@ async fn claim(
     let rows = client
         .query(
             &statement,
-            &[
-                &now_ms,
-                &now_ms.saturating_add(UNSENT_ALERT_DELAY_MS),
-                &limit,
-            ],
+            &[&now_ms, &now_ms.saturating_add(hold_ms), &limit],
         )
         .await
         .map_err(&reading)?;
@@ -78,6 +75,7 @@ impl AlertOutbox for PostgresStore {
     async fn claim_unsent_alerts(
         &mut self,
         now_ms: i64,
+        hold_ms: i64,
         limit: usize,
     ) -> Result<Vec<Alert>, StoreError> {
         // Nothing was due when the last batch committed: nothing to claim as
@@ -90,7 +88,8 @@ impl AlertOutbox for PostgresStore {
             return Ok(Vec::new());
         }
         let client = self.client().await?;
-        let claimed = claim(&client, now_ms, i64::try_from(limit).unwrap_or(i64::MAX)).await;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let claimed = claim(&client, now_ms, hold_ms, limit).await;
         release(client, &claimed);
         claimed
     }

@@ -252,13 +252,7 @@ async fn write_in_transaction(
 
     // Pipeline 4: alerts, and commit.
     let (new_alerts, committed) = join(
-        alerts::write(
-            client,
-            batch.received_at_ms,
-            raised,
-            stored_alerts,
-            judged.alerts,
-        ),
+        alerts::write(client, batch, raised, stored_alerts, judged.alerts),
         commit(client, batch.received_at_ms),
     )
     .await;

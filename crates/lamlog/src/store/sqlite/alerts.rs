@@ -21,7 +21,7 @@ use lamlog_core::meta::meta_key;
 use rusqlite::{OptionalExtension, Transaction};
 
 use super::failed;
-use crate::store::{StoreBatch, StoreError, UNSENT_ALERT_DELAY_MS};
+use crate::store::{StoreBatch, StoreError};
 
 const SELECT_ALERT_EXAMPLE: &str = "SELECT request_id FROM alerts WHERE dedup_key = ?1";
 
@@ -110,7 +110,9 @@ pub(super) fn insert_alert(
                 alert.window_start_ms,
                 alert.message,
                 batch.received_at_ms,
-                batch.received_at_ms.saturating_add(UNSENT_ALERT_DELAY_MS),
+                batch
+                    .received_at_ms
+                    .saturating_add(batch.unsent_alert_delay_ms),
             ])
         })
         .map_err(failed("inserting alerts"))?;

@@ -262,9 +262,10 @@ impl AlertOutbox for SqliteStore {
     async fn claim_unsent_alerts(
         &mut self,
         now_ms: i64,
+        hold_ms: i64,
         limit: usize,
     ) -> Result<Vec<Alert>, StoreError> {
-        outbox::claim_unsent_alerts(&self.connection, now_ms, limit)
+        outbox::claim_unsent_alerts(&self.connection, now_ms, hold_ms, limit)
     }
 
     async fn mark_alerts_sent(

@@ -7,7 +7,7 @@
 use rusqlite::Connection;
 
 use super::failed;
-use crate::store::{stored_kind_and_severity, StoreError, UNSENT_ALERT_DELAY_MS};
+use crate::store::{stored_kind_and_severity, StoreError};
 use lamlog_core::judge::Alert;
 
 const CLAIM_DUE: &str = "
@@ -29,6 +29,7 @@ const COUNT_UNSENT: &str = "SELECT COUNT(*) FROM alerts WHERE sent_at_ms IS NULL
 pub(super) fn claim_unsent_alerts(
     connection: &Connection,
     now_ms: i64,
+    hold_ms: i64,
     limit: usize,
 ) -> Result<Vec<Alert>, StoreError> {
     if limit == 0 {
@@ -38,7 +39,7 @@ pub(super) fn claim_unsent_alerts(
     let mut statement = connection.prepare_cached(CLAIM_DUE).map_err(&reading)?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let mut rows = statement
-        .query((now_ms, now_ms.saturating_add(UNSENT_ALERT_DELAY_MS), limit))
+        .query((now_ms, now_ms.saturating_add(hold_ms), limit))
         .map_err(&reading)?;
     let mut claimed: Vec<(i64, Alert)> = Vec::new();
     while let Some(row) = rows.next().map_err(&reading)? {

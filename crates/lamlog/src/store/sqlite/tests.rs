@@ -107,6 +107,7 @@ fn a_held_write_lock_is_busy_and_transient() {
         metadata: &metadata,
         rules: &rules,
         received_at_ms: 0,
+        unsent_alert_delay_ms: crate::store::UNSENT_ALERT_DELAY_MS,
     };
     let error = write::write_batch(&mut store.connection, &batch).unwrap_err();
     assert!(matches!(error, StoreError::Busy(_)), "{error:?}");
@@ -167,6 +168,7 @@ fn a_batch_writes_each_rollup_minute_once() {
         metadata: &metadata,
         rules: &rules,
         received_at_ms: minute_ms,
+        unsent_alert_delay_ms: crate::store::UNSENT_ALERT_DELAY_MS,
     };
     let before = store.connection.total_changes();
     let outcome = write::write_batch(&mut store.connection, &batch).unwrap();
