@@ -14,7 +14,11 @@
 //! a JSON `platform.initStart` says so ([`Assembler::take_environments`]):
 //! the store keeps it for the invocations of later batches.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::hash::BuildHasher;
+
+use hashbrown::hash_table::Entry;
+use hashbrown::HashTable;
 
 use crate::decode::Envelope;
 use crate::parse::{parse, InitializationType, LogLine, ReportStatus, OUT_OF_MEMORY};
@@ -38,10 +42,23 @@ pub const UNKNOWN_ACCOUNT: &str = "unknown";
 /// The log group used when an input carries none.
 pub const UNKNOWN_LOG_GROUP: &str = "unknown";
 
-/// The invocations of one function, by request id. foldhash is several times
-/// faster than SipHash on short keys and still seeds each map randomly, so
-/// request ids crafted to collide cannot slow a batch down.
-type Requests = HashMap<String, Invocation, foldhash::fast::RandomState>;
+/// The invocations of one function, by request id. The table holds the
+/// invocations alone, found by their own `request_id`, so a new request's id
+/// is allocated once, in its invocation, and not again as a map key.
+/// foldhash is several times faster than SipHash on short keys and still
+/// seeds each table randomly, so request ids crafted to collide cannot slow a
+/// batch down.
+#[derive(Debug, Default)]
+struct Requests {
+    table: HashTable<Invocation>,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl Requests {
+    fn len(&self) -> usize {
+        self.table.len()
+    }
+}
 
 /// Builds the invocations of a batch, one envelope at a time.
 ///
@@ -149,7 +166,7 @@ impl Assembler {
         // group by request id completes the key order.
         for requests in self.by_function.into_values() {
             let start = invocations.len();
-            invocations.extend(requests.into_values());
+            invocations.extend(requests.table);
             invocations[start..]
                 .sort_unstable_by(|left, right| left.request_id.cmp(&right.request_id));
         }
@@ -210,9 +227,14 @@ fn fold(
         return 0;
     };
     let mut grown_bytes = 0;
-    let invocation = match requests.get_mut(request_id) {
-        Some(invocation) => invocation,
-        None => requests.entry(request_id.to_owned()).or_insert_with(|| {
+    let Requests { table, hasher } = requests;
+    let invocation = match table.entry(
+        hasher.hash_one(request_id),
+        |invocation| invocation.request_id == request_id,
+        |invocation| hasher.hash_one(invocation.request_id.as_str()),
+    ) {
+        Entry::Occupied(found) => found.into_mut(),
+        Entry::Vacant(vacant) => {
             grown_bytes = footprint::new_invocation_bytes(
                 source.account,
                 source.function,
@@ -224,8 +246,10 @@ fn fold(
                 function: source.function.to_owned(),
                 request_id: request_id.to_owned(),
             };
-            Invocation::new(key, source.log_group)
-        }),
+            vacant
+                .insert(Invocation::new(key, source.log_group))
+                .into_mut()
+        }
     };
     if invocation.log_group.as_str() < source.log_group {
         grown_bytes += source

@@ -15,22 +15,21 @@ use super::invocation::Invocation;
 /// rounded up to 16).
 const ALLOCATION_OVERHEAD_BYTES: usize = 16;
 
-/// A request map entry: its `String` key, the invocation, a control byte,
-/// and the map's spare slots (hashbrown keeps at most 7/8 full, and grows by
-/// doubling, so a slot costs up to twice its size).
-const ENTRY_BYTES: usize =
-    2 * (std::mem::size_of::<String>() + std::mem::size_of::<Invocation>() + 1);
+/// A request table entry: the invocation, a control byte, and the table's
+/// spare slots (hashbrown keeps at most 7/8 full, and grows by doubling, so a
+/// slot costs up to twice its size).
+const ENTRY_BYTES: usize = 2 * (std::mem::size_of::<Invocation>() + 1);
 
-/// Bytes a new invocation of `request_id` costs: the entry, the key and the
-/// four strings it is created with.
+/// Bytes a new invocation of `request_id` costs: the entry and the four
+/// strings it is created with.
 pub(super) fn new_invocation_bytes(
     account: &str,
     function: &str,
     request_id: &str,
     log_group: &str,
 ) -> usize {
-    let texts = 2 * request_id.len() + account.len() + function.len() + log_group.len();
-    ENTRY_BYTES + texts + 5 * ALLOCATION_OVERHEAD_BYTES
+    let texts = request_id.len() + account.len() + function.len() + log_group.len();
+    ENTRY_BYTES + texts + 4 * ALLOCATION_OVERHEAD_BYTES
 }
 
 /// Bytes a new (account, function) group costs: its map key and an empty map.
