@@ -116,7 +116,7 @@ fn kinesis_bad_middle_record_keeps_its_neighbours() {
     assert_eq!(
         first.events[0],
         LogEvent {
-            id: Some(ID_A.to_string()),
+            id: Some(ID_A.into()),
             timestamp_ms: Some(1716199872345),
             message: START.to_string(),
         }
@@ -462,7 +462,7 @@ fn arbitrary_envelope() -> impl Strategy<Value = (String, String, String, Vec<Lo
     let event =
         ("[0-9]{56}", any::<i64>(), any::<String>()).prop_map(|(id, timestamp, message)| {
             LogEvent {
-                id: Some(id),
+                id: Some(id.into()),
                 timestamp_ms: Some(timestamp),
                 message,
             }

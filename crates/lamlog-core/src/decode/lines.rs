@@ -34,8 +34,8 @@ use serde::Deserialize;
 
 use super::timestamp::parse_iso8601_ms;
 use super::{
-    json_error_kind, DecodeError, DecodeErrorKind, DecodeLimits, Envelope, LogEvent, Record,
-    SourcePosition,
+    json_error_kind, DecodeError, DecodeErrorKind, DecodeLimits, Envelope, EventId, LogEvent,
+    Record, SourcePosition,
 };
 
 /// Decodes plain lines: every valid line is one event without id or time.
@@ -89,7 +89,7 @@ struct EventLine {
     #[serde(rename = "timestamp", default, deserialize_with = "timestamp_ms")]
     timestamp_ms: Option<i64>,
     message: String,
-    id: Option<String>,
+    id: Option<EventId>,
     owner: Option<String>,
     log_group: Option<String>,
     log_stream: Option<String>,

@@ -31,6 +31,7 @@ use serde::Serialize;
 
 mod cloudwatch;
 mod detect;
+mod event_id;
 mod inflate;
 mod kinesis;
 mod lazy;
@@ -41,6 +42,7 @@ mod payload_simd;
 mod timestamp;
 
 pub use detect::detect_format;
+pub use event_id::EventId;
 pub use inflate::inflate;
 pub use kinesis::decode_kinesis_record;
 pub use lazy::{decode_lazily, LazyRecords};
@@ -106,7 +108,7 @@ pub struct SourcePosition {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogEvent {
     /// CloudWatch's event id, a 56-digit decimal string; absent for plain lines.
-    pub id: Option<String>,
+    pub id: Option<EventId>,
     /// Event time in epoch milliseconds; absent for plain lines.
     pub timestamp_ms: Option<i64>,
     /// The message, exactly (tabs, `\r`, trailing newline and all).

@@ -25,7 +25,9 @@
 use serde::Deserialize;
 
 pub(super) use super::payload_simd::{read_fast, PayloadFields};
-use super::{json_error_kind, DecodeErrorKind, Envelope, LogEvent, Record, SourcePosition};
+use super::{
+    json_error_kind, DecodeErrorKind, Envelope, EventId, LogEvent, Record, SourcePosition,
+};
 
 /// A subscription payload as CloudWatch writes it. Unknown fields (such as
 /// `subscriptionFilters`) are skipped.
@@ -42,7 +44,7 @@ pub(super) struct Payload {
 /// One entry of `logEvents`.
 #[derive(Deserialize)]
 struct PayloadEvent {
-    id: Option<String>,
+    id: Option<EventId>,
     timestamp: i64,
     message: String,
 }

@@ -21,6 +21,7 @@ use std::fmt;
 
 use serde::de::{Deserialize, DeserializeSeed, Deserializer, Error, MapAccess, SeqAccess, Visitor};
 
+use super::EventId;
 use super::LogEvent;
 
 /// The fields of a payload document, as both readers give them.
@@ -199,6 +200,33 @@ impl<'de> Visitor<'de> for OptTextVisitor {
     }
 }
 
+/// An event id or `null`, read into an [`EventId`] without allocating.
+struct OptId(Option<EventId>);
+
+impl<'de> Deserialize<'de> for OptId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(OptIdVisitor)
+    }
+}
+
+struct OptIdVisitor;
+
+impl<'de> Visitor<'de> for OptIdVisitor {
+    type Value = OptId;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("a string or null")
+    }
+
+    fn visit_unit<E: Error>(self) -> Result<OptId, E> {
+        Ok(OptId(None))
+    }
+
+    fn visit_str<E: Error>(self, text: &str) -> Result<OptId, E> {
+        Ok(OptId(Some(EventId::new(text))))
+    }
+}
+
 /// `logEvents`: an array of events, or `null`.
 struct OptEvents(Option<Vec<LogEvent>>);
 
@@ -252,7 +280,7 @@ impl<'de> Visitor<'de> for EventVisitor {
         let (mut id, mut timestamp, mut message) = (None, None, None);
         while let Some(key) = map.next_key::<Key>()? {
             match key {
-                Key::Id => set_once(&mut id, map.next_value::<OptText>()?.0, "id")?,
+                Key::Id => set_once(&mut id, map.next_value::<OptId>()?.0, "id")?,
                 Key::Timestamp => set_once(
                     &mut timestamp,
                     map.next_value::<Timestamp>()?.0,
