@@ -33,7 +33,7 @@
 
 use serde::de::IgnoredAny;
 
-use super::inflate::{inflate_member, is_gzip, next_gzip_header};
+use super::inflate::{is_gzip, next_gzip_header, with_inflated_member};
 use super::payload::{parse_payload, read_fast, record_of, Payload};
 use super::{json_error_kind, DecodeError, DecodeErrorKind, DecodeLimits, Record, SourcePosition};
 
@@ -64,24 +64,21 @@ pub(super) fn decode_cwl(input: &[u8], limits: &DecodeLimits) -> Vec<Result<Reco
         if rest.is_empty() {
             break;
         }
-        let inflated = if is_gzip(rest) {
-            inflate_member(rest, limits.max_inflated_bytes)
+        let origin = Origin::Member {
+            offset: member_offset,
+        };
+        let decoded = if is_gzip(rest) {
+            with_inflated_member(rest, limits.max_inflated_bytes, |inflated| {
+                documents.decode(inflated, origin)
+            })
         } else {
             Err(DecodeErrorKind::Gzip {
                 inflated_bytes: 0,
                 detail: "bytes after a gzip member are not gzip".to_string(),
             })
         };
-        match inflated {
-            Ok((inflated, consumed)) => {
-                documents.decode(
-                    &inflated,
-                    Origin::Member {
-                        offset: member_offset,
-                    },
-                );
-                member_offset += consumed;
-            }
+        match decoded {
+            Ok(((), consumed)) => member_offset += consumed,
             Err(kind) => {
                 // Go on at the next gzip header, so that one corrupt member
                 // neither hides the good ones after it nor makes a dead

@@ -17,7 +17,7 @@
 
 use std::io::Read;
 
-use super::one_shot::inflate_whole_member;
+use super::one_shot::{inflate_whole_member, with_whole_member};
 use super::DecodeErrorKind;
 
 /// The first two bytes of every gzip member.
@@ -84,6 +84,37 @@ fn inflate_members(
         rest = &rest[consumed..];
     }
     Ok(inflated)
+}
+
+/// [`inflate`], handing the inflated bytes to `read` instead of returning
+/// them. A whole one-member input, the usual record, is inflated into a
+/// buffer the thread keeps (`one_shot.rs`), which is not zeroed again for
+/// each record.
+pub(super) fn with_inflated<R>(
+    gz: &[u8],
+    limit_bytes: usize,
+    read: impl FnOnce(&[u8]) -> R,
+) -> Result<R, DecodeErrorKind> {
+    match with_whole_member(gz, limit_bytes, read) {
+        Ok(answer) => Ok(answer),
+        Err(read) => inflate(gz, limit_bytes).map(|inflated| read(&inflated)),
+    }
+}
+
+/// [`inflate_member`], handing the inflated bytes to `read`, with the number
+/// of input bytes the member took; through the thread's buffer as
+/// [`with_inflated`] is.
+pub(super) fn with_inflated_member<R>(
+    input: &[u8],
+    limit_bytes: usize,
+    read: impl FnOnce(&[u8]) -> R,
+) -> Result<(R, usize), DecodeErrorKind> {
+    match with_whole_member(input, limit_bytes, read) {
+        Ok(answer) => Ok((answer, input.len())),
+        Err(read) => {
+            inflate_member(input, limit_bytes).map(|(inflated, taken)| (read(&inflated), taken))
+        }
+    }
 }
 
 /// Inflates the first gzip member of `input` on its own, capped at
@@ -292,6 +323,16 @@ pub(super) mod tests {
             }
             gz.truncate(gz.len().saturating_sub(cut));
             prop_assert_eq!(inflate(&gz, limit_bytes), streamed(&gz, limit_bytes));
+            // Through the thread's spare buffer, which the cases before this
+            // one left holding their own bytes.
+            prop_assert_eq!(
+                with_inflated(&gz, limit_bytes, <[u8]>::to_vec),
+                streamed(&gz, limit_bytes)
+            );
+            prop_assert_eq!(
+                with_inflated_member(&gz, limit_bytes, <[u8]>::to_vec),
+                inflate_member(&gz, limit_bytes)
+            );
         }
     }
 

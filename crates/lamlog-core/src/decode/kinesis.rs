@@ -21,9 +21,10 @@
 //! Only an event that is not JSON at all, or has no `Records` array, is one
 //! error for the whole input.
 //!
-//! Memory: each record's base64-decoded bytes are moved into the inflater and
-//! dropped before the JSON is parsed, so at most one record's compressed and
-//! inflated bytes are alive at a time.
+//! Memory: one record's compressed and inflated bytes are alive at a time,
+//! while its JSON is parsed. The inflated bytes of a usual record (one
+//! member, up to 4 MB inflated) go into a buffer the thread keeps for the
+//! next record (see `one_shot.rs`), so that buffer outlives the record.
 
 use std::borrow::Cow;
 
@@ -31,7 +32,7 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::inflate::{inflate, is_gzip};
+use super::inflate::{is_gzip, with_inflated};
 use super::payload::parse_payload;
 use super::{json_error_kind, DecodeError, DecodeErrorKind, DecodeLimits, Record, SourcePosition};
 
@@ -103,9 +104,10 @@ pub(super) fn kinesis_records(input: &[u8]) -> Result<Vec<&RawValue>, DecodeErro
 
 /// Decodes one record of a Kinesis event, given its JSON text and its index
 /// in the event: base64, the capped gunzip and the payload JSON. The only
-/// memory it keeps is its answer; the decoded and inflated bytes are dropped
-/// before it returns, so a caller that folds each answer in and drops it
-/// holds one record's bytes at a time.
+/// memory it keeps is its answer and the thread's inflate buffer (at most
+/// 4 MB); the decoded bytes, and inflated bytes past that buffer's bound, are
+/// dropped before it returns, so a caller that folds each answer in and
+/// drops it holds one record's bytes at a time.
 #[allow(clippy::result_large_err)] // see `decode_kinesis`
 pub fn decode_kinesis_record(
     record_index: usize,
@@ -164,15 +166,13 @@ fn decode_base64_payload(
     limits: &DecodeLimits,
 ) -> Result<Record, DecodeErrorKind> {
     let decoded = decode_base64(data)?;
-    let json = if is_gzip(&decoded) {
-        let inflated = inflate(&decoded, limits.max_inflated_bytes)?;
-        // Only the inflated bytes are needed from here on.
-        drop(decoded);
-        inflated
+    if is_gzip(&decoded) {
+        with_inflated(&decoded, limits.max_inflated_bytes, |json| {
+            parse_payload(json, position)
+        })?
     } else {
-        decoded
-    };
-    parse_payload(&json, position)
+        parse_payload(&decoded, position)
+    }
 }
 
 /// Standard, padded base64 → bytes. The SIMD decoder reads what it can,
