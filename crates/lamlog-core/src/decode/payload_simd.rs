@@ -18,6 +18,7 @@
 //! timestamps. Whatever it declines, serde_json reads.
 
 use std::fmt;
+use std::marker::PhantomData;
 
 use serde::de::{Deserialize, DeserializeSeed, Deserializer, Error, MapAccess, SeqAccess, Visitor};
 
@@ -74,16 +75,22 @@ impl<'de> Visitor<'de> for PayloadVisitor {
             (None, None, None, None, None);
         while let Some(key) = map.next_key::<Key>()? {
             match key {
-                Key::Owner => set_once(&mut owner, map.next_value::<OptText>()?.0, "owner")?,
-                Key::LogGroup => {
-                    set_once(&mut log_group, map.next_value::<OptText>()?.0, "logGroup")?
+                Key::Owner => {
+                    set_once(&mut owner, map.next_value::<OptText<String>>()?.0, "owner")?
                 }
-                Key::LogStream => {
-                    set_once(&mut log_stream, map.next_value::<OptText>()?.0, "logStream")?
-                }
+                Key::LogGroup => set_once(
+                    &mut log_group,
+                    map.next_value::<OptText<String>>()?.0,
+                    "logGroup",
+                )?,
+                Key::LogStream => set_once(
+                    &mut log_stream,
+                    map.next_value::<OptText<String>>()?.0,
+                    "logStream",
+                )?,
                 Key::MessageType => set_once(
                     &mut message_type,
-                    map.next_value::<OptText>()?.0,
+                    map.next_value::<OptText<String>>()?.0,
                     "messageType",
                 )?,
                 Key::LogEvents => set_once(
@@ -169,61 +176,35 @@ impl<'de> Visitor<'de> for TextVisitor {
     }
 }
 
-/// A string or `null`.
-struct OptText(Option<String>);
+/// A string or `null`, as a `T` made from its text: a `String`, or an
+/// [`EventId`] (held inline, without an allocation).
+struct OptText<T>(Option<T>);
 
-impl<'de> Deserialize<'de> for OptText {
+impl<'de, T: From<String> + for<'a> From<&'a str>> Deserialize<'de> for OptText<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(OptTextVisitor)
+        deserializer.deserialize_any(OptTextVisitor(PhantomData))
     }
 }
 
-struct OptTextVisitor;
+struct OptTextVisitor<T>(PhantomData<T>);
 
-impl<'de> Visitor<'de> for OptTextVisitor {
-    type Value = OptText;
+impl<'de, T: From<String> + for<'a> From<&'a str>> Visitor<'de> for OptTextVisitor<T> {
+    type Value = OptText<T>;
 
     fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
         formatter.write_str("a string or null")
     }
 
-    fn visit_unit<E: Error>(self) -> Result<OptText, E> {
+    fn visit_unit<E: Error>(self) -> Result<OptText<T>, E> {
         Ok(OptText(None))
     }
 
-    fn visit_str<E: Error>(self, text: &str) -> Result<OptText, E> {
-        Ok(OptText(Some(text.to_owned())))
+    fn visit_str<E: Error>(self, text: &str) -> Result<OptText<T>, E> {
+        Ok(OptText(Some(T::from(text))))
     }
 
-    fn visit_string<E: Error>(self, text: String) -> Result<OptText, E> {
-        Ok(OptText(Some(text)))
-    }
-}
-
-/// An event id or `null`, read into an [`EventId`] without allocating.
-struct OptId(Option<EventId>);
-
-impl<'de> Deserialize<'de> for OptId {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(OptIdVisitor)
-    }
-}
-
-struct OptIdVisitor;
-
-impl<'de> Visitor<'de> for OptIdVisitor {
-    type Value = OptId;
-
-    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-        formatter.write_str("a string or null")
-    }
-
-    fn visit_unit<E: Error>(self) -> Result<OptId, E> {
-        Ok(OptId(None))
-    }
-
-    fn visit_str<E: Error>(self, text: &str) -> Result<OptId, E> {
-        Ok(OptId(Some(EventId::new(text))))
+    fn visit_string<E: Error>(self, text: String) -> Result<OptText<T>, E> {
+        Ok(OptText(Some(T::from(text))))
     }
 }
 
@@ -280,7 +261,7 @@ impl<'de> Visitor<'de> for EventVisitor {
         let (mut id, mut timestamp, mut message) = (None, None, None);
         while let Some(key) = map.next_key::<Key>()? {
             match key {
-                Key::Id => set_once(&mut id, map.next_value::<OptId>()?.0, "id")?,
+                Key::Id => set_once(&mut id, map.next_value::<OptText<EventId>>()?.0, "id")?,
                 Key::Timestamp => set_once(
                     &mut timestamp,
                     map.next_value::<Timestamp>()?.0,
