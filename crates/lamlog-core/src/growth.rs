@@ -269,12 +269,6 @@ impl Trail {
     }
 }
 
-/// The Theil–Sen slope of `samples` against their index and the share of
-/// rising pairs.
-pub fn slope_and_rising_share(samples: &[Sample]) -> (f64, f64) {
-    (theil_sen_slope(samples), rising_share(samples))
-}
-
 /// The median of the slopes of every pair of `samples` (0 for fewer than
 /// two): the pairs are sorted, so this is the costly half of the verdict.
 fn theil_sen_slope(samples: &[Sample]) -> f64 {

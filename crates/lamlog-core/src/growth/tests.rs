@@ -61,16 +61,15 @@ fn the_first_full_trail_of_a_warm_up_is_judged_on_its_rising_share() {
     // Five rising samples then fifteen flat: the median slope is 0.
     let mut used = vec![90, 110, 130, 140, 150];
     used.extend([150; 15]);
-    let (slope, share) = slope_and_rising_share(
-        &used
-            .iter()
-            .enumerate()
-            .map(|(i, used_mb)| Sample {
-                start_ms: i as i64,
-                used_mb: *used_mb,
-            })
-            .collect::<Vec<_>>(),
-    );
+    let samples: Vec<Sample> = used
+        .iter()
+        .enumerate()
+        .map(|(i, used_mb)| Sample {
+            start_ms: i as i64,
+            used_mb: *used_mb,
+        })
+        .collect();
+    let (slope, share) = (theil_sen_slope(&samples), rising_share(&samples));
     assert_eq!(slope, 0.0);
     // 10 pairs within the rise + 4 × 15 from its first four samples to the
     // plateau, of 190.
