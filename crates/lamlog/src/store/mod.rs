@@ -93,6 +93,15 @@ pub struct StoreBatch<'a> {
     pub unsent_alert_delay_ms: i64,
 }
 
+impl StoreBatch<'_> {
+    /// When the alerts this batch raises are first due in the outbox: its
+    /// outbox delay after it was received.
+    pub fn alerts_due_at_ms(&self) -> i64 {
+        self.received_at_ms
+            .saturating_add(self.unsent_alert_delay_ms)
+    }
+}
+
 /// How long, by default, a stored alert that is not marked sent waits before
 /// any writer's outbox pass may send it: the batch that raised it sends it
 /// right after its commit, so only an alert whose sender failed or died is
@@ -329,8 +338,9 @@ pub trait Store: AlertOutbox {
 /// The alerts outbox: the `alerts` table's rows not yet marked sent.
 ///
 /// Every alert is stored unsent, due [`StoreBatch::unsent_alert_delay_ms`]
-/// after its batch was received. It is marked sent only once a notifier delivered it
-/// (see [`crate::deliver`]), so an alert can be sent twice but never lost.
+/// after its batch was received. It is marked sent only once a notifier
+/// delivered it (see [`crate::deliver`]), so an alert can be sent twice but
+/// never lost.
 #[allow(async_fn_in_trait)]
 pub trait AlertOutbox {
     /// Up to `limit` unsent alerts that are due at `now_ms`, longest due

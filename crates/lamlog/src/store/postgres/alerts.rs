@@ -282,9 +282,7 @@ async fn write_rows(
                 &messages,
                 &occurrences,
                 &batch.received_at_ms,
-                &batch
-                    .received_at_ms
-                    .saturating_add(batch.unsent_alert_delay_ms),
+                &batch.alerts_due_at_ms(),
             ],
         )
         .await

@@ -110,9 +110,7 @@ pub(super) fn insert_alert(
                 alert.window_start_ms,
                 alert.message,
                 batch.received_at_ms,
-                batch
-                    .received_at_ms
-                    .saturating_add(batch.unsent_alert_delay_ms),
+                batch.alerts_due_at_ms(),
             ])
         })
         .map_err(failed("inserting alerts"))?;
