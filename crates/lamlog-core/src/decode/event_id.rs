@@ -77,12 +77,6 @@ impl From<String> for EventId {
     }
 }
 
-impl PartialEq<str> for EventId {
-    fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
-    }
-}
-
 impl PartialEq<&str> for EventId {
     fn eq(&self, other: &&str) -> bool {
         self.as_str() == *other
