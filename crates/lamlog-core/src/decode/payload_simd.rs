@@ -75,22 +75,14 @@ impl<'de> Visitor<'de> for PayloadVisitor {
             (None, None, None, None, None);
         while let Some(key) = map.next_key::<Key>()? {
             match key {
-                Key::Owner => {
-                    set_once(&mut owner, map.next_value::<OptText<String>>()?.0, "owner")?
+                Key::Owner => set_once(&mut owner, map.next_value::<Text>()?.0, "owner")?,
+                Key::LogGroup => set_once(&mut log_group, map.next_value::<Text>()?.0, "logGroup")?,
+                Key::LogStream => {
+                    set_once(&mut log_stream, map.next_value::<Text>()?.0, "logStream")?
                 }
-                Key::LogGroup => set_once(
-                    &mut log_group,
-                    map.next_value::<OptText<String>>()?.0,
-                    "logGroup",
-                )?,
-                Key::LogStream => set_once(
-                    &mut log_stream,
-                    map.next_value::<OptText<String>>()?.0,
-                    "logStream",
-                )?,
                 Key::MessageType => set_once(
                     &mut message_type,
-                    map.next_value::<OptText<String>>()?.0,
+                    map.next_value::<Text>()?.0,
                     "messageType",
                 )?,
                 Key::LogEvents => set_once(
@@ -179,6 +171,9 @@ impl<'de> Visitor<'de> for TextVisitor {
 /// A string or `null`, as a `T` made from its text: a `String`, or an
 /// [`EventId`] (held inline, without an allocation).
 struct OptText<T>(Option<T>);
+
+/// A string field of the payload, or `null`.
+type Text = OptText<String>;
 
 impl<'de, T: From<String> + for<'a> From<&'a str>> Deserialize<'de> for OptText<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
