@@ -50,24 +50,25 @@ pub(super) fn next_gzip_header(bytes: &[u8]) -> Option<usize> {
 /// Cost: one pass over the input; the output buffer is the only allocation
 /// that grows, and it never grows past `limit_bytes`.
 pub fn inflate(gz: &[u8], limit_bytes: usize) -> Result<Vec<u8>, DecodeErrorKind> {
-    if gz.is_empty() {
-        return Err(DecodeErrorKind::Gzip {
-            inflated_bytes: 0,
-            detail: "empty input holds no gzip member".to_string(),
-        });
-    }
     inflate_members(gz, limit_bytes, inflate_member_into)
 }
 
 /// Appends one member to `out` within the cap; answers the input it took.
 type MemberInflater = fn(&[u8], usize, &mut Vec<u8>) -> Result<usize, DecodeErrorKind>;
 
-/// Inflates every member of `gz` in turn with `member`.
+/// Inflates every member of `gz` in turn with `member`; an empty input is
+/// an error.
 fn inflate_members(
     gz: &[u8],
     limit_bytes: usize,
     member: MemberInflater,
 ) -> Result<Vec<u8>, DecodeErrorKind> {
+    if gz.is_empty() {
+        return Err(DecodeErrorKind::Gzip {
+            inflated_bytes: 0,
+            detail: "empty input holds no gzip member".to_string(),
+        });
+    }
     let mut inflated = Vec::new();
     let mut rest = gz;
     while !rest.is_empty() {
@@ -97,13 +98,18 @@ pub(super) fn with_inflated<R>(
 ) -> Result<R, DecodeErrorKind> {
     match with_whole_member(gz, limit_bytes, read) {
         Ok(answer) => Ok(answer),
-        Err(read) => inflate(gz, limit_bytes).map(|inflated| read(&inflated)),
+        // Declined or refused by the one-shot path, which is not tried again:
+        // streaming reads several members, and says how far a broken one got.
+        Err(read) => {
+            inflate_members(gz, limit_bytes, stream_member_into).map(|inflated| read(&inflated))
+        }
     }
 }
 
-/// [`inflate_member`], handing the inflated bytes to `read`, with the number
-/// of input bytes the member took; through the thread's buffer as
-/// [`with_inflated`] is.
+/// Inflates the first gzip member of `input` on its own, capped at
+/// `limit_bytes`, and hands the inflated bytes to `read`, with the number of
+/// input bytes the member took; through the thread's buffer as
+/// [`with_inflated`] is. Used where each member is its own record.
 pub(super) fn with_inflated_member<R>(
     input: &[u8],
     limit_bytes: usize,
@@ -117,15 +123,13 @@ pub(super) fn with_inflated_member<R>(
     }
 }
 
-/// Inflates the first gzip member of `input` on its own, capped at
-/// `limit_bytes`, and answers the inflated bytes with the number of input
-/// bytes the member took. Used where each member is its own record.
-pub(super) fn inflate_member(
-    input: &[u8],
-    limit_bytes: usize,
-) -> Result<(Vec<u8>, usize), DecodeErrorKind> {
+/// Inflates the first gzip member of `input` on its own, by streaming,
+/// capped at `limit_bytes`, and answers the inflated bytes with the number of
+/// input bytes the member took: what [`with_inflated_member`] falls back to
+/// once the one-shot path has declined.
+fn inflate_member(input: &[u8], limit_bytes: usize) -> Result<(Vec<u8>, usize), DecodeErrorKind> {
     let mut inflated = Vec::new();
-    let consumed = inflate_member_into(input, limit_bytes, &mut inflated)?;
+    let consumed = stream_member_into(input, limit_bytes, &mut inflated)?;
     Ok((inflated, consumed))
 }
 
