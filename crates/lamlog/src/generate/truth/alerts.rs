@@ -26,9 +26,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
-
 use super::super::functions::FunctionSpec;
+use super::alert::AlertTruth;
 use super::cost_spikes::HourlyCosts;
 use super::invocations::InvocationTruth;
 
@@ -39,15 +38,6 @@ const NEAR_TIMEOUT_RATIO: f64 = 0.8;
 const SLOW_COLD_START_MS: f64 = 3000.0;
 const ERROR_RATE: f64 = 0.05;
 const ERROR_RATE_MIN_INVOCATIONS: u64 = 20;
-
-/// One expected alert.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub(crate) struct AlertTruth {
-    pub(crate) kind: &'static str,
-    pub(crate) account: String,
-    pub(crate) function: String,
-    pub(crate) window_start_ms: i64,
-}
 
 /// Invocations and failures of one window of one function.
 #[derive(Debug, Clone, Copy, Default)]

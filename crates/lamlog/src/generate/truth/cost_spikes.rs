@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use super::alerts::AlertTruth;
+use super::alert::AlertTruth;
 use super::invocations::InvocationTruth;
 
 const HOUR_MS: i64 = 3_600_000;

@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::alerts::AlertTruth;
+use super::alert::AlertTruth;
 use super::invocations::InvocationTruth;
 
 const TRAIL_LEN: usize = 20;

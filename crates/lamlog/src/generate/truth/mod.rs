@@ -32,12 +32,14 @@ use super::rates::Spike;
 use super::workload::Tally;
 use super::GenerateError;
 
+mod alert;
 mod alerts;
 mod cost_spikes;
 mod growth;
 mod invocations;
 
-pub(crate) use alerts::{AlertTruth, ExpectedAlerts};
+pub(crate) use alert::AlertTruth;
+pub(crate) use alerts::ExpectedAlerts;
 pub(crate) use growth::ExpectedGrowth;
 pub(crate) use invocations::{InvocationLog, InvocationTruth, INVOCATIONS_FILE};
 
