@@ -39,6 +39,7 @@ mod limit_events;
 mod memory;
 mod memory_section;
 mod report;
+mod results;
 mod stats;
 mod template;
 mod throughput;

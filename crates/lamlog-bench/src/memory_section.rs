@@ -8,7 +8,7 @@ use anyhow::Context;
 use crate::lambda::{LambdaEnv, Schema};
 use crate::limit_events;
 use crate::memory::{self, Case, IngestAtScale, Memory};
-use crate::report::Results;
+use crate::results::Results;
 use crate::stats::{group, Spread};
 use crate::workload::{self, Workload};
 

@@ -6,7 +6,7 @@
 //! (the process exits non-zero), so that `.ci/run` catches a harness or a
 //! handler that has rotted instead of printing it and going on.
 
-use crate::report::Results;
+use crate::results::Results;
 
 /// The peak RSS bound of the handler on a full Kinesis batch (ARCHITECTURE.md,
 /// Guarantee 5: 64 MB in a function sized at 128 MB), and of `lamlog ingest`
