@@ -62,6 +62,26 @@ struct KinesisData<'a> {
     sequence_number: Option<&'a RawValue>,
 }
 
+/// A record of the usual shape, read in one pass: `data` a string without
+/// escapes, borrowed. Any other shape fails this read, and the record is read
+/// field by field instead ([`KinesisRecord`]), which gives the same answer
+/// when this read succeeds and the right error when it does not.
+#[derive(Deserialize)]
+struct UsualRecord<'a> {
+    #[serde(borrow)]
+    kinesis: UsualData<'a>,
+    #[serde(rename = "eventID", borrow, default)]
+    event_id: Option<&'a RawValue>,
+}
+
+/// The `kinesis` object of a usual record.
+#[derive(Deserialize)]
+struct UsualData<'a> {
+    data: &'a str,
+    #[serde(rename = "sequenceNumber", borrow, default)]
+    sequence_number: Option<&'a RawValue>,
+}
+
 /// The direct subscription event.
 #[derive(Deserialize)]
 struct AwslogsEvent<'a> {
@@ -110,6 +130,32 @@ pub(super) fn kinesis_records(input: &[u8]) -> Result<Vec<&RawValue>, DecodeErro
 /// drops it holds one record's bytes at a time.
 #[allow(clippy::result_large_err)] // see `decode_kinesis`
 pub fn decode_kinesis_record(
+    record_index: usize,
+    record_json: &RawValue,
+    limits: &DecodeLimits,
+) -> Result<Record, DecodeError> {
+    // The record's text is scanned once here; field by field, `data` would
+    // be scanned three more times (as part of `kinesis`, as a raw value, as
+    // a string).
+    if let Ok(record) = serde_json::from_str::<UsualRecord>(record_json.get()) {
+        let position = SourcePosition {
+            record_index,
+            event_id: record.event_id.and_then(identifier_text),
+            sequence_number: record.kinesis.sequence_number.and_then(identifier_text),
+            ..SourcePosition::default()
+        };
+        let data = record.kinesis.data;
+        return decode_base64_payload(data, position.clone(), limits)
+            .map_err(|kind| DecodeError::new(position, kind, data.as_bytes()));
+    }
+    decode_record_field_by_field(record_index, record_json, limits)
+}
+
+/// [`decode_kinesis_record`] for a record of any shape: each field is read on
+/// its own, so a missing or mistyped one is named in the record's error, with
+/// the sequence number and event id whenever those are readable.
+#[allow(clippy::result_large_err)] // see `decode_kinesis`
+fn decode_record_field_by_field(
     record_index: usize,
     record_json: &RawValue,
     limits: &DecodeLimits,
@@ -302,6 +348,85 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    /// A record's `data`, as one of the shapes producers send or break.
+    fn data_value(which: usize) -> String {
+        let payload = br#"{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"/aws/lambda/f","logStream":"s","subscriptionFilters":[],"logEvents":[{"id":"1","timestamp":1,"message":"START RequestId: r Version: $LATEST"}]}"#;
+        let engine = base64::engine::general_purpose::STANDARD;
+        let gzipped = engine.encode(super::super::inflate::tests::gzip(payload));
+        match which {
+            0 => format!("\"{gzipped}\""),
+            1 => format!("\"{}\"", engine.encode(payload)),
+            // A `/` written escaped: the same text, not borrowable.
+            2 => format!("\"{}\"", gzipped.replace('/', "\\/")),
+            3 => "\"!!\"".to_string(),
+            4 => "\"\"".to_string(),
+            5 => "5".to_string(),
+            6 => "null".to_string(),
+            _ => format!("\"{}\"", &gzipped[..gzipped.len() / 2]),
+        }
+    }
+
+    proptest::proptest! {
+        /// The one-pass read of a usual record is only a shortcut: on every
+        /// shape, usual or not, the answer is the field-by-field one.
+        #[test]
+        fn one_pass_and_field_by_field_agree(
+            data in 0usize..9,
+            sequence in proptest::sample::select(vec![
+                None, Some("\"49\""), Some("49568167373333333333333333333333333333333333333333333333"),
+                Some("null"), Some("1.5"), Some("{}"), Some("\"4\\u0039\""),
+            ]),
+            event_id in proptest::sample::select(vec![
+                None, Some("\"shardId-0:49\""), Some("7"), Some("null"), Some("[]"),
+            ]),
+            kinesis_shape in 0usize..4,
+            extra in proptest::sample::select(vec!["", r#","partitionKey":"p""#, r#","data":"QQ==""#]),
+            data_first in proptest::bool::ANY,
+        ) {
+            let mut fields = vec![format!("\"data\":{}", data_value(data))];
+            if let Some(sequence) = sequence {
+                fields.push(format!("\"sequenceNumber\":{sequence}"));
+            }
+            if !data_first {
+                fields.reverse();
+            }
+            let kinesis = match kinesis_shape {
+                0 => format!("{{{}{extra}}}", fields.join(",")),
+                1 => "null".to_string(),
+                2 => "[]".to_string(),
+                _ => String::new(),
+            };
+            let mut record = Vec::new();
+            if !kinesis.is_empty() {
+                record.push(format!("\"kinesis\":{kinesis}"));
+            }
+            if let Some(event_id) = event_id {
+                record.push(format!("\"eventID\":{event_id}"));
+            }
+            let json = raw(&format!("{{{}}}", record.join(",")));
+            let limits = DecodeLimits::default();
+            proptest::prop_assert_eq!(
+                decode_kinesis_record(3, &json, &limits),
+                decode_record_field_by_field(3, &json, &limits),
+                "{}", json.get()
+            );
+        }
+    }
+
+    #[test]
+    fn a_usual_record_is_read_in_one_pass() {
+        let json = raw(&format!(
+            r#"{{"kinesis":{{"data":{},"sequenceNumber":"49"}},"eventID":"shardId-0:49"}}"#,
+            data_value(0)
+        ));
+        assert!(serde_json::from_str::<UsualRecord>(json.get()).is_ok());
+        let Ok(Record::Data(envelope)) = decode_kinesis_record(0, &json, &DecodeLimits::default())
+        else {
+            panic!("a usual record decodes");
+        };
+        assert_eq!(envelope.events.len(), 1);
     }
 
     #[test]
