@@ -138,15 +138,13 @@ pub fn decode_kinesis_record(
     // be scanned three more times (as part of `kinesis`, as a raw value, as
     // a string).
     if let Ok(record) = serde_json::from_str::<UsualRecord>(record_json.get()) {
-        let position = SourcePosition {
+        let position = || SourcePosition {
             record_index,
             event_id: record.event_id.and_then(identifier_text),
             sequence_number: record.kinesis.sequence_number.and_then(identifier_text),
             ..SourcePosition::default()
         };
-        let data = record.kinesis.data;
-        return decode_base64_payload(data, position.clone(), limits)
-            .map_err(|kind| DecodeError::new(position, kind, data.as_bytes()));
+        return decode_data(record.kinesis.data, position, limits);
     }
     decode_record_field_by_field(record_index, record_json, limits)
 }
@@ -186,8 +184,7 @@ fn decode_record_field_by_field(
         let detail = "`kinesis.data` is missing or not a string".to_string();
         return Err(shape_error(position, detail));
     };
-    decode_base64_payload(&data, position.clone(), limits)
-        .map_err(|kind| DecodeError::new(position, kind, data.as_bytes()))
+    decode_data(&data, || position.clone(), limits)
 }
 
 /// Decodes a direct `{"awslogs":{"data":…}}` subscription event: one record.
@@ -199,10 +196,24 @@ pub(super) fn decode_awslogs(
         Ok(event) => event,
         Err(error) => return vec![Err(whole_input_error(input, &error))],
     };
-    let data = event.awslogs.data;
-    let result = decode_base64_payload(&data, SourcePosition::default(), limits)
-        .map_err(|kind| DecodeError::new(SourcePosition::default(), kind, data.as_bytes()));
-    vec![result]
+    vec![decode_data(
+        &event.awslogs.data,
+        SourcePosition::default,
+        limits,
+    )]
+}
+
+/// A record's `data` decoded ([`decode_base64_payload`]), or its error with
+/// `data` as the raw bytes. `position` is made once, and again only for an
+/// error, so a record that decodes does not copy its identifiers.
+#[allow(clippy::result_large_err)] // see `decode_kinesis`
+fn decode_data(
+    data: &str,
+    position: impl Fn() -> SourcePosition,
+    limits: &DecodeLimits,
+) -> Result<Record, DecodeError> {
+    decode_base64_payload(data, position(), limits)
+        .map_err(|kind| DecodeError::new(position(), kind, data.as_bytes()))
 }
 
 /// base64 → (gunzip, capped, when the gzip magic is there) → payload JSON.
@@ -314,6 +325,8 @@ mod tests {
         assert!(matches!(errors[4].kind, DecodeErrorKind::Base64 { .. }));
         assert_eq!(errors[4].raw, b"!!");
         assert_eq!(errors[4].position.record_index, 4);
+        assert_eq!(errors[4].position.event_id.as_deref(), Some("e4"));
+        assert_eq!(errors[4].position.sequence_number.as_deref(), Some("4"));
     }
 
     proptest::proptest! {
