@@ -13,7 +13,7 @@ use rusqlite::{CachedStatement, OptionalExtension, Row, Statement, Transaction};
 use super::failed;
 use crate::store::{StoreError, StoredInvocation};
 
-const SELECT_INVOCATION: &str = "
+pub(super) const SELECT_INVOCATION: &str = "
     SELECT log_group, version, start_time_ms, duration_ms, billed_duration_ms, memory_size_mb,
            max_memory_used_mb, init_duration_ms, restore_duration_ms, billed_restore_duration_ms,
            xray_trace_id, timeout_seconds, cold_start, status_flags, error_type,
@@ -21,7 +21,11 @@ const SELECT_INVOCATION: &str = "
       FROM invocations
      WHERE account = ?1 AND function = ?2 AND request_id = ?3";
 
-const UPSERT_INVOCATION: &str = "
+/// The insert both statements below begin with: every column, in the
+/// order [`execute_with`] binds them.
+macro_rules! insert_invocation {
+    () => {
+        "
     INSERT INTO invocations (
         account, function, request_id, log_group, version, start_time_ms, duration_ms,
         billed_duration_ms, memory_size_mb, max_memory_used_mb, init_duration_ms,
@@ -29,7 +33,22 @@ const UPSERT_INVOCATION: &str = "
         cold_start, status, status_flags, error_type, enriched, tenant, architecture, region,
         cost_usd, first_seen_ms, log_stream)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-            ?20, ?21, ?22, ?23, ?24, ?25, ?26)
+            ?20, ?21, ?22, ?23, ?24, ?25, ?26)"
+    };
+}
+
+/// Inserts a row whose key is not stored yet, and does nothing otherwise:
+/// a new invocation (the usual case) costs one statement, not a lookup
+/// and then an upsert.
+const INSERT_NEW: &str = concat!(
+    insert_invocation!(),
+    "
+    ON CONFLICT (account, function, request_id) DO NOTHING"
+);
+
+const UPSERT_INVOCATION: &str = concat!(
+    insert_invocation!(),
+    "
     ON CONFLICT (account, function, request_id) DO UPDATE SET
         log_group = excluded.log_group,
         version = excluded.version,
@@ -53,7 +72,8 @@ const UPSERT_INVOCATION: &str = "
         region = excluded.region,
         cost_usd = excluded.cost_usd,
         log_stream = excluded.log_stream,
-        first_seen_ms = MIN(COALESCE(first_seen_ms, excluded.first_seen_ms), excluded.first_seen_ms)";
+        first_seen_ms = MIN(COALESCE(first_seen_ms, excluded.first_seen_ms), excluded.first_seen_ms)"
+);
 
 /// The stored row with `key`, if there is one.
 pub(super) fn select(
@@ -66,11 +86,12 @@ pub(super) fn select(
     select_with(&mut statement, key)
 }
 
-/// The two statements every invocation of a batch runs, taken from the
+/// The statements every invocation of a batch runs, taken from the
 /// connection's cache once per batch: each take hashes the statement's
 /// whole text, which cost nearly as much as the lookup itself (about 6 %
 /// of `lamlog ingest`'s instructions, BENCHMARKS.md §2).
 pub(super) struct RowStatements<'t> {
+    insert_new: CachedStatement<'t>,
     select: CachedStatement<'t>,
     upsert: CachedStatement<'t>,
 }
@@ -78,6 +99,9 @@ pub(super) struct RowStatements<'t> {
 impl<'t> RowStatements<'t> {
     pub(super) fn prepare(transaction: &'t Transaction<'_>) -> Result<Self, StoreError> {
         Ok(RowStatements {
+            insert_new: transaction
+                .prepare_cached(INSERT_NEW)
+                .map_err(failed("preparing the invocation insert"))?,
             select: transaction
                 .prepare_cached(SELECT_INVOCATION)
                 .map_err(failed("preparing the invocation lookup"))?,
@@ -85,6 +109,17 @@ impl<'t> RowStatements<'t> {
                 .prepare_cached(UPSERT_INVOCATION)
                 .map_err(failed("preparing the invocation upsert"))?,
         })
+    }
+
+    /// Inserts `row` if no row has its key, with `received_at_ms` as its
+    /// first-seen time; returns whether it did. A stored row is left as it
+    /// is, for the caller to [`select`](Self::select) and join.
+    pub(super) fn insert_new(
+        &mut self,
+        row: &StoredInvocation,
+        received_at_ms: i64,
+    ) -> Result<bool, StoreError> {
+        Ok(execute_with(&mut self.insert_new, row, received_at_ms)? > 0)
     }
 
     /// [`select`], with the batch's statement.
@@ -103,7 +138,8 @@ impl<'t> RowStatements<'t> {
         row: &StoredInvocation,
         received_at_ms: i64,
     ) -> Result<(), StoreError> {
-        upsert_with(&mut self.upsert, row, received_at_ms)
+        execute_with(&mut self.upsert, row, received_at_ms)?;
+        Ok(())
     }
 }
 
@@ -167,11 +203,13 @@ fn from_row(key: KeyRef<'_>, row: &Row<'_>) -> rusqlite::Result<StoredInvocation
     })
 }
 
-fn upsert_with(
+/// Runs an insert of [`insert_invocation`]'s shape with `row`'s columns;
+/// returns the number of rows it changed.
+fn execute_with(
     statement: &mut Statement<'_>,
     row: &StoredInvocation,
     received_at_ms: i64,
-) -> Result<(), StoreError> {
+) -> Result<usize, StoreError> {
     let invocation = &row.invocation;
     statement
         .execute(rusqlite::params![
@@ -202,8 +240,7 @@ fn upsert_with(
             received_at_ms,
             invocation.log_stream,
         ])
-        .map_err(failed("writing invocations"))?;
-    Ok(())
+        .map_err(failed("writing invocations"))
 }
 
 /// The join of a stored row and new evidence for the same key.

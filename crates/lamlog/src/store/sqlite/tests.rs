@@ -189,3 +189,57 @@ fn a_batch_writes_each_rollup_minute_once() {
         .unwrap();
     assert_eq!((invocations, minute_rows), (100, 1));
 }
+
+/// How many times the connection's cached lookup of a stored invocation
+/// has run.
+fn lookups_run(connection: &rusqlite::Connection) -> i32 {
+    connection
+        .prepare_cached(invocation_row::SELECT_INVOCATION)
+        .unwrap()
+        .get_status(rusqlite::StatementStatus::Run)
+}
+
+/// A new invocation is written by one insert, without a lookup first;
+/// only an invocation whose key is stored is read back and joined.
+#[test]
+fn a_new_invocation_is_inserted_without_a_lookup() {
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    let minute_ms = 1_793_491_200_000;
+    let invocations: Vec<_> = (0..50)
+        .map(|index| reported("f", &format!("r-{index:02}"), minute_ms + index * 100))
+        .collect();
+    let metadata = Default::default();
+    let rules = Default::default();
+    let batch = |invocations| StoreBatch {
+        invocations,
+        dead_letters: &[],
+        metadata: &metadata,
+        rules: &rules,
+        received_at_ms: minute_ms,
+        unsent_alert_delay_ms: crate::store::UNSENT_ALERT_DELAY_MS,
+    };
+    let outcome = write::write_batch(&mut store.connection, &batch(&invocations)).unwrap();
+    assert_eq!(outcome.inserted, 50);
+    assert_eq!(lookups_run(&store.connection), 0);
+
+    // Ten of them again with new evidence, and ten new ones.
+    let mut second = invocations[..10].to_vec();
+    for invocation in &mut second {
+        invocation.invocation.xray_trace_id =
+            Some("1-5e1b4151-5ac6c58f5b3d6c1e8ef5b7c3".to_owned());
+    }
+    second.extend((50..60).map(|index| reported("f", &format!("r-{index:02}"), minute_ms)));
+    second.sort_by(|a, b| a.invocation.request_id.cmp(&b.invocation.request_id));
+    let outcome = write::write_batch(&mut store.connection, &batch(&second)).unwrap();
+    assert_eq!((outcome.inserted, outcome.updated), (10, 10));
+    assert_eq!(lookups_run(&store.connection), 10);
+    let traced: i64 = store
+        .connection
+        .query_row(
+            "SELECT COUNT(*) FROM invocations WHERE xray_trace_id IS NOT NULL",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(traced, 10);
+}

@@ -1,10 +1,11 @@
 //! `write_batch`: one batch, one `BEGIN IMMEDIATE` transaction, exactly once.
 //!
 //! For each invocation of the batch, in key order:
-//! 1. read the stored row with its key (if any) and join the new evidence
-//!    into it ([`invocation_row::join`]);
-//! 2. a row that does not change is a replay: nothing else happens;
-//! 3. otherwise write the row, record the move of its contribution to the
+//! 1. insert it if no row has its key (the usual case: one statement);
+//! 2. otherwise read the stored row and join the new evidence into it
+//!    ([`invocation_row::join`]); a row that does not change is a replay
+//!    and nothing else happens; one that does is written back;
+//! 3. for a new or changed row, record the move of its contribution to the
 //!    rollups from its old state to its new one (`rollup.rs`), and upsert
 //!    the alerts its new state implies that its old state did not.
 //!
@@ -21,8 +22,8 @@
 //! upgrade from a read lock.
 //!
 //! Every statement is prepared once per connection (`prepare_cached`) and
-//! reused for every row: the cost per invocation is one indexed lookup plus,
-//! for new evidence, a handful of upserts.
+//! reused for every row: a new invocation costs one insert; a stored one a
+//! failed insert, a lookup and, for new evidence, a handful of upserts.
 
 use std::collections::BTreeMap;
 
@@ -124,25 +125,30 @@ fn write_invocation(
     outcome: &mut WriteOutcome,
     (functions, streams): (&mut Functions, &mut trails::Observations),
 ) -> Result<(), StoreError> {
-    let existing = statements.select(invocation_row::key_of(&new.invocation))?;
+    let existing;
     let joined;
-    let merged = match &existing {
-        None => {
-            outcome.inserted += 1;
-            new
+    let merged = if statements.insert_new(new, batch.received_at_ms)? {
+        outcome.inserted += 1;
+        existing = None;
+        new
+    } else {
+        let Some(stored) = statements.select(invocation_row::key_of(&new.invocation))? else {
+            return Err(StoreError::Statement(format!(
+                "invocation {} conflicted on insert but was not found",
+                new.invocation.request_id
+            )));
+        };
+        let changed;
+        (joined, changed) = invocation_row::join(&stored, new);
+        existing = Some(stored);
+        if !changed {
+            outcome.unchanged += 1;
+            return Ok(());
         }
-        Some(existing) => {
-            let changed;
-            (joined, changed) = invocation_row::join(existing, new);
-            if !changed {
-                outcome.unchanged += 1;
-                return Ok(());
-            }
-            outcome.updated += 1;
-            &joined
-        }
+        outcome.updated += 1;
+        statements.upsert(&joined, batch.received_at_ms)?;
+        &joined
     };
-    statements.upsert(merged, batch.received_at_ms)?;
     let invocation = &merged.invocation;
     let old_contribution = existing
         .as_ref()
