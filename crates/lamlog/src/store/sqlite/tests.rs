@@ -99,16 +99,8 @@ fn a_held_write_lock_is_busy_and_transient() {
         .unwrap();
     let holder = Connection::open(&path).unwrap();
     holder.execute_batch("BEGIN IMMEDIATE").unwrap();
-    let metadata = Default::default();
-    let rules = Default::default();
-    let batch = StoreBatch {
-        invocations: &[],
-        dead_letters: &[],
-        metadata: &metadata,
-        rules: &rules,
-        received_at_ms: 0,
-        unsent_alert_delay_ms: crate::store::UNSENT_ALERT_DELAY_MS,
-    };
+    let context = BatchContext::default();
+    let batch = context.batch(&[], 0);
     let error = write::write_batch(&mut store.connection, &batch).unwrap_err();
     assert!(matches!(error, StoreError::Busy(_)), "{error:?}");
     assert!(error.is_transient());
@@ -120,6 +112,33 @@ fn a_held_write_lock_is_busy_and_transient() {
     );
     holder.execute_batch("ROLLBACK").unwrap();
     assert!(write::write_batch(&mut store.connection, &batch).is_ok());
+}
+
+/// What a batch refers to besides its rows: no metadata, the default
+/// alert rules.
+#[derive(Default)]
+struct BatchContext {
+    metadata: std::collections::BTreeMap<String, lamlog_core::meta::FunctionMeta>,
+    rules: lamlog_core::judge::AlertRules,
+}
+
+impl BatchContext {
+    /// A batch of `invocations`, and no dead letters, received at
+    /// `received_at_ms`.
+    fn batch<'a>(
+        &'a self,
+        invocations: &'a [crate::store::StoredInvocation],
+        received_at_ms: i64,
+    ) -> StoreBatch<'a> {
+        StoreBatch {
+            invocations,
+            dead_letters: &[],
+            metadata: &self.metadata,
+            rules: &self.rules,
+            received_at_ms,
+            unsent_alert_delay_ms: crate::store::UNSENT_ALERT_DELAY_MS,
+        }
+    }
 }
 
 /// A reported invocation of `function` at `start_time_ms`.
@@ -150,26 +169,28 @@ fn reported(
     }
 }
 
+/// Reported invocations `r-000`, `r-001`, … of function `f` (one per index
+/// of `indexes`), 100 ms apart from the start of one minute; and that
+/// minute.
+fn reported_in_one_minute(
+    indexes: std::ops::Range<i64>,
+) -> (i64, Vec<crate::store::StoredInvocation>) {
+    let minute_ms = 1_793_491_200_000;
+    let invocations = indexes
+        .map(|index| reported("f", &format!("r-{index:03}"), minute_ms + index * 100))
+        .collect();
+    (minute_ms, invocations)
+}
+
 /// The rollups of a batch are summed per function and minute before they
 /// are written: the rows a batch changes grow with its invocations plus its
 /// minutes, not with its invocations times the rollup tables.
 #[test]
 fn a_batch_writes_each_rollup_minute_once() {
     let mut store = SqliteStore::open_in_memory().unwrap();
-    let minute_ms = 1_793_491_200_000;
-    let invocations: Vec<_> = (0..100)
-        .map(|index| reported("f", &format!("r-{index}"), minute_ms + index * 100))
-        .collect();
-    let metadata = Default::default();
-    let rules = Default::default();
-    let batch = StoreBatch {
-        invocations: &invocations,
-        dead_letters: &[],
-        metadata: &metadata,
-        rules: &rules,
-        received_at_ms: minute_ms,
-        unsent_alert_delay_ms: crate::store::UNSENT_ALERT_DELAY_MS,
-    };
+    let (minute_ms, invocations) = reported_in_one_minute(0..100);
+    let context = BatchContext::default();
+    let batch = context.batch(&invocations, minute_ms);
     let before = store.connection.total_changes();
     let outcome = write::write_batch(&mut store.connection, &batch).unwrap();
     assert_eq!(outcome.inserted, 100);
@@ -204,21 +225,13 @@ fn lookups_run(connection: &rusqlite::Connection) -> i32 {
 #[test]
 fn a_new_invocation_is_inserted_without_a_lookup() {
     let mut store = SqliteStore::open_in_memory().unwrap();
-    let minute_ms = 1_793_491_200_000;
-    let invocations: Vec<_> = (0..50)
-        .map(|index| reported("f", &format!("r-{index:02}"), minute_ms + index * 100))
-        .collect();
-    let metadata = Default::default();
-    let rules = Default::default();
-    let batch = |invocations| StoreBatch {
-        invocations,
-        dead_letters: &[],
-        metadata: &metadata,
-        rules: &rules,
-        received_at_ms: minute_ms,
-        unsent_alert_delay_ms: crate::store::UNSENT_ALERT_DELAY_MS,
-    };
-    let outcome = write::write_batch(&mut store.connection, &batch(&invocations)).unwrap();
+    let (minute_ms, invocations) = reported_in_one_minute(0..50);
+    let context = BatchContext::default();
+    let outcome = write::write_batch(
+        &mut store.connection,
+        &context.batch(&invocations, minute_ms),
+    )
+    .unwrap();
     assert_eq!(outcome.inserted, 50);
     assert_eq!(lookups_run(&store.connection), 0);
 
@@ -228,9 +241,10 @@ fn a_new_invocation_is_inserted_without_a_lookup() {
         invocation.invocation.xray_trace_id =
             Some("1-5e1b4151-5ac6c58f5b3d6c1e8ef5b7c3".to_owned());
     }
-    second.extend((50..60).map(|index| reported("f", &format!("r-{index:02}"), minute_ms)));
+    second.extend(reported_in_one_minute(50..60).1);
     second.sort_by(|a, b| a.invocation.request_id.cmp(&b.invocation.request_id));
-    let outcome = write::write_batch(&mut store.connection, &batch(&second)).unwrap();
+    let outcome =
+        write::write_batch(&mut store.connection, &context.batch(&second, minute_ms)).unwrap();
     assert_eq!((outcome.inserted, outcome.updated), (10, 10));
     assert_eq!(lookups_run(&store.connection), 10);
     let traced: i64 = store
