@@ -40,6 +40,8 @@ pub mod postgres;
 pub mod prune;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+#[cfg(test)]
+mod test_rows;
 
 pub use dead_letter::DeadLetter;
 

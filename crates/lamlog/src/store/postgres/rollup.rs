@@ -122,7 +122,7 @@ type Function<'a> = (&'a str, &'a str);
 
 /// A function minute's change: the sums ([`Contribution::sums`], in
 /// `UPSERT_MINUTES`'s column order) and the max of the rows arriving in it.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 struct MinuteChange {
     sums: [i64; 10],
     duration_max_us: i64,
@@ -139,42 +139,91 @@ struct RollupChanges<'a> {
     left: BTreeSet<(Function<'a>, i64)>,
 }
 
-impl<'a> RollupChanges<'a> {
-    fn add(&mut self, row: &RowChange<'a>) {
-        let (old, new) = row.contributions();
-        if old == new {
-            return;
-        }
-        let function = (row.account(), row.function());
-        if let Some(old) = &old {
-            let minute = self.minutes.entry((function, old.minute_ms)).or_default();
+/// One function's rollup changes, under integer keys: summing a row into
+/// them compares no names.
+#[derive(Debug, Default)]
+struct FunctionChanges {
+    minutes: BTreeMap<i64, MinuteChange>,
+    buckets: BTreeMap<(i64, i32), i64>,
+    left: BTreeSet<i64>,
+}
+
+impl FunctionChanges {
+    /// Moves a row's contribution from `old` to `new`.
+    fn add(&mut self, old: Option<&Contribution>, new: Option<&Contribution>) {
+        if let Some(old) = old {
+            let minute = self.minutes.entry(old.minute_ms).or_default();
             for (total, value) in minute.sums.iter_mut().zip(old.sums()) {
                 *total = total.saturating_sub(value);
             }
             let bucket = self
                 .buckets
-                .entry((function, old.minute_ms, old.duration_bucket))
+                .entry((old.minute_ms, old.duration_bucket))
                 .or_default();
             *bucket = bucket.saturating_sub(1);
-            let shrank_or_left = new.as_ref().is_none_or(|new| {
+            let shrank_or_left = new.is_none_or(|new| {
                 new.minute_ms != old.minute_ms || new.duration_us < old.duration_us
             });
             if shrank_or_left {
-                self.left.insert((function, old.minute_ms));
+                self.left.insert(old.minute_ms);
             }
         }
-        if let Some(new) = &new {
-            let minute = self.minutes.entry((function, new.minute_ms)).or_default();
+        if let Some(new) = new {
+            let minute = self.minutes.entry(new.minute_ms).or_default();
             for (total, value) in minute.sums.iter_mut().zip(new.sums()) {
                 *total = total.saturating_add(value);
             }
             minute.duration_max_us = minute.duration_max_us.max(new.duration_us);
             let bucket = self
                 .buckets
-                .entry((function, new.minute_ms, new.duration_bucket))
+                .entry((new.minute_ms, new.duration_bucket))
                 .or_default();
             *bucket = bucket.saturating_add(1);
         }
+    }
+}
+
+impl<'a> RollupChanges<'a> {
+    /// The changes of `rows`. The batch's rows come in key order, so each
+    /// function's rows are one run: its changes are looked up by name once
+    /// per run, not once per row (rows out of order are summed all the same).
+    fn of(rows: &[RowChange<'a>]) -> Self {
+        let mut functions: BTreeMap<Function<'a>, FunctionChanges> = BTreeMap::new();
+        let mut run: Option<(Function<'a>, &mut FunctionChanges)> = None;
+        for row in rows {
+            let (old, new) = row.contributions();
+            if old == new {
+                continue;
+            }
+            let function = (row.account(), row.function());
+            if run.as_ref().is_none_or(|(of, _)| *of != function) {
+                run = Some((function, functions.entry(function).or_default()));
+            }
+            let (_, changes) = run.as_mut().expect("set just above");
+            changes.add(old.as_ref(), new.as_ref());
+        }
+        let mut changes = RollupChanges::default();
+        for (function, of_function) in functions {
+            let FunctionChanges {
+                minutes,
+                buckets,
+                left,
+            } = of_function;
+            changes.minutes.extend(
+                minutes
+                    .into_iter()
+                    .map(|(minute_ms, change)| ((function, minute_ms), change)),
+            );
+            changes.buckets.extend(
+                buckets
+                    .into_iter()
+                    .map(|((minute_ms, bucket), count)| ((function, minute_ms, bucket), count)),
+            );
+            changes
+                .left
+                .extend(left.into_iter().map(|minute_ms| (function, minute_ms)));
+        }
+        changes
     }
 }
 
@@ -185,10 +234,7 @@ pub(super) async fn add_rollups(
     transaction: &Tx,
     rows: &[RowChange<'_>],
 ) -> Result<LeftMinutes, StoreError> {
-    let mut changes = RollupChanges::default();
-    for row in rows {
-        changes.add(row);
-    }
+    let mut changes = RollupChanges::of(rows);
     changes.buckets.retain(|_, count| *count != 0);
     // The three statements depend on nothing the others return: one round
     // trip (see `pipeline.rs`).
@@ -384,3 +430,6 @@ pub(super) async fn tidy_left_minutes(
         .map_err(failed("updating function_minute maxima"))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -87,8 +87,10 @@ pub(super) type Activities = BTreeMap<FunctionKey, BatchActivity>;
 /// The activity of the reported rows of `rows`, by function.
 pub(super) fn activities(rows: &[RowChange<'_>]) -> Activities {
     // Keyed by borrowed names while the rows are summed, so that each
-    // function's names are copied once, not once per row.
+    // function's names are copied once, not once per row; and looked up
+    // once per run of one function's rows (they come in key order).
     let mut activities: BTreeMap<(&str, &str), BatchActivity> = BTreeMap::new();
+    let mut run: Option<((&str, &str), &mut BatchActivity)> = None;
     for row in rows {
         let invocation = &row.new.invocation;
         // A row once reported stays so (the join only adds evidence).
@@ -96,10 +98,12 @@ pub(super) fn activities(rows: &[RowChange<'_>]) -> Activities {
             continue;
         }
         let (old, new) = row.contributions();
-        activities
-            .entry((row.account(), row.function()))
-            .or_default()
-            .record(invocation.start_time_ms, old.as_ref(), new.as_ref());
+        let function = (row.account(), row.function());
+        if run.as_ref().is_none_or(|(of, _)| *of != function) {
+            run = Some((function, activities.entry(function).or_default()));
+        }
+        let (_, activity) = run.as_mut().expect("set just above");
+        activity.record(invocation.start_time_ms, old.as_ref(), new.as_ref());
     }
     activities
         .into_iter()

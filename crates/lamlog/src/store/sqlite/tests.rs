@@ -141,33 +141,7 @@ impl BatchContext {
     }
 }
 
-/// A reported invocation of `function` at `start_time_ms`.
-fn reported(
-    function: &str,
-    request_id: &str,
-    start_time_ms: i64,
-) -> crate::store::StoredInvocation {
-    let key = lamlog_core::assemble::InvocationKey {
-        account: "123456789012".to_owned(),
-        function: function.to_owned(),
-        request_id: request_id.to_owned(),
-    };
-    let mut invocation =
-        lamlog_core::assemble::Invocation::new(key, &format!("/aws/lambda/{function}"));
-    invocation.start_time_ms = Some(start_time_ms);
-    invocation.duration_ms = Some(12.5);
-    invocation.billed_duration_ms = Some(13);
-    invocation.memory_size_mb = Some(128);
-    invocation.max_memory_used_mb = Some(64);
-    crate::store::StoredInvocation {
-        invocation,
-        enriched: false,
-        tenant: None,
-        architecture: lamlog_core::meta::Architecture::X86_64,
-        region: None,
-        cost_usd: Some(0.000_000_2),
-    }
-}
+use crate::store::test_rows::reported;
 
 /// Reported invocations `r-000`, `r-001`, … of function `f` (one per index
 /// of `indexes`), 100 ms apart from the start of one minute; and that
