@@ -94,6 +94,21 @@ pub struct Observation {
     pub sample: Sample,
 }
 
+/// A stream's (account, log group, log stream), borrowed.
+pub type StreamRef<'a> = (&'a str, &'a str, &'a str);
+
+impl StreamKey {
+    /// The owned key of `stream`.
+    pub fn of(stream: StreamRef<'_>) -> StreamKey {
+        let (account, log_group, log_stream) = stream;
+        StreamKey {
+            account: account.to_owned(),
+            log_group: log_group.to_owned(),
+            log_stream: log_stream.to_owned(),
+        }
+    }
+}
+
 /// The stream and sample of an invocation whose REPORT is new: `old` is the
 /// stored row before the batch. `None` for a cold start, a row without a log
 /// stream or memory figures, or one whose REPORT was already stored.
@@ -101,6 +116,17 @@ pub fn observation_of(
     old: Option<&Invocation>,
     new: &Invocation,
 ) -> Option<(StreamKey, Observation)> {
+    stream_observation_of(old, new)
+        .map(|(stream, observation)| (StreamKey::of(stream), observation))
+}
+
+/// [`observation_of`] with the stream borrowed from `new`, for a caller that
+/// groups many invocations' samples by stream and copies each stream's
+/// names once.
+pub fn stream_observation_of<'a>(
+    old: Option<&Invocation>,
+    new: &'a Invocation,
+) -> Option<(StreamRef<'a>, Observation)> {
     if old.is_some_and(Invocation::is_reported) || !new.is_reported() || new.cold_start {
         return None;
     }
@@ -108,13 +134,13 @@ pub fn observation_of(
         start_ms: new.start_time_ms?,
         used_mb: new.max_memory_used_mb?,
     };
-    let key = StreamKey {
-        account: new.account.clone(),
-        log_group: new.log_group.clone(),
-        log_stream: new.log_stream.clone()?,
-    };
+    let stream = (
+        new.account.as_str(),
+        new.log_group.as_str(),
+        new.log_stream.as_deref()?,
+    );
     Some((
-        key,
+        stream,
         Observation {
             function: new.function.clone(),
             request_id: new.request_id.clone(),

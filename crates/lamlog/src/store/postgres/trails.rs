@@ -14,7 +14,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use deadpool_postgres::Client;
-use lamlog_core::growth::{advance, observation_of, Observation, StreamKey, Trail};
+use lamlog_core::growth::{
+    advance, stream_observation_of, Observation, StreamKey, StreamRef, Trail,
+};
 use lamlog_core::judge::Alert;
 use lamlog_core::meta::meta_key;
 
@@ -59,14 +61,19 @@ pub(super) type Observations = BTreeMap<StreamKey, Vec<Observation>>;
 
 /// The new warm samples among `changes`.
 pub(super) fn observations(changes: &[Change<'_>]) -> Observations {
-    let mut observations = Observations::new();
+    // Keyed by borrowed names while the samples are gathered, so that each
+    // stream's names are copied once, not once per sample.
+    let mut observations: BTreeMap<StreamRef<'_>, Vec<Observation>> = BTreeMap::new();
     for change in changes {
         let old = change.old.map(|old| &old.invocation);
-        if let Some((stream, observation)) = observation_of(old, &change.merged.invocation) {
+        if let Some((stream, observation)) = stream_observation_of(old, &change.merged.invocation) {
             observations.entry(stream).or_default().push(observation);
         }
     }
     observations
+        .into_iter()
+        .map(|(stream, samples)| (StreamKey::of(stream), samples))
+        .collect()
 }
 
 /// Advances the trail of every stream of `observations` from its `stored`
