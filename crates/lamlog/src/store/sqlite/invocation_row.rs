@@ -21,11 +21,11 @@ pub(super) const SELECT_INVOCATION: &str = "
       FROM invocations
      WHERE account = ?1 AND function = ?2 AND request_id = ?3";
 
-/// The insert both statements below begin with: every column, in the
-/// order [`execute_with`] binds them.
-macro_rules! insert_invocation {
-    () => {
-        "
+/// Inserts a row whose key is not stored yet, and does nothing otherwise:
+/// a new invocation (the usual case) costs one statement, not a lookup
+/// and then a write. Its parameters are every column, in the order
+/// [`execute_with`] binds them.
+const INSERT_NEW: &str = "
     INSERT INTO invocations (
         account, function, request_id, log_group, version, start_time_ms, duration_ms,
         billed_duration_ms, memory_size_mb, max_memory_used_mb, init_duration_ms,
@@ -33,47 +33,38 @@ macro_rules! insert_invocation {
         cold_start, status, status_flags, error_type, enriched, tenant, architecture, region,
         cost_usd, first_seen_ms, log_stream)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-            ?20, ?21, ?22, ?23, ?24, ?25, ?26)"
-    };
-}
+            ?20, ?21, ?22, ?23, ?24, ?25, ?26)
+    ON CONFLICT (account, function, request_id) DO NOTHING";
 
-/// Inserts a row whose key is not stored yet, and does nothing otherwise:
-/// a new invocation (the usual case) costs one statement, not a lookup
-/// and then an upsert.
-const INSERT_NEW: &str = concat!(
-    insert_invocation!(),
-    "
-    ON CONFLICT (account, function, request_id) DO NOTHING"
-);
-
-const UPSERT_INVOCATION: &str = concat!(
-    insert_invocation!(),
-    "
-    ON CONFLICT (account, function, request_id) DO UPDATE SET
-        log_group = excluded.log_group,
-        version = excluded.version,
-        start_time_ms = excluded.start_time_ms,
-        duration_ms = excluded.duration_ms,
-        billed_duration_ms = excluded.billed_duration_ms,
-        memory_size_mb = excluded.memory_size_mb,
-        max_memory_used_mb = excluded.max_memory_used_mb,
-        init_duration_ms = excluded.init_duration_ms,
-        restore_duration_ms = excluded.restore_duration_ms,
-        billed_restore_duration_ms = excluded.billed_restore_duration_ms,
-        xray_trace_id = excluded.xray_trace_id,
-        timeout_seconds = excluded.timeout_seconds,
-        cold_start = excluded.cold_start,
-        status = excluded.status,
-        status_flags = excluded.status_flags,
-        error_type = excluded.error_type,
-        enriched = excluded.enriched,
-        tenant = excluded.tenant,
-        architecture = excluded.architecture,
-        region = excluded.region,
-        cost_usd = excluded.cost_usd,
-        log_stream = excluded.log_stream,
-        first_seen_ms = MIN(COALESCE(first_seen_ms, excluded.first_seen_ms), excluded.first_seen_ms)"
-);
+/// Replaces every column of the stored row with the key ?1–?3, with the
+/// parameters of [`INSERT_NEW`]; the first-seen time keeps the earlier of
+/// the stored one and ?25.
+const UPDATE_INVOCATION: &str = "
+    UPDATE invocations SET
+        log_group = ?4,
+        version = ?5,
+        start_time_ms = ?6,
+        duration_ms = ?7,
+        billed_duration_ms = ?8,
+        memory_size_mb = ?9,
+        max_memory_used_mb = ?10,
+        init_duration_ms = ?11,
+        restore_duration_ms = ?12,
+        billed_restore_duration_ms = ?13,
+        xray_trace_id = ?14,
+        timeout_seconds = ?15,
+        cold_start = ?16,
+        status = ?17,
+        status_flags = ?18,
+        error_type = ?19,
+        enriched = ?20,
+        tenant = ?21,
+        architecture = ?22,
+        region = ?23,
+        cost_usd = ?24,
+        first_seen_ms = MIN(COALESCE(first_seen_ms, ?25), ?25),
+        log_stream = ?26
+     WHERE account = ?1 AND function = ?2 AND request_id = ?3";
 
 /// The stored row with `key`, if there is one.
 pub(super) fn select(
@@ -93,7 +84,7 @@ pub(super) fn select(
 pub(super) struct RowStatements<'t> {
     insert_new: CachedStatement<'t>,
     select: CachedStatement<'t>,
-    upsert: CachedStatement<'t>,
+    update: CachedStatement<'t>,
 }
 
 impl<'t> RowStatements<'t> {
@@ -105,9 +96,9 @@ impl<'t> RowStatements<'t> {
             select: transaction
                 .prepare_cached(SELECT_INVOCATION)
                 .map_err(failed("preparing the invocation lookup"))?,
-            upsert: transaction
-                .prepare_cached(UPSERT_INVOCATION)
-                .map_err(failed("preparing the invocation upsert"))?,
+            update: transaction
+                .prepare_cached(UPDATE_INVOCATION)
+                .map_err(failed("preparing the invocation update"))?,
         })
     }
 
@@ -130,16 +121,22 @@ impl<'t> RowStatements<'t> {
         select_with(&mut self.select, key)
     }
 
-    /// Inserts `row`, or replaces every column of the row with its key; the
-    /// first-seen time keeps the earliest of the stored one and
-    /// `received_at_ms`.
-    pub(super) fn upsert(
+    /// Replaces every column of the stored row with `row`'s key; the
+    /// first-seen time keeps the earlier of the stored one and
+    /// `received_at_ms`. The row must be stored (the batch's transaction
+    /// found it): no row to update is an error.
+    pub(super) fn update(
         &mut self,
         row: &StoredInvocation,
         received_at_ms: i64,
     ) -> Result<(), StoreError> {
-        execute_with(&mut self.upsert, row, received_at_ms)?;
-        Ok(())
+        match execute_with(&mut self.update, row, received_at_ms)? {
+            1 => Ok(()),
+            changed => Err(StoreError::Statement(format!(
+                "updating invocation {} changed {changed} rows, not 1",
+                row.invocation.request_id
+            ))),
+        }
     }
 }
 
@@ -203,7 +200,7 @@ fn from_row(key: KeyRef<'_>, row: &Row<'_>) -> rusqlite::Result<StoredInvocation
     })
 }
 
-/// Runs an insert of [`insert_invocation`]'s shape with `row`'s columns;
+/// Runs [`INSERT_NEW`] or [`UPDATE_INVOCATION`] with `row`'s columns;
 /// returns the number of rows it changed.
 fn execute_with(
     statement: &mut Statement<'_>,

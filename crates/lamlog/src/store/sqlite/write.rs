@@ -23,7 +23,8 @@
 //!
 //! Every statement is prepared once per connection (`prepare_cached`) and
 //! reused for every row: a new invocation costs one insert; a stored one a
-//! failed insert, a lookup and, for new evidence, a handful of upserts.
+//! failed insert, a lookup and, for new evidence, an update and a handful of
+//! upserts.
 
 use std::collections::BTreeMap;
 
@@ -146,7 +147,7 @@ fn write_invocation(
             return Ok(());
         }
         outcome.updated += 1;
-        statements.upsert(&joined, batch.received_at_ms)?;
+        statements.update(&joined, batch.received_at_ms)?;
         &joined
     };
     let invocation = &merged.invocation;
