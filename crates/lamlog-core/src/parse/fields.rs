@@ -53,40 +53,44 @@ impl Key {
     /// scanner indifferent to separators: `ms\t Billed Duration` and
     /// `Billed  Duration` both end in `Billed Duration`.
     pub(super) fn classify(text: &str) -> Key {
+        // Split on bytes, not chars: ASCII whitespace never occurs inside a
+        // multi-byte UTF-8 sequence, so the words are the same, and no char
+        // is decoded on the way.
         let mut words = text
-            .rsplit(|c: char| c.is_ascii_whitespace())
+            .as_bytes()
+            .rsplit(|byte| byte.is_ascii_whitespace())
             .filter(|word| !word.is_empty());
-        let last = words.next().unwrap_or("");
+        let last = words.next().unwrap_or(b"");
         match last {
-            "RequestId" => Key::RequestId,
-            "Duration" => match words.next() {
-                Some("Billed") => Key::BilledDuration,
-                Some("Init") => Key::InitDuration,
-                Some("Restore") => match words.next() {
-                    Some("Billed") => Key::BilledRestoreDuration,
+            b"RequestId" => Key::RequestId,
+            b"Duration" => match words.next() {
+                Some(b"Billed") => Key::BilledDuration,
+                Some(b"Init") => Key::InitDuration,
+                Some(b"Restore") => match words.next() {
+                    Some(b"Billed") => Key::BilledRestoreDuration,
                     _ => Key::RestoreDuration,
                 },
                 _ => Key::Duration,
             },
-            "Size" if words.next() == Some("Memory") => Key::MemorySize,
-            "Used" if words.next() == Some("Memory") && words.next() == Some("Max") => {
+            b"Size" if words.next() == Some(b"Memory") => Key::MemorySize,
+            b"Used" if words.next() == Some(b"Memory") && words.next() == Some(b"Max") => {
                 Key::MaxMemoryUsed
             }
-            "TraceId" => Key::XrayTraceId,
-            "SegmentId" => Key::SegmentId,
-            "Sampled" => Key::Sampled,
-            "Status" => Key::Status,
-            "Type" if words.next() == Some("Error") => Key::ErrorType,
-            "Phase" => Key::Phase,
-            "Version" => match words.next() {
-                Some("Runtime") => Key::RuntimeVersion,
+            b"TraceId" => Key::XrayTraceId,
+            b"SegmentId" => Key::SegmentId,
+            b"Sampled" => Key::Sampled,
+            b"Status" => Key::Status,
+            b"Type" if words.next() == Some(b"Error") => Key::ErrorType,
+            b"Phase" => Key::Phase,
+            b"Version" => match words.next() {
+                Some(b"Runtime") => Key::RuntimeVersion,
                 _ => Key::Version,
             },
-            "ARN" if words.next() == Some("Version") && words.next() == Some("Runtime") => {
+            b"ARN" if words.next() == Some(b"Version") && words.next() == Some(b"Runtime") => {
                 Key::RuntimeVersionArn
             }
-            "Name" => Key::Name,
-            "State" => Key::State,
+            b"Name" => Key::Name,
+            b"State" => Key::State,
             _ => Key::Unknown,
         }
     }
