@@ -30,11 +30,35 @@ fn migrations_are_recorded_once_and_reopening_keeps_them() {
         .query_row("PRAGMA journal_mode", [], |row| row.get(0))
         .unwrap();
     assert_eq!(journal_mode, "wal");
-    let checkpoint_pages: i64 = store
+    assert_eq!(pragma(&store, "page_size"), PAGE_SIZE);
+    assert_eq!(
+        pragma(&store, "wal_autocheckpoint"),
+        WAL_AUTOCHECKPOINT_BYTES / PAGE_SIZE
+    );
+}
+
+fn pragma(store: &SqliteStore, name: &str) -> i64 {
+    store
         .connection
-        .query_row("PRAGMA wal_autocheckpoint", [], |row| row.get(0))
+        .query_row(&format!("PRAGMA {name}"), [], |row| row.get(0))
+        .unwrap()
+}
+
+#[test]
+fn an_existing_database_keeps_its_page_size_and_the_wal_its_bytes() {
+    let path = scratch_path("page-size");
+    let made_before = Connection::open(&path).unwrap();
+    made_before
+        .execute_batch("PRAGMA page_size = 4096; CREATE TABLE probe (x);")
         .unwrap();
-    assert_eq!(checkpoint_pages, WAL_AUTOCHECKPOINT_PAGES);
+    drop(made_before);
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(pragma(&store, "page_size"), 4096);
+    assert_eq!(
+        pragma(&store, "wal_autocheckpoint"),
+        WAL_AUTOCHECKPOINT_BYTES / 4096
+    );
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
 }
 
 #[cfg(unix)]
