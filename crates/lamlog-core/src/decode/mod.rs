@@ -38,6 +38,7 @@ mod lazy;
 mod lines;
 mod one_shot;
 mod payload;
+mod payload_scan;
 mod payload_simd;
 mod timestamp;
 
