@@ -19,7 +19,9 @@
 //! or undecodable `data` is that record's [`DecodeError`] — with its sequence
 //! number and event id whenever those are readable — and the others go on.
 //! Only an event that is not JSON at all, or has no `Records` array, is one
-//! error for the whole input.
+//! error for the whole input. A record of the usual shape is first read by
+//! a scanner (`kinesis_scan.rs`), which finds its fields in one pass; one it
+//! declines is read field by field, which is the reference.
 //!
 //! Memory: one record's compressed and inflated bytes are alive at a time,
 //! while its JSON is parsed. The inflated bytes of a usual record (one
@@ -33,6 +35,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::inflate::{is_gzip, with_inflated};
+use super::kinesis_scan::read_usual;
 use super::payload::parse_payload;
 use super::{json_error_kind, DecodeError, DecodeErrorKind, DecodeLimits, Record, SourcePosition};
 
@@ -58,26 +61,6 @@ struct KinesisRecord<'a> {
 struct KinesisData<'a> {
     #[serde(borrow, default)]
     data: Option<&'a RawValue>,
-    #[serde(rename = "sequenceNumber", borrow, default)]
-    sequence_number: Option<&'a RawValue>,
-}
-
-/// A record of the usual shape, read in one pass: `data` a string without
-/// escapes, borrowed. Any other shape fails this read, and the record is read
-/// field by field instead ([`KinesisRecord`]), which gives the same answer
-/// when this read succeeds and the right error when it does not.
-#[derive(Deserialize)]
-struct UsualRecord<'a> {
-    #[serde(borrow)]
-    kinesis: UsualData<'a>,
-    #[serde(rename = "eventID", borrow, default)]
-    event_id: Option<&'a RawValue>,
-}
-
-/// The `kinesis` object of a usual record.
-#[derive(Deserialize)]
-struct UsualData<'a> {
-    data: &'a str,
     #[serde(rename = "sequenceNumber", borrow, default)]
     sequence_number: Option<&'a RawValue>,
 }
@@ -134,17 +117,17 @@ pub fn decode_kinesis_record(
     record_json: &RawValue,
     limits: &DecodeLimits,
 ) -> Result<Record, DecodeError> {
-    // The record's text is scanned once here; field by field, `data` would
-    // be scanned three more times (as part of `kinesis`, as a raw value, as
-    // a string).
-    if let Ok(record) = serde_json::from_str::<UsualRecord>(record_json.get()) {
+    // The record's text is scanned once here, eight bytes at a time; field
+    // by field, `data` would be scanned three more times (as part of
+    // `kinesis`, as a raw value, as a string) by serde_json.
+    if let Some(record) = read_usual(record_json.get()) {
         let position = || SourcePosition {
             record_index,
-            event_id: record.event_id.and_then(identifier_text),
-            sequence_number: record.kinesis.sequence_number.and_then(identifier_text),
+            event_id: record.event_id.map(str::to_owned),
+            sequence_number: record.sequence_number.map(str::to_owned),
             ..SourcePosition::default()
         };
-        return decode_data(record.kinesis.data, position, limits);
+        return decode_data(record.data, position, limits);
     }
     decode_record_field_by_field(record_index, record_json, limits)
 }
@@ -383,6 +366,10 @@ mod tests {
     }
 
     proptest::proptest! {
+        // The shapes combine into some 90,000 records; a few thousand cases
+        // meet each pair of them, and take a fraction of a second.
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
         /// The one-pass read of a usual record is only a shortcut: on every
         /// shape, usual or not, the answer is the field-by-field one.
         #[test]
@@ -396,8 +383,24 @@ mod tests {
                 None, Some("\"shardId-0:49\""), Some("7"), Some("null"), Some("[]"),
             ]),
             kinesis_shape in 0usize..4,
-            extra in proptest::sample::select(vec!["", r#","partitionKey":"p""#, r#","data":"QQ==""#]),
+            extra in proptest::sample::select(vec![
+                "", r#","partitionKey":"p""#, r#","data":"QQ==""#,
+                r#","approximateArrivalTimestamp":1.5e9"#, r#", "x" : [ "]", {"data":"}"} ] "#,
+                r#","sequenceNumber":"dup""#,
+            ]),
             data_first in proptest::bool::ANY,
+            record_extra in proptest::sample::select(vec![
+                "",
+                r#""eventSource":"aws:kinesis""#,
+                r#""deep":[[{"a":[1,-2.5e3,true,null,"\u00e9\ud83d\ude00 ] } \" {"]}],{}]"#,
+                r#""eventID":"dup""#,
+                r#""kinesis":{}"#,
+                r#""event\u0049D":"escaped-key""#,
+                r#""n" : 1e999 "#,
+                r#""t":true,"f":false,"z":null"#,
+            ]),
+            escaped_kinesis_key in proptest::bool::ANY,
+            record_extra_first in proptest::bool::ANY,
         ) {
             let mut fields = vec![format!("\"data\":{}", data_value(data))];
             if let Some(sequence) = sequence {
@@ -414,10 +417,17 @@ mod tests {
             };
             let mut record = Vec::new();
             if !kinesis.is_empty() {
-                record.push(format!("\"kinesis\":{kinesis}"));
+                let key = if escaped_kinesis_key { "kinesi\\u0073" } else { "kinesis" };
+                record.push(format!("\"{key}\" : {kinesis}"));
             }
             if let Some(event_id) = event_id {
                 record.push(format!("\"eventID\":{event_id}"));
+            }
+            if !record_extra.is_empty() {
+                record.push(record_extra.to_string());
+            }
+            if record_extra_first {
+                record.reverse();
             }
             let json = raw(&format!("{{{}}}", record.join(",")));
             let limits = DecodeLimits::default();
@@ -435,7 +445,7 @@ mod tests {
             r#"{{"kinesis":{{"data":{},"sequenceNumber":"49"}},"eventID":"shardId-0:49"}}"#,
             data_value(0)
         ));
-        assert!(serde_json::from_str::<UsualRecord>(json.get()).is_ok());
+        assert!(read_usual(json.get()).is_some());
         let Ok(Record::Data(envelope)) = decode_kinesis_record(0, &json, &DecodeLimits::default())
         else {
             panic!("a usual record decodes");
@@ -447,7 +457,7 @@ mod tests {
             r#"{{"kinesis":{{"data":{},"sequenceNumber":"49"}},"eventID":"shardId-0:49"}}"#,
             data_value(2)
         ));
-        assert!(serde_json::from_str::<UsualRecord>(escaped.get()).is_err());
+        assert!(read_usual(escaped.get()).is_none());
         assert_eq!(
             decode_kinesis_record(0, &escaped, &DecodeLimits::default()),
             Ok(Record::Data(envelope))

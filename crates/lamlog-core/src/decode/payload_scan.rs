@@ -27,6 +27,7 @@
 
 use std::borrow::Cow;
 
+use super::json_scan::{first_stop, string_end};
 use super::payload_simd::PayloadFields;
 use super::{EventId, LogEvent};
 
@@ -261,53 +262,6 @@ impl<'a> Scanner<'a> {
             _ => None,
         }
     }
-}
-
-/// The offset of the closing quote of a string, in `bytes` that start inside
-/// it: escapes are stepped over (their first two bytes; the rest of a `\u`
-/// escape cannot stop a run), a control character declines.
-fn string_end(bytes: &[u8]) -> Option<usize> {
-    let mut at = 0;
-    loop {
-        at += first_stop(bytes.get(at..)?)?;
-        match bytes[at] {
-            b'"' => return Some(at),
-            b'\\' => at += 2,
-            _ => return None,
-        }
-    }
-}
-
-/// Where a string's run of plain text stops in `bytes`: its closing quote, a
-/// backslash, or a control character, which JSON does not allow unescaped.
-///
-/// Eight bytes are tested at a time, as one word: a byte is flagged when it
-/// is below 0x20 or, after an exclusive or with `"` or `\\`, zero. The
-/// tests borrow across bytes, so a byte above a flagged one may be flagged
-/// wrongly, but the lowest flag is always right, and only it is used.
-fn first_stop(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    const QUOTES: u64 = u64::from_ne_bytes([b'"'; 8]);
-    const BACKSLASHES: u64 = u64::from_ne_bytes([b'\\'; 8]);
-    let below = |word: u64, bound: u64| word.wrapping_sub(ONES * bound) & !word & HIGHS;
-    let mut words = bytes.chunks_exact(8);
-    let mut offset = 0;
-    for chunk in &mut words {
-        let mut word = [0; 8];
-        word.copy_from_slice(chunk);
-        let word = u64::from_le_bytes(word);
-        let flags = below(word, 0x20) | below(word ^ QUOTES, 1) | below(word ^ BACKSLASHES, 1);
-        if flags != 0 {
-            return Some(offset + flags.trailing_zeros() as usize / 8);
-        }
-        offset += 8;
-    }
-    let tail = words.remainder();
-    let stop = tail
-        .iter()
-        .position(|&byte| byte < 0x20 || byte == b'"' || byte == b'\\')?;
-    Some(offset + stop)
 }
 
 /// Appends the escape at `bytes[at]` (a backslash) to `text`; answers the
