@@ -33,14 +33,12 @@ mod cloudwatch;
 mod detect;
 mod event_id;
 mod inflate;
-mod json_scan;
 mod kinesis;
 mod kinesis_scan;
 mod lazy;
 mod lines;
 mod one_shot;
 mod payload;
-mod payload_scan;
 mod payload_simd;
 mod timestamp;
 

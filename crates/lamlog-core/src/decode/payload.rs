@@ -12,23 +12,19 @@
 //! Event ids are 56-digit decimals: they stay strings, never numbers.
 //!
 //! Reading this JSON is most of what decoding costs, so a document is read
-//! first by the scanner of the one shape CloudWatch writes
-//! (`payload_scan.rs`), then, if it declines, by sonic-rs, whose SIMD string
-//! scanning reads the escaped messages about a third faster than
-//! serde_json. serde_json stays the reference: a document neither fast
-//! reader reads, for whatever reason, is read again by serde_json, whose
-//! error is the one reported (its kind, line and column). So the fast readers
-//! can only change how fast a document is read, never what it gives, as long
-//! as whatever they accept serde_json accepts the same way; the tests below
-//! hold them to that on the inputs where JSON readers usually differ
-//! (surrogates, control characters, invalid UTF-8, number forms, deep
-//! nesting, duplicate keys).
+//! first by sonic-rs, whose SIMD string scanning reads the escaped messages
+//! about a third faster than serde_json. serde_json stays the reference: a
+//! document sonic-rs does not read, for whatever reason, is read again by
+//! serde_json, whose error is the one reported (its kind, line and column).
+//! So the fast reader can only change how fast a document is read, never what
+//! it gives, as long as whatever sonic-rs accepts serde_json accepts the same
+//! way; the tests below hold it to that on the inputs where JSON readers
+//! usually differ (surrogates, control characters, invalid UTF-8, number
+//! forms, deep nesting, duplicate keys).
 
 use serde::Deserialize;
 
-use super::payload_scan::read_canonical;
-use super::payload_simd::read_simd;
-pub(super) use super::payload_simd::PayloadFields;
+pub(super) use super::payload_simd::{read_fast, PayloadFields};
 use super::{
     json_error_kind, DecodeErrorKind, Envelope, EventId, LogEvent, Record, SourcePosition,
 };
@@ -74,13 +70,6 @@ impl Payload {
             log_events,
         }
     }
-}
-
-/// The payload by the fast readers, fastest first: the scanner of the shape
-/// CloudWatch writes, then sonic-rs. `None` says only "read it with
-/// serde_json".
-pub(super) fn read_fast(json: &[u8]) -> Option<PayloadFields> {
-    read_canonical(json).or_else(|| read_simd(json))
 }
 
 /// Parses one subscription payload document.

@@ -37,7 +37,7 @@ pub(super) struct PayloadFields {
 /// The payload, when sonic-rs reads `json` as exactly one payload object
 /// (whitespace around it allowed); `None` says only "read it with
 /// serde_json", never that it is bad.
-pub(super) fn read_simd(json: &[u8]) -> Option<PayloadFields> {
+pub(super) fn read_fast(json: &[u8]) -> Option<PayloadFields> {
     sonic_rs::from_slice::<FastPayload>(json)
         .ok()
         .map(|payload| payload.0)
