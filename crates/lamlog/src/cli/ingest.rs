@@ -94,7 +94,9 @@ pub struct IngestArgs {
     json: bool,
     /// Commit after this many records (Kinesis records, payloads, runs of
     /// lines), or earlier once a batch holds 4 MB of assembled invocations.
-    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Memory is bounded by the 4 MB; fewer, larger commits rewrite fewer
+    /// index pages of the store.
+    #[arg(long, value_name = "N", default_value_t = 4000, value_parser = clap::value_parser!(u64).range(1..))]
     batch_records: u64,
 }
 
