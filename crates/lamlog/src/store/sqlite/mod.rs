@@ -59,9 +59,9 @@ const STATEMENT_CACHE_CAPACITY: usize = 32;
 /// Invocations are keyed by a random request id, so each batch touches index
 /// pages all over the file; with larger pages the index is shallower and a
 /// batch writes fewer, larger pages. `lamlog ingest` of 200,000 invocations
-/// took 7 % less wall time, and 2.6 times fewer WAL writes, at the same
-/// WAL size between checkpoints (BENCHMARKS.md §2). A database that already
-/// exists keeps the page size it was made with.
+/// took 7 % less wall time, with 2.9 times fewer (if larger) WAL writes, at
+/// the same WAL size between checkpoints (BENCHMARKS.md §2). A database that
+/// already exists keeps the page size it was made with.
 const PAGE_SIZE: i64 = 16_384;
 
 /// WAL bytes after which a commit copies the WAL back into the database:
