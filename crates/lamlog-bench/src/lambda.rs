@@ -204,7 +204,7 @@ impl LambdaEnv {
         schema: Schema,
         log_dir: &Path,
     ) -> anyhow::Result<LambdaEnv> {
-        let moto = Moto::start()?;
+        let moto = Moto::try_start().map_err(anyhow::Error::msg)?;
         let client = dynamo::client(&moto.endpoint, &RequestCounter::default()).await;
         dynamo::create_table(&client, TABLE, PARTITION_KEY).await?;
         let keys: Vec<String> = keys.iter().cloned().collect();

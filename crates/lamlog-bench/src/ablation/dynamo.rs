@@ -7,13 +7,10 @@
 //! DynamoDB would bill and what the network carries.
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Credentials, Intercept, RuntimeComponents};
@@ -34,49 +31,13 @@ pub const PARTITION_KEY: &str = "pk";
 /// BatchGetItem's limit on keys per call.
 const KEYS_PER_BATCH_GET: usize = 100;
 
-/// A `moto_server` on a free loopback port, killed when dropped.
-#[derive(Debug)]
-pub struct Moto {
-    child: Child,
-    /// `http://127.0.0.1:PORT`.
-    pub endpoint: String,
-}
+/// A `moto_server` on a free loopback port, killed when dropped: the tests'
+/// own start-up, the one place that starts moto.
+#[allow(dead_code)] // the tests' outage and SDK helpers are not used here
+#[path = "../../../lamlog/tests/moto/mod.rs"]
+mod moto;
 
-impl Moto {
-    /// Starts `moto_server` and waits (up to 30 s) until it accepts connections.
-    pub fn start() -> anyhow::Result<Moto> {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .context("finding a free loopback port")?
-            .port();
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting moto_server (pip install 'moto[server]')")?;
-        let moto = Moto {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        };
-        let address = SocketAddr::from(([127, 0, 0, 1], port));
-        let started = Instant::now();
-        while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
-            if started.elapsed() > Duration::from_secs(30) {
-                bail!("moto_server did not listen on {address} within 30 s");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Ok(moto)
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+pub use moto::Moto;
 
 /// Counts the HTTP requests of every client built with it.
 #[derive(Debug, Clone, Default)]

@@ -164,7 +164,7 @@ pub async fn run_rows(
     slices: Option<SliceBound>,
     network: Network,
 ) -> anyhow::Result<Ablation> {
-    let moto = dynamo::Moto::start()?;
+    let moto = dynamo::Moto::try_start().map_err(anyhow::Error::msg)?;
     let counter = dynamo::RequestCounter::default();
     let keys = keys_of(batch);
     let metadata = FileSource::load(metadata_file)?.fetch(&keys).await?;

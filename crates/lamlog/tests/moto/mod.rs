@@ -1,7 +1,8 @@
 //! A moto server for one test: started on a free loopback port, killed on drop.
 //!
 //! The tests need it; when `moto_server` is missing they fail, they never
-//! skip (`pip install 'moto[server]'`).
+//! skip (`pip install 'moto[server]'`). This is the project's one moto
+//! start-up: `lamlog-bench` includes this file as its own module.
 
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -17,8 +18,15 @@ pub struct Moto {
 }
 
 impl Moto {
-    /// Starts moto and waits until it accepts connections.
+    /// Starts moto and waits until it accepts connections; panics with
+    /// the reason when it cannot, as a test must fail, never skip.
     pub fn start() -> Moto {
+        Moto::try_start().unwrap_or_else(|reason| panic!("{reason}"))
+    }
+
+    /// Starts moto and waits (up to 30 s) until it accepts connections, or
+    /// says why it could not. `lamlog-bench` starts its moto with this too.
+    pub fn try_start() -> Result<Moto, String> {
         // Set only where the environment does not already say so (CI does):
         // the tests of every file share this process, and a change to the
         // environment races with C code reading it on other threads.
@@ -27,26 +35,31 @@ impl Moto {
         }
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
-            .expect("a free loopback port")
+            .map_err(|error| format!("finding a free loopback port: {error}"))?
             .port();
         let child = Command::new("moto_server")
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("moto_server must be installed: pip install 'moto[server]'");
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "moto_server did not listen on port {port} within 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Moto {
+            .map_err(|error| {
+                format!("moto_server must be installed: pip install 'moto[server]' ({error})")
+            })?;
+        // Made first, so that the server is killed if it never listens.
+        let moto = Moto {
             child: Some(child),
             endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if started.elapsed() > Duration::from_secs(30) {
+                return Err(format!(
+                    "moto_server did not listen on port {port} within 30 s"
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(100));
         }
+        Ok(moto)
     }
 
     /// The SDK configuration of a client that talks to this server only.
