@@ -117,8 +117,8 @@ pub fn decode_kinesis_record(
     record_json: &RawValue,
     limits: &DecodeLimits,
 ) -> Result<Record, DecodeError> {
-    // The record's text is scanned once here, eight bytes at a time; field
-    // by field, `data` would be scanned three more times (as part of
+    // The record's text is scanned once here, by `memchr2`; field by
+    // field, `data` would be scanned three more times (as part of
     // `kinesis`, as a raw value, as a string) by serde_json.
     if let Some(record) = read_usual(record_json.get()) {
         let position = || SourcePosition {
