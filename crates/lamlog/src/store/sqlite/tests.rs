@@ -58,6 +58,8 @@ fn an_existing_database_keeps_its_page_size_and_the_wal_its_bytes() {
         pragma(&store, "wal_autocheckpoint"),
         WAL_AUTOCHECKPOINT_BYTES / 4096
     );
+    // Negative: KiB, the same 16 MiB whatever the page size.
+    assert_eq!(pragma(&store, "cache_size"), -PAGE_CACHE_KIB);
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
 }
 
