@@ -36,7 +36,7 @@ use crate::store::{
 mod metadata;
 mod slice;
 
-pub use slice::{Slice, SliceBound};
+pub use slice::{Finished, Slice, SliceBound};
 
 /// The pure settings of a pipeline: prices, billing, alert rules, limits.
 #[derive(Debug, Clone)]
@@ -188,7 +188,14 @@ impl<M: MetaSource, S: Store, N: Notifier> Pipeline<M, S, N> {
     /// that what a batch holds stays bounded however much its records
     /// inflate to.
     pub async fn commit(&mut self, slice: Slice) -> Result<BatchSummary, BatchError> {
-        let finished = slice.finish();
+        self.commit_finished(slice.finish()).await
+    }
+
+    /// [`Pipeline::commit`] of a slice already [finished](Slice::finish).
+    pub async fn commit_finished(
+        &mut self,
+        finished: Finished,
+    ) -> Result<BatchSummary, BatchError> {
         self.store_kept(
             &finished.source,
             (finished.invocations, &finished.environments),

@@ -104,8 +104,10 @@ impl Slice {
     }
 
     /// The parts a commit needs: the source, the invocations in key order,
-    /// the dead letters, the summary so far and the reception time.
-    pub(super) fn finish(self) -> Finished {
+    /// the dead letters, the summary so far and the reception time. It
+    /// sorts the invocations, so `lamlog ingest` calls it on its reading
+    /// thread, not on the one that commits.
+    pub fn finish(self) -> Finished {
         let held_bytes = self.held_bytes() as u64;
         let mut assembler = self.assembler;
         let environments = assembler.take_environments();
@@ -125,7 +127,8 @@ impl Slice {
 }
 
 /// A slice, assembled, ready to be stored.
-pub(super) struct Finished {
+#[derive(Debug)]
+pub struct Finished {
     pub(super) source: String,
     pub(super) invocations: Vec<Invocation>,
     /// How the environments whose `platform.initStart` it holds started.
@@ -133,6 +136,13 @@ pub(super) struct Finished {
     pub(super) dead_letters: Vec<DeadLetter>,
     pub(super) summary: BatchSummary,
     pub(super) received_at_ms: i64,
+}
+
+impl Finished {
+    /// Records folded into the slice.
+    pub fn records(&self) -> u64 {
+        self.summary.records
+    }
 }
 
 /// What a dead letter holds: its raw bytes, its texts and itself.

@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use lamlog::batch::{BatchSummary, Pipeline, Settings, Slice, SliceBound};
+use lamlog::batch::{BatchSummary, Finished, Pipeline, Settings, SliceBound};
 use lamlog::enrich::{CacheStats, Enricher, MetaCache, MetaSource};
 use lamlog::notify::{JsonLinesNotifier, Notifier, Undelivered};
 use lamlog::store::Store;
@@ -251,12 +251,12 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
 /// Commits one batch and adds it to the totals.
 async fn commit<M: MetaSource, S: Store, N: Notifier>(
     pipeline: &mut Pipeline<M, S, N>,
-    slice: Slice,
+    slice: Finished,
     summary: &mut IngestSummary,
     source: &str,
 ) -> anyhow::Result<()> {
     let batch = pipeline
-        .commit(slice)
+        .commit_finished(slice)
         .await
         .with_context(|| format!("ingesting {source}"))?;
     summary.add(&batch);

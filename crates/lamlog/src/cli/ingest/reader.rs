@@ -1,6 +1,7 @@
 //! The reading side of `lamlog ingest`, on a thread of its own: inputs are
-//! read in pieces, their records decoded and folded into slices there, while
-//! the caller commits the slice before. Reading then costs no wall time as
+//! read in pieces, their records decoded and folded into slices there, and
+//! each full slice finished (its invocations put in key order), while the
+//! caller commits the slice before. Reading then costs no wall time as
 //! long as it is faster than the store, and the machine's second core does
 //! it.
 //!
@@ -13,7 +14,7 @@ use std::path::PathBuf;
 use std::thread::JoinHandle;
 
 use anyhow::Context;
-use lamlog::batch::{Slice, SliceBound};
+use lamlog::batch::{Finished, Slice, SliceBound};
 use lamlog_core::decode::{decode_lazily, DecodeLimits, Format};
 use tokio::sync::mpsc;
 
@@ -30,9 +31,9 @@ pub const HELD_BYTES: usize = SliceBound::DEFAULT_HELD_BYTES / 2;
 pub struct Handoff {
     /// The input the slice's records came from, as dead letters name it.
     pub source: String,
-    /// The records to commit; `None` for the counts of last inputs that held
-    /// no records.
-    pub slice: Option<Slice>,
+    /// The records to commit, finished on this thread; `None` for the
+    /// counts of last inputs that held no records.
+    pub slice: Option<Finished>,
     /// Inputs opened since the last handoff.
     pub inputs: u64,
     /// Bytes read since the last handoff.
@@ -166,7 +167,7 @@ impl Courier<'_> {
         let counts = std::mem::take(&mut self.pending);
         let handoff = Handoff {
             source: source.to_owned(),
-            slice,
+            slice: slice.map(Slice::finish),
             inputs: counts.inputs,
             bytes: counts.bytes,
         };
@@ -267,7 +268,7 @@ mod tests {
             let slices: Vec<u64> = handoffs
                 .iter()
                 .filter(|handoff| handoff.source == source)
-                .filter_map(|handoff| handoff.slice.as_ref().map(Slice::records))
+                .filter_map(|handoff| handoff.slice.as_ref().map(Finished::records))
                 .collect();
             assert_eq!(slices.iter().sum::<u64>(), records_in(path), "{source}");
             let (last, full) = slices.split_last().unwrap_or((&0, &[]));
@@ -307,7 +308,7 @@ mod tests {
         result.unwrap();
         let records: u64 = std::iter::once(&first)
             .chain(&rest)
-            .filter_map(|handoff| handoff.slice.as_ref().map(Slice::records))
+            .filter_map(|handoff| handoff.slice.as_ref().map(Finished::records))
             .sum();
         assert_eq!(records, 3_000);
     }
@@ -342,7 +343,7 @@ mod tests {
         let reading = Reading::start(plan(paths, 1_000), indicatif::ProgressBar::hidden()).unwrap();
         let (handoffs, result) = all_handoffs(reading).await;
         assert_eq!(handoffs.len(), 1);
-        assert_eq!(handoffs[0].slice.as_ref().map(Slice::records), Some(10));
+        assert_eq!(handoffs[0].slice.as_ref().map(Finished::records), Some(10));
         let error = format!("{:#}", result.unwrap_err());
         assert!(error.contains(&missing.display().to_string()), "{error}");
     }
