@@ -111,18 +111,9 @@ impl StreamKey {
 
 /// The stream and sample of an invocation whose REPORT is new: `old` is the
 /// stored row before the batch. `None` for a cold start, a row without a log
-/// stream or memory figures, or one whose REPORT was already stored.
-pub fn observation_of(
-    old: Option<&Invocation>,
-    new: &Invocation,
-) -> Option<(StreamKey, Observation)> {
-    stream_observation_of(old, new)
-        .map(|(stream, observation)| (StreamKey::of(stream), observation))
-}
-
-/// [`observation_of`] with the stream borrowed from `new`, for a caller that
-/// groups many invocations' samples by stream and copies each stream's
-/// names once.
+/// stream or memory figures, or one whose REPORT was already stored. The
+/// stream is borrowed from `new`: a store groups many invocations' samples
+/// by stream and copies each stream's names once.
 pub fn stream_observation_of<'a>(
     old: Option<&Invocation>,
     new: &'a Invocation,

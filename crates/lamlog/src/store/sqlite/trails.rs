@@ -6,9 +6,11 @@
 //! in the transaction that stores the invocations, so a batch rolled back
 //! leaves no sample behind, and its retry judges the same samples again.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use lamlog_core::growth::{advance, Observation, StreamKey, Trail};
+use lamlog_core::assemble::Invocation;
+use lamlog_core::growth::{advance, stream_observation_of, Observation, StreamKey, Trail};
 use lamlog_core::meta::meta_key;
 use rusqlite::{Connection, OptionalExtension, Transaction};
 
@@ -40,20 +42,50 @@ const SELECT_GROWING: &str = "
      WHERE last_ms >= ?1 AND slope_mb IS NOT NULL
      ORDER BY invocations_to_limit, account, log_group, log_stream";
 
+/// A stream's (account, log group, log stream), borrowed from the batch
+/// where it can be: its names are then copied once per stream, when its
+/// trail is written, not once per sample.
+type StreamNames<'b> = (Cow<'b, str>, Cow<'b, str>, Cow<'b, str>);
+
 /// The batch's new samples, per stream.
-pub(super) type Observations = BTreeMap<StreamKey, Vec<Observation>>;
+#[derive(Default)]
+pub(super) struct Observations<'b>(BTreeMap<StreamNames<'b>, Vec<Observation>>);
+
+impl<'b> Observations<'b> {
+    /// Takes the sample of `new`, stored as it came in the batch, if its
+    /// REPORT gives one.
+    pub(super) fn observe_new(&mut self, new: &'b Invocation) {
+        if let Some(((account, log_group, log_stream), observation)) =
+            stream_observation_of(None, new)
+        {
+            let names = (account.into(), log_group.into(), log_stream.into());
+            self.0.entry(names).or_default().push(observation);
+        }
+    }
+
+    /// Takes the sample of `joined`, a stored row (`old`) joined with new
+    /// evidence, if the evidence brought its REPORT.
+    pub(super) fn observe_joined(&mut self, old: &Invocation, joined: &Invocation) {
+        if let Some((stream, observation)) = stream_observation_of(Some(old), joined) {
+            let owned = |name: &str| Cow::Owned(name.to_owned());
+            let names = (owned(stream.0), owned(stream.1), owned(stream.2));
+            self.0.entry(names).or_default().push(observation);
+        }
+    }
+}
 
 /// Advances every stream of `observations`; new alerts go to `outcome`.
 pub(super) fn advance_streams(
     transaction: &Transaction<'_>,
     batch: &StoreBatch<'_>,
-    observations: Observations,
+    observations: Observations<'_>,
     outcome: &mut WriteOutcome,
 ) -> Result<(), StoreError> {
-    for (stream, mut samples) in observations {
+    for ((account, log_group, log_stream), mut samples) in observations.0 {
         let Some(last) = samples.last() else {
             continue;
         };
+        let stream = StreamKey::of((&account, &log_group, &log_stream));
         let function = last.function.clone();
         let memory_size_mb = last.memory_size_mb;
         let mut trail = read(transaction, &stream)?;

@@ -28,7 +28,6 @@
 
 use std::collections::BTreeMap;
 
-use lamlog_core::growth::observation_of;
 use lamlog_core::rollup::contribution;
 use lamlog_core::window::BatchActivity;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
@@ -53,7 +52,7 @@ pub(super) fn write_batch(
         .map_err(failed("starting the batch transaction"))?;
     let mut outcome = WriteOutcome::default();
     let mut functions = Functions::new();
-    let mut streams = trails::Observations::new();
+    let mut streams = trails::Observations::default();
     let mut statements = invocation_row::RowStatements::prepare(&transaction)?;
     for new in batch.invocations {
         write_invocation(
@@ -65,17 +64,15 @@ pub(super) fn write_batch(
         )?;
     }
     drop(statements);
-    for (account, functions) in &functions {
-        for (function, changes) in functions {
-            changes.rollups.flush(&transaction, account, function)?;
-            windows::advance_and_judge(
-                &transaction,
-                batch,
-                (account, function),
-                &changes.activity,
-                &mut outcome,
-            )?;
-        }
+    for (&(account, function), changes) in &functions {
+        changes.rollups.flush(&transaction, account, function)?;
+        windows::advance_and_judge(
+            &transaction,
+            batch,
+            (account, function),
+            &changes.activity,
+            &mut outcome,
+        )?;
     }
     trails::advance_streams(&transaction, batch, streams, &mut outcome)?;
     for dead_letter in batch.dead_letters {
@@ -95,36 +92,20 @@ struct FunctionChanges {
     activity: BatchActivity,
 }
 
-/// Per account, per function; nested so that a row's function is found
-/// without copying its names.
-type Functions = BTreeMap<String, BTreeMap<String, FunctionChanges>>;
-
-/// The changes of `account`/`function`, made empty on first use.
-fn changes_of<'a>(
-    functions: &'a mut Functions,
-    account: &str,
-    function: &str,
-) -> &'a mut FunctionChanges {
-    if !functions.contains_key(account) {
-        functions.insert(account.to_owned(), BTreeMap::new());
-    }
-    let of_account = functions.get_mut(account).expect("inserted above");
-    if !of_account.contains_key(function) {
-        of_account.insert(function.to_owned(), FunctionChanges::default());
-    }
-    of_account.get_mut(function).expect("inserted above")
-}
+/// Per (account, function), the names borrowed from the batch: a row's
+/// function is found in one lookup, without copying its names.
+type Functions<'b> = BTreeMap<(&'b str, &'b str), FunctionChanges>;
 
 /// Joins one invocation into its row and, when that changes the row,
 /// writes it, upserts its alerts, records its rollup move and activity in
 /// its function's changes and, when its REPORT is new, its memory sample in
 /// its stream's.
-fn write_invocation(
+fn write_invocation<'b>(
     (transaction, statements): (&Transaction<'_>, &mut invocation_row::RowStatements<'_>),
     batch: &StoreBatch<'_>,
-    new: &StoredInvocation,
+    new: &'b StoredInvocation,
     outcome: &mut WriteOutcome,
-    (functions, streams): (&mut Functions, &mut trails::Observations),
+    (functions, streams): (&mut Functions<'b>, &mut trails::Observations<'b>),
 ) -> Result<(), StoreError> {
     let existing;
     let joined;
@@ -162,15 +143,20 @@ fn write_invocation(
         invocation,
         &mut outcome.new_alerts,
     )?;
-    if let Some((stream, observation)) =
-        observation_of(existing.as_ref().map(|old| &old.invocation), invocation)
-    {
-        streams.entry(stream).or_default().push(observation);
+    match &existing {
+        None => streams.observe_new(&new.invocation),
+        Some(old) => streams.observe_joined(&old.invocation, invocation),
     }
     // A row once reported stays so (the join only adds evidence); one not
     // reported has no contribution before or after.
     if invocation.is_reported() {
-        let changes = changes_of(functions, &invocation.account, &invocation.function);
+        // The key is the same in the stored row, the new one and their
+        // join; the batch's own copy outlives the loop.
+        let key = (
+            new.invocation.account.as_str(),
+            new.invocation.function.as_str(),
+        );
+        let changes = functions.entry(key).or_default();
         changes
             .rollups
             .record(old_contribution.as_ref(), new_contribution.as_ref());
