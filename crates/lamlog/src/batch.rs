@@ -13,9 +13,10 @@
 //! stored unsent and delivered after the commit ([`crate::deliver`]): a
 //! delivery failure never fails a committed batch.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
+use foldhash::fast::RandomState;
 use lamlog_core::assemble::{Environment, EnvironmentKey, Invocation, LineCounts};
 use lamlog_core::charges::charges_of;
 use lamlog_core::decode::{decode_lazily, DecodeError, DecodeLimits, Format, Record};
@@ -301,12 +302,15 @@ impl<M: MetaSource, S: Store, N: Notifier> Pipeline<M, S, N> {
         kept: &[Environment],
         seen_ms: i64,
     ) -> Result<Vec<Option<InitializationType>>, StoreError> {
-        let streams: BTreeSet<(&str, &str, &str)> =
+        // Hashed, not ordered: each invocation looks its stream up, and
+        // hashing the names (foldhash, seeded per map) costs less than
+        // comparing them down a tree.
+        let streams: HashSet<(&str, &str, &str), RandomState> =
             invocations.iter().filter_map(stream_of).collect();
         if streams.is_empty() && kept.is_empty() {
             return Ok(vec![None; invocations.len()]);
         }
-        let keys: Vec<EnvironmentKey> = streams
+        let mut keys: Vec<EnvironmentKey> = streams
             .into_iter()
             .map(|(account, log_group, log_stream)| EnvironmentKey {
                 account: account.to_owned(),
@@ -314,11 +318,13 @@ impl<M: MetaSource, S: Store, N: Notifier> Pipeline<M, S, N> {
                 log_stream: log_stream.to_owned(),
             })
             .collect();
+        // The store reads them in key order, as it always has.
+        keys.sort_unstable();
         let found = self
             .store
             .record_and_read_environments(kept, seen_ms, &keys)
             .await?;
-        let by_stream: BTreeMap<(&str, &str, &str), InitializationType> = found
+        let by_stream: HashMap<(&str, &str, &str), InitializationType, RandomState> = found
             .iter()
             .map(|environment| {
                 let key = &environment.key;

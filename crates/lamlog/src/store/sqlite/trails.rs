@@ -7,8 +7,9 @@
 //! leaves no sample behind, and its retry judges the same samples again.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
+use foldhash::fast::RandomState;
 use lamlog_core::assemble::Invocation;
 use lamlog_core::growth::{advance, stream_observation_of, Observation, StreamKey, Trail};
 use lamlog_core::meta::meta_key;
@@ -47,9 +48,12 @@ const SELECT_GROWING: &str = "
 /// trail is written, not once per sample.
 type StreamNames<'b> = (Cow<'b, str>, Cow<'b, str>, Cow<'b, str>);
 
-/// The batch's new samples, per stream.
+/// The batch's new samples, per stream: hashed, not ordered, as each new
+/// row looks its stream up, and hashing the names (foldhash, seeded per map)
+/// costs less than comparing them down a tree. The streams are advanced in
+/// order.
 #[derive(Default)]
-pub(super) struct Observations<'b>(BTreeMap<StreamNames<'b>, Vec<Observation>>);
+pub(super) struct Observations<'b>(HashMap<StreamNames<'b>, Vec<Observation>, RandomState>);
 
 impl<'b> Observations<'b> {
     /// Takes the sample of `new`, stored as it came in the batch, if its
@@ -81,7 +85,9 @@ pub(super) fn advance_streams(
     observations: Observations<'_>,
     outcome: &mut WriteOutcome,
 ) -> Result<(), StoreError> {
-    for ((account, log_group, log_stream), mut samples) in observations.0 {
+    let mut observations: Vec<_> = observations.0.into_iter().collect();
+    observations.sort_unstable_by(|(left, _), (right, _)| left.cmp(right));
+    for ((account, log_group, log_stream), mut samples) in observations {
         let Some(last) = samples.last() else {
             continue;
         };
