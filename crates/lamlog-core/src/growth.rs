@@ -47,6 +47,10 @@ use crate::judge::{Alert, AlertKind, AlertRules, Severity};
 use crate::meta::FunctionMeta;
 use crate::tune::observe::median_of_sorted;
 
+mod by_stream;
+
+pub use by_stream::SamplesByStream;
+
 /// How many warm samples of a stream the trail keeps and judges.
 pub const TRAIL_LEN: usize = 20;
 
@@ -95,26 +99,14 @@ pub struct Observation {
 }
 
 /// A stream's (account, log group, log stream), borrowed.
-pub type StreamRef<'a> = (&'a str, &'a str, &'a str);
-
-impl StreamKey {
-    /// The owned key of `stream`.
-    pub fn of(stream: StreamRef<'_>) -> StreamKey {
-        let (account, log_group, log_stream) = stream;
-        StreamKey {
-            account: account.to_owned(),
-            log_group: log_group.to_owned(),
-            log_stream: log_stream.to_owned(),
-        }
-    }
-}
+type StreamRef<'a> = (&'a str, &'a str, &'a str);
 
 /// The stream and sample of an invocation whose REPORT is new: `old` is the
 /// stored row before the batch. `None` for a cold start, a row without a log
 /// stream or memory figures, or one whose REPORT was already stored. The
-/// stream is borrowed from `new`: a store groups many invocations' samples
-/// by stream and copies each stream's names once.
-pub fn stream_observation_of<'a>(
+/// stream is borrowed from `new`: [`SamplesByStream`] groups a batch's
+/// samples by stream and copies each stream's names once.
+fn stream_observation_of<'a>(
     old: Option<&Invocation>,
     new: &'a Invocation,
 ) -> Option<(StreamRef<'a>, Observation)> {

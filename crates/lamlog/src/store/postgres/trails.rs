@@ -11,12 +11,10 @@
 //! A stream belongs to one function, whose advisory lock the caller holds
 //! (`locks.rs`), so two writers never advance the same trail at once.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use deadpool_postgres::Client;
-use lamlog_core::growth::{
-    advance, stream_observation_of, Observation, StreamKey, StreamRef, Trail,
-};
+use lamlog_core::growth::{advance, Observation, SamplesByStream, StreamKey, Trail};
 use lamlog_core::judge::Alert;
 use lamlog_core::meta::meta_key;
 
@@ -56,24 +54,19 @@ const SELECT_GROWING: &str = "
      WHERE last_ms >= $1 AND slope_mb IS NOT NULL
      ORDER BY invocations_to_limit, account, log_group, log_stream";
 
-/// The batch's new warm samples, per stream.
-pub(super) type Observations = BTreeMap<StreamKey, Vec<Observation>>;
+/// The batch's new warm samples, per stream, in stream order.
+pub(super) type Observations = Vec<(StreamKey, Vec<Observation>)>;
 
 /// The new warm samples among `changes`.
 pub(super) fn observations(changes: &[Change<'_>]) -> Observations {
-    // Keyed by borrowed names while the samples are gathered, so that each
-    // stream's names are copied once, not once per sample.
-    let mut observations: BTreeMap<StreamRef<'_>, Vec<Observation>> = BTreeMap::new();
+    let mut observations = SamplesByStream::default();
     for change in changes {
-        let old = change.old.map(|old| &old.invocation);
-        if let Some((stream, observation)) = stream_observation_of(old, &change.merged.invocation) {
-            observations.entry(stream).or_default().push(observation);
-        }
+        observations.observe(
+            change.old.map(|old| &old.invocation),
+            &change.merged.invocation,
+        );
     }
-    observations
-        .into_iter()
-        .map(|(stream, samples)| (StreamKey::of(stream), samples))
-        .collect()
+    observations.into_sorted()
 }
 
 /// Advances the trail of every stream of `observations` from its `stored`
@@ -109,7 +102,7 @@ pub(super) async fn read(
         return Ok(HashMap::new());
     }
     let (mut accounts, mut groups, mut names) = (Vec::new(), Vec::new(), Vec::new());
-    for stream in observations.keys() {
+    for (stream, _) in observations {
         accounts.push(stream.account.as_str());
         groups.push(stream.log_group.as_str());
         names.push(stream.log_stream.as_str());

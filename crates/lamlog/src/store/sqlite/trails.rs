@@ -6,12 +6,7 @@
 //! in the transaction that stores the invocations, so a batch rolled back
 //! leaves no sample behind, and its retry judges the same samples again.
 
-use std::borrow::Cow;
-use std::collections::HashMap;
-
-use foldhash::fast::RandomState;
-use lamlog_core::assemble::Invocation;
-use lamlog_core::growth::{advance, stream_observation_of, Observation, StreamKey, Trail};
+use lamlog_core::growth::{advance, SamplesByStream, StreamKey, Trail};
 use lamlog_core::meta::meta_key;
 use rusqlite::{Connection, OptionalExtension, Transaction};
 
@@ -43,55 +38,17 @@ const SELECT_GROWING: &str = "
      WHERE last_ms >= ?1 AND slope_mb IS NOT NULL
      ORDER BY invocations_to_limit, account, log_group, log_stream";
 
-/// A stream's (account, log group, log stream), borrowed from the batch
-/// where it can be: its names are then copied once per stream, when its
-/// trail is written, not once per sample.
-type StreamNames<'b> = (Cow<'b, str>, Cow<'b, str>, Cow<'b, str>);
-
-/// The batch's new samples, per stream: hashed, not ordered, as each new
-/// row looks its stream up, and hashing the names (foldhash, seeded per map)
-/// costs less than comparing them down a tree. The streams are advanced in
-/// order.
-#[derive(Default)]
-pub(super) struct Observations<'b>(HashMap<StreamNames<'b>, Vec<Observation>, RandomState>);
-
-impl<'b> Observations<'b> {
-    /// Takes the sample of `new`, stored as it came in the batch, if its
-    /// REPORT gives one.
-    pub(super) fn observe_new(&mut self, new: &'b Invocation) {
-        if let Some(((account, log_group, log_stream), observation)) =
-            stream_observation_of(None, new)
-        {
-            let names = (account.into(), log_group.into(), log_stream.into());
-            self.0.entry(names).or_default().push(observation);
-        }
-    }
-
-    /// Takes the sample of `joined`, a stored row (`old`) joined with new
-    /// evidence, if the evidence brought its REPORT.
-    pub(super) fn observe_joined(&mut self, old: &Invocation, joined: &Invocation) {
-        if let Some((stream, observation)) = stream_observation_of(Some(old), joined) {
-            let owned = |name: &str| Cow::Owned(name.to_owned());
-            let names = (owned(stream.0), owned(stream.1), owned(stream.2));
-            self.0.entry(names).or_default().push(observation);
-        }
-    }
-}
-
 /// Advances every stream of `observations`; new alerts go to `outcome`.
 pub(super) fn advance_streams(
     transaction: &Transaction<'_>,
     batch: &StoreBatch<'_>,
-    observations: Observations<'_>,
+    observations: SamplesByStream<'_>,
     outcome: &mut WriteOutcome,
 ) -> Result<(), StoreError> {
-    let mut observations: Vec<_> = observations.0.into_iter().collect();
-    observations.sort_unstable_by(|(left, _), (right, _)| left.cmp(right));
-    for ((account, log_group, log_stream), mut samples) in observations {
+    for (stream, mut samples) in observations.into_sorted() {
         let Some(last) = samples.last() else {
             continue;
         };
-        let stream = StreamKey::of((&account, &log_group, &log_stream));
         let function = last.function.clone();
         let memory_size_mb = last.memory_size_mb;
         let mut trail = read(transaction, &stream)?;

@@ -28,6 +28,7 @@
 
 use std::collections::BTreeMap;
 
+use lamlog_core::growth::SamplesByStream;
 use lamlog_core::rollup::contribution;
 use lamlog_core::window::BatchActivity;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
@@ -52,7 +53,7 @@ pub(super) fn write_batch(
         .map_err(failed("starting the batch transaction"))?;
     let mut outcome = WriteOutcome::default();
     let mut functions = Functions::new();
-    let mut streams = trails::Observations::default();
+    let mut streams = SamplesByStream::default();
     let mut statements = invocation_row::RowStatements::prepare(&transaction)?;
     for new in batch.invocations {
         write_invocation(
@@ -105,7 +106,7 @@ fn write_invocation<'b>(
     batch: &StoreBatch<'_>,
     new: &'b StoredInvocation,
     outcome: &mut WriteOutcome,
-    (functions, streams): (&mut Functions<'b>, &mut trails::Observations<'b>),
+    (functions, streams): (&mut Functions<'b>, &mut SamplesByStream<'b>),
 ) -> Result<(), StoreError> {
     let existing;
     let joined;
@@ -144,8 +145,8 @@ fn write_invocation<'b>(
         &mut outcome.new_alerts,
     )?;
     match &existing {
-        None => streams.observe_new(&new.invocation),
-        Some(old) => streams.observe_joined(&old.invocation, invocation),
+        None => streams.observe(None, &new.invocation),
+        Some(old) => streams.observe_copied(Some(&old.invocation), invocation),
     }
     // A row once reported stays so (the join only adds evidence); one not
     // reported has no contribution before or after.
