@@ -14,8 +14,9 @@ what the server logged meanwhile:
     tail -n +"$((start + 1))" "$LOG" | python3 crates/lamlog-bench/scripts/pg_statement_times.py
 
 The log's lines must start with the default prefix (`%m [%p] `). Each
-connection (process id) that committed at least `--min-batches` transactions
-gets a table: the milliseconds per committed batch of each step, split into
+connection (process id) that committed at least `--min-batches` batches (a
+batch: a transaction that ran a step of the store) gets a table: the
+milliseconds per batch of each step, split into
 planning (parse and bind, which plans every statement under the store's
 `force_custom_plan`) and execution. In the ablation those connections are
 rows 4 and 5, once on loopback and once with every answer held 0.5 ms.
@@ -44,6 +45,7 @@ STEPS = [
     ("SELECT pg_advisory_xact_lock(h) FROM unnest", "key and function locks"),
     ("INSERT INTO function_minute", "rollups (minutes, histograms) and their reads"),
     ("SELECT k.position", "rollups (minutes, histograms) and their reads"),
+    ("SELECT DISTINCT ON (k.position)", "rollups (minutes, histograms) and their reads"),
     ("DELETE FROM function_minute", "rollups (minutes, histograms) and their reads"),
     ("INSERT INTO environments", "environments and memory trails"),
     ("SELECT e.account", "environments and memory trails"),
@@ -63,7 +65,6 @@ STEPS = [
     ("UPDATE invocations", "invocation rows: insert, update, move"),
     ("UPDATE pending_invocations", "invocation rows: insert, update, move"),
     ("DELETE FROM pending_invocations", "invocation rows: insert, update, move"),
-    ("WITH", "invocation rows: insert, update, move"),
 ]
 
 
@@ -99,26 +100,32 @@ def main():
     parser.add_argument("log", nargs="?", help="the log's new lines (default: stdin)")
     parser.add_argument("--min-batches", type=int, default=10)
     args = parser.parse_args()
+    # A log may hold anything; the statements themselves are ASCII.
     source = open(args.log, errors="replace") if args.log else sys.stdin
-    # A statement's text is ASCII here, but a log may hold anything.
+    # Each connection's statements since its last commit, by step: they are
+    # counted when that commit ends a batch (a transaction that ran a step
+    # of the store), and dropped when it ends anything else, such as the
+    # migrations. A statement outside a transaction (the outbox's mark after
+    # a batch) is counted with the batch that follows it.
+    open_steps = collections.defaultdict(lambda: collections.defaultdict(lambda: [0.0, 0.0]))
     by_pid = collections.defaultdict(lambda: collections.defaultdict(lambda: [0.0, 0.0]))
-    # A batch is a committed transaction that ran a step of the store; the
-    # migrations' transactions, say, are not.
     commits = collections.Counter()
-    working = set()
     unknown = collections.defaultdict(collections.Counter)
     for pid, ms, phase, text in entries(source):
         statement = " ".join(text.split())
         step = step_of(statement)
-        if step == "commit":
-            if pid in working:
-                commits[pid] += 1
-            working.discard(pid)
-        elif step not in ("other", "begin and settings"):
-            working.add(pid)
+        open_steps[pid][step][0 if phase in ("parse", "bind") else 1] += ms
         if step == "other":
             unknown[pid][statement[:60]] += ms
-        by_pid[pid][step][0 if phase in ("parse", "bind") else 1] += ms
+        if step != "commit":
+            continue
+        ran = open_steps.pop(pid)
+        if set(ran) <= {"commit", "begin and settings", "other"}:
+            continue
+        commits[pid] += 1
+        for name, (plan, run) in ran.items():
+            by_pid[pid][name][0] += plan
+            by_pid[pid][name][1] += run
     shown = [pid for pid in sorted(by_pid) if commits[pid] >= args.min_batches]
     if not shown:
         sys.exit(f"no connection committed {args.min_batches} batches in this log")
